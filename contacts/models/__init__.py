@@ -1,0 +1,1 @@
+"""Models of the contacts app, one module per topic, re-exported here."""
