@@ -1,0 +1,1 @@
+"""Django admin registrations of the campaigns app (platform staff)."""

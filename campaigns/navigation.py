@@ -1,0 +1,5 @@
+"""Navigation entries this app adds to the portal's menu."""
+
+from portal.navigation import NavItem
+
+NAV_ITEMS: list[NavItem] = []

@@ -1,0 +1,5 @@
+"""Browser routes of the campaigns app."""
+
+app_name = "campaigns"
+
+urlpatterns = []

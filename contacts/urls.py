@@ -1,0 +1,5 @@
+"""Browser routes of the contacts app."""
+
+app_name = "contacts"
+
+urlpatterns = []

@@ -1,0 +1,64 @@
+from django.contrib import admin
+
+from portal.models import Account, ApiToken, AuditEvent, Event, Membership, Notification
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "status", "entity_type", "default_country", "balance", "currency", "created_at"]
+    list_filter = ["status", "entity_type", "default_country", "mobile_secure", "hide_msg"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["uid", "balance", "created_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "account", "role", "created_at"]
+    list_filter = ["role", "account"]
+    search_fields = ["user__email", "user__username", "account__name"]
+    autocomplete_fields = ["user", "account"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "account", "user", "read_only", "is_active", "expires_at", "last_used_at"]
+    list_filter = ["is_active", "read_only", "account"]
+    search_fields = ["name", "prefix", "user__email", "account__name"]
+    readonly_fields = ["uid", "prefix", "token_hash", "last_used_at", "last_used_ip", "created_at", "revoked_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "account", "actor_label", "verb", "object_type", "object_repr"]
+    list_filter = ["verb", "object_type", "account"]
+    search_fields = ["actor_label", "object_repr", "object_id", "verb"]
+    date_hierarchy = "at"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "account", "name", "identity", "uid"]
+    list_filter = ["name", "account"]
+    search_fields = ["uid", "identity"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "account", "user", "text", "read_at"]
+    list_filter = ["level", "account"]
+    search_fields = ["text", "user__email"]

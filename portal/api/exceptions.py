@@ -1,0 +1,106 @@
+"""Every API error becomes the JSON envelope `{"status": "error", "code", "message", "errors"}`."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import IntegrityError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger("portal.api")
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the object."
+    default_code = "conflict"
+
+
+class InactiveAccount(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Inactive account"
+    default_code = "inactive_account"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload is larger than allowed."
+    default_code = "too_large"
+
+
+MESSAGES = {
+    400: "Bad request",
+    401: "Unauthenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation error",
+    429: "Too many requests",
+    500: "Server error",
+}
+
+
+def error_body(code: int, message: str, errors=None) -> dict:
+    body = {"status": "error", "code": code, "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def _validation_errors(detail) -> dict:
+    if isinstance(detail, dict):
+        return {key: _as_list(value) for key, value in detail.items()}
+    return {"non_field_errors": _as_list(detail)}
+
+
+def _as_list(value) -> list:
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [item if isinstance(item, dict | list) else str(item) for item in value]
+    return [str(value)]
+
+
+def _translate(exc):
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge("The request body is larger than allowed.")
+    if isinstance(exc, IntegrityError):
+        return Conflict("A record with these values already exists.")
+    if isinstance(exc, SuspiciousOperation):
+        return exceptions.ParseError(str(exc) or "Bad request.")
+    return exc
+
+
+def envelope_exception_handler(exc, context):
+    from rest_framework.views import set_rollback
+
+    exc = _translate(exc)
+    if not isinstance(exc, exceptions.APIException):
+        logger.exception("Unhandled API error", exc_info=exc)
+        set_rollback()
+        return Response(error_body(500, MESSAGES[500]), status=500)
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    if isinstance(exc, exceptions.ValidationError):
+        code = 422
+        body = error_body(code, MESSAGES[422], _validation_errors(exc.detail))
+    else:
+        code = exc.status_code
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            code = 401
+        detail = exc.detail if isinstance(exc.detail, str) else MESSAGES.get(code, "Error")
+        body = error_body(code, str(detail))
+    set_rollback()
+    return Response(body, status=code, headers=headers)

@@ -1,0 +1,48 @@
+"""Per-token rate limits: reads per minute and writes per second, overridable per account."""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.throttling import BaseThrottle
+
+
+class TokenRateThrottle(BaseThrottle):
+    """Fixed-window counters in the cache, keyed by token (or by user for browser sessions)."""
+
+    def allow_request(self, request, view) -> bool:
+        limit, window = self.limit_for(request)
+        if limit is None:
+            return True
+        now = time.time()
+        window_index = int(now // window)
+        kind = "r" if request.method in SAFE_METHODS else "w"
+        key = f"throttle:{kind}:{self.identity(request)}:{window}:{window_index}"
+        cache.add(key, 0, timeout=window + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=window + 1)
+            count = 1
+        self._wait = (window_index + 1) * window - now
+        return count <= limit
+
+    def wait(self):
+        return getattr(self, "_wait", 1)
+
+    @staticmethod
+    def identity(request) -> str:
+        token = getattr(request, "token", None)
+        if token is not None:
+            return f"t{token.pk}"
+        return f"u{request.user.pk}" if request.user and request.user.is_authenticated else "anon"
+
+    @staticmethod
+    def limit_for(request) -> tuple[int | None, int]:
+        account = getattr(request, "account", None)
+        if request.method in SAFE_METHODS:
+            limit = getattr(account, "api_read_rate_per_minute", None) or settings.API_READ_RATE_PER_MINUTE
+            return limit, 60
+        limit = getattr(account, "api_write_rate_per_second", None) or settings.API_WRITE_RATE_PER_SECOND
+        return limit, 1

@@ -1,0 +1,113 @@
+"""Endpoints of the portal itself: who am I, and API tokens."""
+
+from rest_framework import serializers
+
+from portal.api.responses import envelope
+from portal.api.viewsets import AccountAPIView, AccountScopedViewSet
+from portal.models import ApiToken
+from portal.roles import CAPABILITIES, Role
+from portal.tokens import clean_allowed_ips, issue_token, revoke_token
+
+
+class MeView(AccountAPIView):
+    resource_name = "Me"
+
+    def get(self, request):
+        account, token = request.account, request.token
+        scopes = sorted(cap for cap, roles in CAPABILITIES.items() if request.role in roles)
+        if token is not None and token.read_only:
+            scopes = ["read"]
+        data = {
+            "account": {
+                "id": str(account.uid),
+                "name": account.name,
+                "slug": account.slug,
+                "status": account.status,
+                "default_country": account.default_country,
+                "time_zone": account.time_zone,
+                "currency": account.currency,
+                "balance": str(account.balance),
+            },
+            "user": {"email": request.user.email, "username": request.user.get_username()},
+            "role": request.role,
+            "scopes": scopes,
+            "token": None
+            if token is None
+            else {
+                "id": str(token.uid),
+                "name": token.name,
+                "prefix": token.display_prefix,
+                "read_only": token.read_only,
+            },
+        }
+        return envelope(data, "Authenticated")
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uid", read_only=True)
+    prefix = serializers.CharField(source="display_prefix", read_only=True)
+    user = serializers.CharField(source="user.email", read_only=True)
+    allowed_ips = serializers.ListField(child=serializers.CharField(), required=False)
+    state = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "user",
+            "read_only",
+            "allowed_ips",
+            "expires_at",
+            "state",
+            "is_active",
+            "last_used_at",
+            "last_used_ip",
+            "created_at",
+        ]
+        read_only_fields = ["is_active", "last_used_at", "last_used_ip", "created_at"]
+
+    def validate_allowed_ips(self, value):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        try:
+            return clean_allowed_ips(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+
+class ApiTokenViewSet(AccountScopedViewSet):
+    """Tokens of the account: admins see all; other roles see and manage their own."""
+
+    queryset = ApiToken.objects.select_related("user")
+    serializer_class = ApiTokenSerializer
+    resource_name = "Token"
+    http_method_names = ["get", "post", "delete"]
+    capabilities = {"create": "read", "destroy": "read"}
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.request.role != Role.ADMIN:
+            queryset = queryset.filter(user=self.request.user)
+        return queryset
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        read_only = serializer.validated_data.get("read_only", False) or request.role == Role.VIEWER
+        issued = issue_token(
+            request.account,
+            request.user,
+            serializer.validated_data["name"],
+            read_only=read_only,
+            expires_at=serializer.validated_data.get("expires_at"),
+            allowed_ips=serializer.validated_data.get("allowed_ips", []),
+        )
+        data = dict(self.get_serializer(issued.token).data, token=issued.raw)
+        return envelope(data, "Token Saved Successfully. Copy it now: it will not be shown again.", status=201)
+
+    def destroy(self, request, *args, **kwargs):
+        token = self.get_object()
+        revoke_token(token, acting_user=request.user)
+        return envelope([], "Token Revoked Successfully")

@@ -1,0 +1,32 @@
+"""Base classes every API endpoint uses: account scoping, envelope, capabilities, public ids."""
+
+from rest_framework import viewsets
+from rest_framework.views import APIView
+
+from portal.api.responses import EnvelopeMixin
+
+
+class AccountAPIView(EnvelopeMixin, APIView):
+    """A non-model endpoint acting in `request.account`."""
+
+
+class AccountScopedViewSet(EnvelopeMixin, viewsets.ModelViewSet):
+    """A ModelViewSet over one account's rows; another account's object is a 404."""
+
+    lookup_field = "uid"
+    lookup_url_kwarg = "id"
+    lookup_value_regex = "[^/]+"
+    capabilities: dict[str, str] = {}
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at"]
+
+    def get_queryset(self):
+        return super().get_queryset().filter(account=self.request.account)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["account"] = getattr(self.request, "account", None)
+        return context
+
+    def perform_create(self, serializer):
+        serializer.save(account=self.request.account)

@@ -1,0 +1,36 @@
+"""Error pages: JSON envelopes under /api/, HTML elsewhere."""
+
+from django.http import JsonResponse
+from django.shortcuts import render
+
+from portal.api.exceptions import MESSAGES, error_body
+
+
+def _respond(request, code: int, template: str, message: str | None = None):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(code, message or MESSAGES[code]), status=code)
+    return render(request, template, {"code": code, "message": message or MESSAGES[code]}, status=code)
+
+
+def not_found(request, exception=None):
+    return _respond(request, 404, "errors/error.html", "Not found")
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(500, MESSAGES[500]), status=500)
+    return render(
+        request, "errors/error.html", {"code": 500, "message": "Something went wrong on our side."}, status=500
+    )
+
+
+def forbidden(request, exception=None):
+    return _respond(request, 403, "errors/error.html")
+
+
+def bad_request(request, exception=None):
+    return _respond(request, 400, "errors/error.html")
+
+
+def csrf_failure(request, reason=""):
+    return _respond(request, 403, "errors/error.html", "CSRF verification failed. Reload the page and try again.")

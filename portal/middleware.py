@@ -1,0 +1,51 @@
+"""Request middleware: client IP, `_method` override for the API, and the current account of a browser session."""
+
+from django.conf import settings
+
+from portal.accounts import resolve_session_account
+
+OVERRIDABLE_METHODS = {"PUT", "PATCH", "DELETE"}
+
+
+def client_ip(request) -> str:
+    """The caller's address; X-Forwarded-For is only believed when TRUST_PROXY_HEADERS is set."""
+    if settings.TRUST_PROXY_HEADERS:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class ClientIpMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.client_ip = client_ip(request)
+        return self.get_response(request)
+
+
+class MethodOverrideMiddleware:
+    """`POST /api/...?_method=PUT` is handled as a PUT, for clients that can only send GET and POST."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.path.startswith("/api/"):
+            override = request.GET.get("_method", "").upper()
+            if override in OVERRIDABLE_METHODS:
+                request.method = override
+                request.META["REQUEST_METHOD"] = override
+        return self.get_response(request)
+
+
+class CurrentAccountMiddleware:
+    """Sets `request.account` and `request.role` for logged-in browser users (the account switcher's choice)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.account, request.role = resolve_session_account(request)
+        return self.get_response(request)

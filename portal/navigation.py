@@ -1,0 +1,52 @@
+"""The main menu: each app lists its entries in `<app>/navigation.py` as NAV_ITEMS."""
+
+from dataclasses import dataclass
+from importlib import import_module
+
+from django.urls import NoReverseMatch, reverse
+
+from portal.roles import has_capability
+
+SECTIONS = ["Contacts", "Campaigns", "Compliance", "Developers", "Settings"]
+APPS_WITH_NAVIGATION = ["portal", "contacts", "campaigns"]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    section: str
+    label: str
+    url_name: str
+    capability: str = "read"
+    order: int = 50
+
+
+NAV_ITEMS = [
+    NavItem("Developers", "API tokens", "portal:token_list", order=10),
+    NavItem("Developers", "API docs", "portal-api:docs", order=90),
+    NavItem("Settings", "Account", "portal:account_settings", order=10),
+    NavItem("Settings", "Audit log", "portal:audit_list", order=50),
+]
+
+
+def all_items() -> list[NavItem]:
+    items = []
+    for app in APPS_WITH_NAVIGATION:
+        module = import_module(f"{app}.navigation")
+        items.extend(module.NAV_ITEMS)
+    return items
+
+
+def menu_for(role: str | None, current_path: str) -> list[dict]:
+    """Sections with the entries the role may see, marking the one the user is on."""
+    sections = {name: [] for name in SECTIONS}
+    for item in sorted(all_items(), key=lambda i: (i.order, i.label)):
+        if not has_capability(role, item.capability):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        sections.setdefault(item.section, []).append(
+            {"label": item.label, "url": url, "active": current_path.startswith(url) and url != "/"}
+        )
+    return [{"name": name, "items": items} for name, items in sections.items() if items]

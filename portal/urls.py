@@ -1,0 +1,48 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from portal import views
+
+app_patterns = (
+    [
+        path("", views.DashboardView.as_view(), name="dashboard"),
+        path("switch-account/", views.SwitchAccountView.as_view(), name="switch_account"),
+        path("developers/tokens/", views.TokenListView.as_view(), name="token_list"),
+        path("developers/tokens/<uuid:uid>/revoke/", views.TokenRevokeView.as_view(), name="token_revoke"),
+        path("settings/account/", views.AccountSettingsView.as_view(), name="account_settings"),
+        path("settings/audit/", views.AuditListView.as_view(), name="audit_list"),
+        path("notifications/<int:pk>/read/", views.NotificationReadView.as_view(), name="notification_read"),
+    ],
+    "portal",
+)
+
+auth_patterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"
+    ),
+    path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include(auth_patterns)),
+    path("api/v2/", include(("portal.api.urls", "portal-api"))),
+    path("api/v2/", include(("contacts.api.urls", "contacts-api"))),
+    path("api/v2/", include(("campaigns.api.urls", "campaigns-api"))),
+    path("contacts/", include("contacts.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("", include(app_patterns)),
+]
+
+handler404 = "portal.errors.not_found"
+handler500 = "portal.errors.server_error"
+handler403 = "portal.errors.forbidden"
+handler400 = "portal.errors.bad_request"

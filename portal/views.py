@@ -1,0 +1,187 @@
+"""Portal pages: dashboard, account switcher, API tokens, account settings, audit log, health."""
+
+from importlib import import_module
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+
+from portal import htmx
+from portal.accounts import switch_account
+from portal.forms import AccountSettingsForm, TokenForm
+from portal.models import ApiToken, AuditEvent, Notification
+from portal.roles import MANAGE, READ, Role, has_capability
+from portal.tokens import issue_token, revoke_token
+
+DASHBOARD_APPS = ["contacts", "campaigns"]
+
+
+class AccountViewMixin(LoginRequiredMixin):
+    """Login required, `self.account`/`self.role` set, and `required_capability` enforced (403 otherwise)."""
+
+    required_capability = READ
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.account, self.role = request.account, request.role
+        if self.account is None:
+            raise PermissionDenied("You are not a member of any account yet. Ask an administrator to invite you.")
+        if not has_capability(self.role, self.capability_for(request)):
+            raise PermissionDenied(f"Your role ({self.role}) may not do this.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def capability_for(self, request) -> str:
+        return self.required_capability
+
+    def can(self, capability: str) -> bool:
+        return has_capability(self.role, capability)
+
+
+def dashboard_cards(account) -> list[dict]:
+    """Cards contributed by apps through an optional `<app>/dashboard.py` with `cards(account)`."""
+    cards = []
+    for app in DASHBOARD_APPS:
+        try:
+            module = import_module(f"{app}.dashboard")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app}.dashboard":
+                raise
+            continue
+        cards.extend(module.cards(account))
+    return cards
+
+
+class DashboardView(AccountViewMixin, View):
+    def get(self, request):
+        context = {
+            "cards": dashboard_cards(self.account),
+            "recent_audit": AuditEvent.objects.for_account(self.account).select_related("actor")[:8],
+            "token_count": ApiToken.objects.filter(account=self.account).usable().count(),
+        }
+        return htmx.render(request, "portal/dashboard.html", context)
+
+
+class SwitchAccountView(LoginRequiredMixin, View):
+    def post(self, request):
+        account = switch_account(request, request.POST.get("account", ""))
+        if account is None:
+            raise Http404("No such account.")
+        messages.success(request, f"You are now working in {account.name}.")
+        target = request.POST.get("next") or "/"
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = "/"
+        return redirect(target)
+
+
+class TokenListView(AccountViewMixin, View):
+    template_name = "portal/token_list.html"
+
+    def tokens(self):
+        queryset = ApiToken.objects.filter(account=self.account).select_related("user")
+        return queryset if self.role == Role.ADMIN else queryset.filter(user=self.request.user)
+
+    def get(self, request):
+        return htmx.render(request, self.template_name, {"form": TokenForm(), "tokens": self.tokens()})
+
+    def post(self, request):
+        form = TokenForm(request.POST)
+        context = {"form": form, "tokens": self.tokens()}
+        if form.is_valid():
+            data = form.cleaned_data
+            issued = issue_token(
+                self.account,
+                request.user,
+                data["name"],
+                read_only=data["read_only"] or self.role == Role.VIEWER,
+                expires_at=data["expires_at"],
+                allowed_ips=data["allowed_ips"],
+            )
+            context.update(form=TokenForm(), issued=issued, tokens=self.tokens())
+        return htmx.render(request, self.template_name, context, partial="token-panel", status=200)
+
+
+class TokenRevokeView(AccountViewMixin, View):
+    def post(self, request, uid):
+        token = get_object_or_404(ApiToken, account=self.account, uid=uid)
+        if self.role != Role.ADMIN and token.user_id != request.user.pk:
+            raise Http404
+        revoke_token(token, acting_user=request.user)
+        messages.success(request, f"Token “{token.name}” revoked. Clients using it now get 401.")
+        return redirect("portal:token_list")
+
+
+class AccountSettingsView(AccountViewMixin, View):
+    template_name = "portal/account_settings.html"
+
+    def capability_for(self, request) -> str:
+        return READ if request.method == "GET" else MANAGE
+
+    def get(self, request):
+        form = AccountSettingsForm(instance=self.account)
+        return htmx.render(request, self.template_name, {"form": form, "can_edit": self.can(MANAGE)})
+
+    def post(self, request):
+        from portal.audit import record
+
+        before = {field: str(getattr(self.account, field)) for field in AccountSettingsForm.Meta.fields}
+        form = AccountSettingsForm(request.POST, instance=self.account)
+        if form.is_valid():
+            account = form.save()
+            after = {field: str(getattr(account, field)) for field in AccountSettingsForm.Meta.fields}
+            record(account, request.user, "account.updated", account, before=before, after=after)
+            messages.success(request, "Settings saved.")
+            return redirect("portal:account_settings")
+        return htmx.render(request, self.template_name, {"form": form, "can_edit": True}, status=422)
+
+
+class AuditListView(AccountViewMixin, View):
+    def get(self, request):
+        events = AuditEvent.objects.for_account(self.account).select_related("actor")
+        verb = request.GET.get("verb", "").strip()
+        if verb:
+            events = events.filter(verb__startswith=verb)
+        return htmx.render(
+            request, "portal/audit_list.html", {"events": events[:200], "verb": verb}, partial="audit-rows"
+        )
+
+
+class NotificationReadView(AccountViewMixin, View):
+    def post(self, request, pk):
+        notification = get_object_or_404(Notification, pk=pk, user=request.user, account=self.account)
+        Notification.objects.filter(pk=notification.pk).update(read_at=timezone.now())
+        return redirect(notification.link or "portal:dashboard")
+
+
+def healthz(request):
+    """Database and broker reachability as JSON; 503 when either is down."""
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    healthy = all(check["ok"] for check in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "degraded", "checks": checks}, status=200 if healthy else 503)
+
+
+def _check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:
+        return {"ok": False, "error": str(exc)[:200]}
+
+
+def _check_broker() -> dict:
+    from portal.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            transport = conn.transport_cls
+        return {"ok": True, "transport": str(transport)}
+    except Exception as exc:
+        return {"ok": False, "error": str(exc)[:200]}

@@ -1,0 +1,42 @@
+"""Checks for the real services some tests need: skip on a laptop, fail in CI (CI=true)."""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def missing(reason: str) -> None:
+    """Fail under CI, skip elsewhere."""
+    if in_ci():
+        pytest.fail(f"CI requires this service: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_postgres() -> None:
+    if connection.vendor != "postgresql":
+        missing("needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/cpaas")
+
+
+def redis_url() -> str | None:
+    url = settings.CELERY_BROKER_URL
+    return url if url.startswith("redis") else None
+
+
+def require_redis() -> str:
+    url = redis_url()
+    if url is None:
+        missing("needs Redis: set CELERY_BROKER_URL=redis://127.0.0.1:6379/15")
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=2).close()
+    except OSError as exc:
+        missing(f"Redis at {url} is not reachable: {exc}")
+    return url
