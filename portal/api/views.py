@@ -1,5 +1,7 @@
 """Endpoints of the portal itself: who am I, and API tokens."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from portal.api.responses import envelope
@@ -12,6 +14,7 @@ from portal.tokens import clean_allowed_ips, issue_token, revoke_token
 class MeView(AccountAPIView):
     resource_name = "Me"
 
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The token's account, user, role and scopes")
     def get(self, request):
         account, token = request.account, request.token
         scopes = sorted(cap for cap, roles in CAPABILITIES.items() if request.role in roles)

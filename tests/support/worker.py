@@ -32,9 +32,10 @@ class WorkerProcess:
 
     def env(self) -> dict:
         env = dict(os.environ)
+        if connection.vendor == "postgresql":
+            env["DATABASE_URL"] = database_url_for_tests()
         env.update(
             DJANGO_SETTINGS_MODULE="portal.settings",
-            DATABASE_URL=database_url_for_tests(),
             CELERY_BROKER_URL=self.broker_url,
             CELERY_RESULT_BACKEND=self.broker_url,
             CELERY_TASK_ALWAYS_EAGER="0",

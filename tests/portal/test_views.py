@@ -1,0 +1,139 @@
+"""Portal pages: login, dashboard, account switcher, API tokens UI, account settings, audit log, health."""
+
+import pytest
+
+from portal.accounts import add_member
+from portal.models import ApiToken, AuditEvent
+from portal.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_need_login(client):
+    response = client.get("/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_login_page_renders_labelled_form(client):
+    html = client.get("/accounts/login/").content.decode()
+    assert 'for="id_username"' in html and 'for="id_password"' in html
+
+
+def test_login_with_bad_password_says_so(client, admin_user):
+    response = client.post("/accounts/login/", {"username": admin_user.username, "password": "wrong"})
+    assert response.status_code == 200 and "did not match" in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.MARKETER, Role.COMPLIANCE, Role.VIEWER])
+def test_dashboard_renders_for_every_role(client_for, account, role, django_user_model):
+    user = django_user_model.objects.create_user(username=f"{role}@x.example", email=f"{role}@x.example")
+    add_member(account, user, role)
+    response = client_for(user).get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert account.name in html and "Nothing has happened in this account yet." in html
+    assert response["Vary"].count("HX-Request") == 1
+
+
+def test_user_without_account_gets_a_clear_403(client_for, django_user_model):
+    user = django_user_model.objects.create_user(username="lonely@x.example")
+    response = client_for(user).get("/")
+    assert response.status_code == 403
+
+
+def test_account_switcher_changes_the_current_account(client_for, admin_user, account, other_account):
+    add_member(other_account, admin_user, Role.VIEWER)
+    client = client_for(admin_user)
+    assert account.name in client.get("/").content.decode()
+    response = client.post("/switch-account/", {"account": str(other_account.uid), "next": "/"})
+    assert response.status_code == 302
+    html = client.get("/").content.decode()
+    assert f"<h1>{other_account.name}</h1>" in html and ">viewer<" in html
+
+
+def test_switching_to_a_foreign_account_is_404(client_for, admin_user, other_account):
+    response = client_for(admin_user).post("/switch-account/", {"account": str(other_account.uid)})
+    assert response.status_code == 404
+
+
+def test_token_ui_shows_the_token_once_and_stores_a_hash(client_for, admin_user):
+    client = client_for(admin_user)
+    response = client.post(
+        "/developers/tokens/", {"name": "CRM", "allowed_ips": "203.0.113.0/24"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    token = ApiToken.objects.get(name="CRM")
+    assert "Copy your new token now" in html and token.display_prefix in html
+    raw = html.split('id="new-token-value">', 1)[1].split("<", 1)[0]
+    assert token.matches(raw) and raw not in token.token_hash
+    assert "<html" not in html
+    assert raw not in client.get("/developers/tokens/").content.decode()
+    assert token.allowed_ips == ["203.0.113.0/24"]
+
+
+def test_token_ui_reports_bad_input(client_for, admin_user):
+    response = client_for(admin_user).post("/developers/tokens/", {"name": "", "allowed_ips": "nope"})
+    html = response.content.decode()
+    assert "This field is required." in html and "is not an IP address" in html
+    assert not ApiToken.objects.exists()
+
+
+def test_viewer_tokens_are_read_only(client_for, viewer):
+    client_for(viewer).post("/developers/tokens/", {"name": "mine"})
+    assert ApiToken.objects.get(name="mine").read_only is True
+
+
+def test_revoke_from_the_ui(client_for, admin_user, api):
+    other = api("marketer")
+    client_for(admin_user).post(f"/developers/tokens/{other.token.uid}/revoke/")
+    other.token.refresh_from_db()
+    assert other.token.is_active is False
+    assert AuditEvent.objects.filter(verb="token.revoked").exists()
+
+
+def test_marketer_cannot_revoke_someone_elses_token(client_for, marketer, api):
+    admin_token = api().token
+    response = client_for(marketer).post(f"/developers/tokens/{admin_token.uid}/revoke/")
+    assert response.status_code == 404
+
+
+def test_account_settings_admin_saves_and_audits(client_for, admin_user, account):
+    data = {
+        "name": "Acme",
+        "default_country": "gb",
+        "time_zone": "Europe/London",
+        "entity_type": "bank",
+        "mobile_secure": "on",
+        "brand_names": "Acme, AcmePay",
+    }
+    response = client_for(admin_user).post("/settings/account/", data)
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.default_country == "GB" and account.mobile_secure and account.brand_names == ["Acme", "AcmePay"]
+    assert AuditEvent.objects.filter(verb="account.updated").exists()
+
+
+def test_account_settings_reject_bad_values(client_for, admin_user):
+    data = {"name": "Acme", "default_country": "XX", "time_zone": "Mars/Olympus", "entity_type": "bank"}
+    html = client_for(admin_user).post("/settings/account/", data).content.decode()
+    assert "Unknown time zone" in html and "is not an ISO 3166 country code" in html
+
+
+def test_account_settings_are_read_only_for_marketers(client_for, marketer):
+    client = client_for(marketer)
+    assert "Only account admins" in client.get("/settings/account/").content.decode()
+    assert client.post("/settings/account/", {"name": "x"}).status_code == 403
+
+
+def test_audit_log_filters_by_verb(client_for, admin_user, api):
+    api("marketer")
+    client = client_for(admin_user)
+    client.post("/developers/tokens/", {"name": "A"})
+    html = client.get("/settings/audit/?verb=token.created", HTTP_HX_REQUEST="true").content.decode()
+    assert "token.created" in html and "<html" not in html
+
+
+def test_healthz_reports_database_and_broker(client):
+    body = client.get("/healthz").json()
+    assert body["checks"]["database"]["ok"] is True
+    assert "broker" in body["checks"]
