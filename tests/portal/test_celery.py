@@ -8,7 +8,7 @@ from tests.support.worker import WorkerProcess
 
 @pytest.mark.redis
 def test_task_round_trips_through_a_real_worker(redis_broker, monkeypatch):
-    monkeypatch.setattr(app.conf, "task_always_eager", False)
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
     worker = WorkerProcess(redis_broker, concurrency=1).start()
     try:
         result = app.send_task("portal.ping", args=["hello from the test"])
