@@ -18,7 +18,7 @@ install: $(VENV)/.installed
 
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
+	HOST=$(HOST) PORT=$(PORT) $(PY) manage.py load_demo
 	HOST=$(HOST) PORT=$(PORT) PYTHON=$(PY) DEBUG=$${DEBUG:-1} bin/run-all
 
 test: install

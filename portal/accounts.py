@@ -63,3 +63,90 @@ def create_account(name: str, *, slug: str | None = None, **fields) -> Account:
 def add_member(account: Account, user, role: str) -> Membership:
     membership, _ = Membership.objects.update_or_create(user=user, account=account, defaults={"role": role})
     return membership
+
+
+class LastAdminError(Exception):
+    """An account must keep at least one admin."""
+
+
+def _admin_count(account: Account) -> int:
+    return Membership.objects.filter(account=account, role=Role.ADMIN).count()
+
+
+@transaction.atomic
+def invite_member(account: Account, email: str, role: str, *, acting_user, request=None) -> Membership:
+    """Add a user (created without a password when new, then e-mailed a reset link) to the account."""
+    from django.contrib.auth import get_user_model
+
+    from portal.audit import record
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(email__iexact=email).first()
+    created = user is None
+    if created:
+        user = user_model.objects.create_user(username=email.lower(), email=email.lower())
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    membership = add_member(account, user, role)
+    record(account, acting_user, "member.added", membership, after={"email": email, "role": role})
+    if created and request is not None:
+        link = password_setup_link(request, user)
+        transaction.on_commit(lambda: send_invitation(user.email, account.name, link))
+    return membership
+
+
+def password_setup_link(request, user) -> str:
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return request.build_absolute_uri(path)
+
+
+def send_invitation(email: str, account_name: str, link: str) -> None:
+    from django.core.mail import send_mail
+
+    send_mail(
+        f"You have been added to {account_name}",
+        f"You now have access to {account_name} in the CPaaS portal.\n\nChoose your password here:\n{link}\n",
+        None,
+        [email],
+    )
+
+
+@transaction.atomic
+def change_role(membership: Membership, role: str, *, acting_user) -> Membership:
+    from portal.audit import record
+
+    if membership.role == Role.ADMIN and role != Role.ADMIN and _admin_count(membership.account) == 1:
+        raise LastAdminError("The account needs at least one admin.")
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    record(
+        membership.account,
+        acting_user,
+        "member.role_changed",
+        membership,
+        before={"role": before},
+        after={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(membership: Membership, *, acting_user) -> None:
+    from portal.audit import record
+
+    if membership.role == Role.ADMIN and _admin_count(membership.account) == 1:
+        raise LastAdminError("The account needs at least one admin.")
+    record(membership.account, acting_user, "member.removed", membership, before={"role": membership.role})
+    membership.delete()

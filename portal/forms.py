@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from portal.models import Account
+from portal.roles import Role
 from portal.tokens import clean_allowed_ips
 
 
@@ -64,3 +65,12 @@ class AccountSettingsForm(forms.ModelForm):
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValidationError(f"{value!r} is not an ISO 3166 country code that phone numbers know.")
         return value
+
+
+class MemberForm(forms.Form):
+    email = forms.EmailField(help_text="A new user gets an e-mail with a link to set their password.")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MARKETER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

@@ -11,6 +11,8 @@ app_patterns = (
         path("developers/tokens/", views.TokenListView.as_view(), name="token_list"),
         path("developers/tokens/<uuid:uid>/revoke/", views.TokenRevokeView.as_view(), name="token_revoke"),
         path("settings/account/", views.AccountSettingsView.as_view(), name="account_settings"),
+        path("settings/members/", views.MemberListView.as_view(), name="member_list"),
+        path("settings/members/<int:pk>/", views.MemberUpdateView.as_view(), name="member_update"),
         path("settings/audit/", views.AuditListView.as_view(), name="audit_list"),
         path("notifications/<int:pk>/read/", views.NotificationReadView.as_view(), name="notification_read"),
     ],

@@ -13,9 +13,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from portal import htmx
-from portal.accounts import switch_account
-from portal.forms import AccountSettingsForm, TokenForm
-from portal.models import ApiToken, AuditEvent, Notification
+from portal.accounts import LastAdminError, change_role, invite_member, remove_member, switch_account
+from portal.forms import AccountSettingsForm, MemberForm, RoleForm, TokenForm
+from portal.models import ApiToken, AuditEvent, Membership, Notification
 from portal.roles import MANAGE, READ, Role, has_capability
 from portal.tokens import issue_token, revoke_token
 
@@ -139,6 +139,58 @@ class AccountSettingsView(AccountViewMixin, View):
             messages.success(request, "Settings saved.")
             return redirect("portal:account_settings")
         return htmx.render(request, self.template_name, {"form": form, "can_edit": True}, status=422)
+
+
+class MemberListView(AccountViewMixin, View):
+    """Settings → Members: who works in this account and with which role (admins change it)."""
+
+    template_name = "portal/member_list.html"
+
+    def capability_for(self, request) -> str:
+        return READ if request.method == "GET" else MANAGE
+
+    def members(self):
+        return Membership.objects.filter(account=self.account).select_related("user").order_by("user__email")
+
+    def render_page(self, request, form, status=200):
+        context = {"members": self.members(), "form": form, "can_edit": self.can(MANAGE), "roles": Role.choices}
+        return htmx.render(request, self.template_name, context, status=status)
+
+    def get(self, request):
+        return self.render_page(request, MemberForm())
+
+    def post(self, request):
+        form = MemberForm(request.POST)
+        if not form.is_valid():
+            return self.render_page(request, form, status=422)
+        email = form.cleaned_data["email"]
+        if self.members().filter(user__email__iexact=email).exists():
+            form.add_error("email", f"{email} is already a member of this account.")
+            return self.render_page(request, form, status=422)
+        invite_member(self.account, email, form.cleaned_data["role"], acting_user=request.user, request=request)
+        messages.success(request, f"{email} added as {form.cleaned_data['role']}.")
+        return redirect("portal:member_list")
+
+
+class MemberUpdateView(AccountViewMixin, View):
+    required_capability = MANAGE
+
+    def post(self, request, pk):
+        membership = get_object_or_404(Membership, pk=pk, account=self.account)
+        try:
+            if request.POST.get("action") == "remove":
+                remove_member(membership, acting_user=request.user)
+                messages.success(request, f"{membership.user.email} removed from {self.account.name}.")
+            else:
+                form = RoleForm(request.POST)
+                if not form.is_valid():
+                    messages.error(request, "Choose one of the listed roles.")
+                    return redirect("portal:member_list")
+                change_role(membership, form.cleaned_data["role"], acting_user=request.user)
+                messages.success(request, f"{membership.user.email} is now {membership.role}.")
+        except LastAdminError as exc:
+            messages.error(request, str(exc))
+        return redirect("portal:member_list")
 
 
 class AuditListView(AccountViewMixin, View):

@@ -137,3 +137,49 @@ def test_healthz_reports_database_and_broker(client):
     body = client.get("/healthz").json()
     assert body["checks"]["database"]["ok"] is True
     assert "broker" in body["checks"]
+
+
+def test_admin_adds_a_new_member_who_gets_a_reset_mail(
+    client_for, admin_user, account, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(admin_user).post(
+            "/settings/members/", {"email": "new@acme.example", "role": "compliance"}
+        )
+    assert response.status_code == 302
+    membership = account.memberships.get(user__email="new@acme.example")
+    assert membership.role == "compliance" and not membership.user.has_usable_password()
+    assert len(mailoutbox) == 1 and "new@acme.example" in mailoutbox[0].to
+    link = mailoutbox[0].body.split("http://testserver", 1)[1].split()[0]
+    assert client_for(admin_user).get(link, follow=True).status_code == 200
+
+
+def test_adding_a_member_twice_or_a_bad_email_is_explained(client_for, admin_user):
+    client = client_for(admin_user)
+    html = client.post("/settings/members/", {"email": admin_user.email, "role": "viewer"}).content.decode()
+    assert "already a member" in html
+    html = client.post("/settings/members/", {"email": "not-an-email", "role": "viewer"}).content.decode()
+    assert "Enter a valid email address." in html
+
+
+def test_the_last_admin_cannot_be_demoted_or_removed(client_for, admin_user, account):
+    membership = account.memberships.get(user=admin_user)
+    client = client_for(admin_user)
+    client.post(f"/settings/members/{membership.pk}/", {"role": "viewer"})
+    client.post(f"/settings/members/{membership.pk}/", {"action": "remove"})
+    membership.refresh_from_db()
+    assert membership.role == "admin"
+
+
+def test_role_change_is_audited_and_marketers_cannot_manage(client_for, admin_user, marketer, account):
+    membership = account.memberships.get(user=marketer)
+    client_for(admin_user).post(f"/settings/members/{membership.pk}/", {"role": "viewer"})
+    membership.refresh_from_db()
+    assert membership.role == "viewer"
+    assert AuditEvent.objects.filter(verb="member.role_changed").exists()
+
+
+def test_members_of_other_accounts_are_404(client_for, admin_user, outsider, other_account):
+    foreign = other_account.memberships.get(user=outsider)
+    response = client_for(admin_user).post(f"/settings/members/{foreign.pk}/", {"action": "remove"})
+    assert response.status_code == 404

@@ -1,3 +1,4 @@
+import os
 from importlib import import_module
 
 from django.contrib.auth import get_user_model
@@ -44,7 +45,8 @@ class Command(BaseCommand):
             loader = demo_loader(app)
             if loader is not None:
                 loader(account, users[Role.ADMIN])
-        self.stdout.write(self.style.SUCCESS("Demo account ready. Log in at http://127.0.0.1:8000/ with:"))
+        url = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}/"
+        self.stdout.write(self.style.SUCCESS(f"Demo account ready. Log in at {url} with:"))
         for email, role in DEMO_USERS:
             self.stdout.write(f"  {role:<11} {email} / {DEMO_PASSWORD}")
 
