@@ -183,3 +183,25 @@ def test_members_of_other_accounts_are_404(client_for, admin_user, outsider, oth
     foreign = other_account.memberships.get(user=outsider)
     response = client_for(admin_user).post(f"/settings/members/{foreign.pk}/", {"action": "remove"})
     assert response.status_code == 404
+
+
+def test_password_reset_sends_a_working_link(client, admin_user, mailoutbox):
+    response = client.post("/accounts/password/reset/", {"email": admin_user.email})
+    assert response.status_code == 302 and len(mailoutbox) == 1
+    link = next(word for word in mailoutbox[0].body.split() if "/accounts/password/reset/" in word)
+    form_page = client.get(link.replace("http://testserver", ""), follow=True)
+    assert b"Choose a new password" in form_page.content
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "A-much-better-pw-42", "new_password2": "A-much-better-pw-42"},
+    )
+    assert done.status_code == 302
+    admin_user.refresh_from_db()
+    assert admin_user.check_password("A-much-better-pw-42")
+
+
+def test_password_change_requires_the_old_password(client_for, admin_user):
+    client = client_for(admin_user)
+    data = {"old_password": "wrong", "new_password1": "A-much-better-pw-42", "new_password2": "A-much-better-pw-42"}
+    html = client.post("/accounts/password/change/", data).content.decode()
+    assert "Your old password was entered incorrectly" in html
