@@ -1,0 +1,30 @@
+"""Sending settings with their defaults; override any of them in Django settings."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    # Promotional (P, legacy SE) messages to India only leave between these IST hours.
+    "SMS_INDIA_PROMOTIONAL_HOLD": True,
+    "SMS_INDIA_PROMOTIONAL_HOURS": (9, 21),
+    # Outbox: messages claimed per batch, the claim lease, and retries of transient connector errors.
+    "SMS_OUTBOX_BATCH_SIZE": 500,
+    "SMS_OUTBOX_LEASE_SECONDS": 60,
+    "SMS_OUTBOX_TASK_SECONDS": 20,
+    "SMS_OUTBOX_PARALLELISM": 2,
+    "SMS_RETRY_MAX_ATTEMPTS": 5,
+    "SMS_RETRY_BASE_SECONDS": 5,
+    "SMS_RETRY_MAX_SECONDS": 900,
+    # Scheduling windows (seed: up to 30 days ahead, cancellable until 5 minutes before).
+    "SMS_SCHEDULE_MAX_DAYS": 30,
+    "SMS_CANCEL_CUTOFF_MINUTES": 5,
+    # Simulator connector: seconds between acceptance and its delivery report.
+    "SMS_SIMULATOR_DLR_DELAY_SECONDS": 2.0,
+    # Absolute base of the delivery report callback URLs handed to upstream connectors.
+    "SMS_CALLBACK_BASE_URL": "http://127.0.0.1:8000",
+    # Preparation: Message rows written per bulk insert.
+    "SMS_PREPARE_CHUNK_SIZE": 5000,
+}
+
+
+def setting(name: str):
+    return getattr(settings, name, DEFAULTS[name])

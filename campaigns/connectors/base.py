@@ -1,0 +1,63 @@
+"""What every connector implements: `send(message) -> ConnectorResult`.
+
+A connector hands one message to an upstream (an SMSC, an HTTP API, the simulator) with the message's public
+id as idempotency key. It never raises for an answer from the upstream: the result says accepted, rejected
+(permanent: the message fails) or retry (transient: the outbox tries again later with backoff). An exception
+(network down, bug) is treated as transient by the outbox.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class ConnectorResult:
+    outcome: Outcome
+    connector_message_id: str = ""
+    error_code: str = ""
+    detail: str = ""
+    raw: dict = field(default_factory=dict)
+
+    @classmethod
+    def accepted(cls, connector_message_id: str, **kwargs) -> "ConnectorResult":
+        return cls(Outcome.ACCEPTED, connector_message_id, **kwargs)
+
+    @classmethod
+    def rejected(cls, error_code: str, detail: str, **kwargs) -> "ConnectorResult":
+        return cls(Outcome.REJECTED, error_code=error_code, detail=detail, **kwargs)
+
+    @classmethod
+    def retry(cls, detail: str, **kwargs) -> "ConnectorResult":
+        return cls(Outcome.RETRY, detail=detail, **kwargs)
+
+
+class BaseConnector:
+    """Subclasses set `kind` and implement `send`; `config` is the Connector row's JSON configuration."""
+
+    kind = ""
+
+    def __init__(self, config: dict | None = None, *, connector=None):
+        self.config = dict(config or {})
+        self.connector = connector
+
+    def send(self, message) -> ConnectorResult:
+        raise NotImplementedError
+
+    def callback_url(self, message) -> str:
+        """Where the upstream posts this message's delivery report (opaque ids only)."""
+        from django.urls import reverse
+
+        from campaigns.conf import setting
+
+        if self.connector is None:
+            return ""
+        path = reverse(
+            "campaigns-api:dlr_callback", kwargs={"connector_id": self.connector.uid, "message_id": message.uid}
+        )
+        return setting("SMS_CALLBACK_BASE_URL").rstrip("/") + path

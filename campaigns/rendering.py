@@ -1,0 +1,90 @@
+"""Per-contact message text: `{{name}}` variables filled from contact fields and attributes, never HTML-escaped.
+
+A body is compiled once (`compile_body`) into fixed runs and variable names, then rendered per contact with
+plain string joins: Django's template engine would escape `O'Brien` and is ~6x slower.
+A campaign's variable mapping says where each variable comes from:
+`{"name": {"source": "first_name", "default": "Customer"}, "city": {"source": "attributes.city"}}`;
+a variable without a mapping is looked up by its own name (field first, then attribute).
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+VARIABLE = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}")
+CONTACT_FIELDS = (
+    "phone",
+    "email",
+    "first_name",
+    "last_name",
+    "gender",
+    "birth_date",
+    "postal_code",
+    "company",
+    "identity",
+)
+ATTRIBUTE_PREFIX = "attributes."
+
+
+@dataclass(frozen=True)
+class CompiledBody:
+    """Fixed text runs interleaved with variable names: fixed[0] var[0] fixed[1] … fixed[n]."""
+
+    fixed: tuple[str, ...]
+    variables: tuple[str, ...]
+
+    def render(self, values: Mapping[str, object]) -> str:
+        parts = [self.fixed[0]]
+        for name, tail in zip(self.variables, self.fixed[1:], strict=True):
+            value = values.get(name)
+            parts.append("" if value is None else str(value))
+            parts.append(tail)
+        return "".join(parts)
+
+
+def compile_body(body: str) -> CompiledBody:
+    fixed, variables, position = [], [], 0
+    for match in VARIABLE.finditer(body):
+        fixed.append(body[position : match.start()])
+        variables.append(match.group(1))
+        position = match.end()
+    fixed.append(body[position:])
+    return CompiledBody(tuple(fixed), tuple(variables))
+
+
+def variables_in(body: str) -> list[str]:
+    """Distinct variable names in order of first appearance."""
+    return list(dict.fromkeys(compile_body(body).variables))
+
+
+def render(body: str, values: Mapping[str, object]) -> str:
+    """Fill `{{var}}` from `values`; a missing variable renders empty."""
+    return compile_body(body).render(values)
+
+
+def contact_value(contact, source: str):
+    """A contact field (`first_name`) or attribute (`attributes.city`, or a bare attribute name)."""
+    if source.startswith(ATTRIBUTE_PREFIX):
+        return (getattr(contact, "attributes", None) or {}).get(source[len(ATTRIBUTE_PREFIX) :])
+    if source in CONTACT_FIELDS:
+        return getattr(contact, source, None)
+    return (getattr(contact, "attributes", None) or {}).get(source)
+
+
+def values_for(contact, variables: tuple[str, ...] | list[str], mapping: Mapping[str, Mapping]) -> dict[str, str]:
+    """Variable values for one contact: the mapped source, else the default, else empty."""
+    values = {}
+    for name in variables:
+        rule = mapping.get(name) or {}
+        value = contact_value(contact, rule.get("source") or name) if contact is not None else None
+        if value is None or value == "":
+            value = rule.get("default", "")
+        values[name] = str(value)
+    return values
+
+
+def render_for_contact(body: str, contact, mapping: Mapping[str, Mapping]) -> tuple[str, dict[str, str]]:
+    """The text one contact receives and the variable values used."""
+    compiled = compile_body(body)
+    values = values_for(contact, compiled.variables, mapping)
+    return compiled.render(values), values
