@@ -1,1 +1,2 @@
 """Models of the contacts app, one module per topic, re-exported here."""
+from .contacts import *  # noqa: F403
