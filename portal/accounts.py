@@ -34,10 +34,18 @@ def resolve_session_account(request) -> tuple[Account | None, str | None]:
     candidates = accounts_for(user)
     account = candidates.filter(uid=wanted).first() if wanted else None
     if account is None:
-        account = candidates.order_by("name").first()
+        account = default_account_for(user)
     if account is None:
         return None, None
     return account, role_in(user, account)
+
+
+def default_account_for(user) -> Account | None:
+    """The account a user lands in: their oldest membership, else (staff) the first account by name."""
+    membership = Membership.objects.filter(user=user).select_related("account").order_by("created_at", "pk").first()
+    if membership is not None:
+        return membership.account
+    return accounts_for(user).order_by("name").first()
 
 
 def switch_account(request, account_uid) -> Account | None:
