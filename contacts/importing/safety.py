@@ -1,0 +1,255 @@
+"""Reading untrusted uploads safely: size limits, zip-bomb and XML checks, and a sandboxed parser process.
+
+`read_rows(path, kind=...)` is the only entry point the engine uses. It checks the size for the import kind,
+tells the file type by content (`readers.detect_kind`), then:
+- csv/txt: streams in this process (the csv module is pure Python and bounded by the chunk size);
+- xlsx: checks the zip directory (entry count, total uncompressed size, compression ratio per entry), rejects
+  any XML part that declares a DTD or entities, and parses the workbook's structure with defusedxml;
+- xlsx/xls: parses with python-calamine in a child process (`contacts.importing.child`) that sets its own
+  address-space (RLIMIT_AS) and CPU-time (RLIMIT_CPU) limits and streams chunks of rows back through a pipe.
+  A child that crashes, runs out of memory or time becomes an `ImportFileError` with a clear message; the
+  calling worker never dies with it. The parent unpickles with an allow-list (only datetime types).
+
+Limits come from Django settings when configured (see `limits_for`), otherwise from the defaults here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
+
+from contacts.importing.errors import ImportFileError
+from contacts.importing.readers import CHUNK_ROWS, KIND_CSV, KIND_XLSX, Row, csv_chunks, detect_kind
+
+__all__ = ["Limits", "check_size", "check_xlsx_archive", "limits_for", "read_rows", "spreadsheet_chunks_isolated"]
+
+MB = 1024 * 1024
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CHILD_MODULE = "contacts.importing.child"
+FRAME_HEADER = struct.Struct("!I")
+XML_HEAD_BYTES = 64 * 1024
+STRUCTURE_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 100 * MB
+    max_uncompressed_bytes: int = 2048 * MB
+    max_zip_entries: int = 10_000
+    max_compression_ratio: int = 200
+    reader_memory_mb: int = 3072
+    reader_cpu_seconds: int = 300
+    reader_wall_seconds: int = 600
+
+
+def limits_for(kind: str) -> Limits:
+    """Limits for an import kind: `IMPORT_MAX_FILE_SIZE` (bytes, an int or a dict per kind) and the
+    `IMPORT_*` reader settings override the defaults when Django settings are configured."""
+    try:
+        from django.conf import settings
+
+        configured = settings.configured
+    except ImportError:
+        configured = False
+    if not configured:
+        return Limits()
+    defaults = Limits()
+    max_size = getattr(settings, "IMPORT_MAX_FILE_SIZE", defaults.max_bytes)
+    if isinstance(max_size, dict):
+        max_size = max_size.get(kind, defaults.max_bytes)
+    return Limits(
+        max_bytes=int(max_size),
+        max_uncompressed_bytes=int(getattr(settings, "IMPORT_MAX_UNCOMPRESSED_BYTES", defaults.max_uncompressed_bytes)),
+        max_zip_entries=int(getattr(settings, "IMPORT_MAX_ZIP_ENTRIES", defaults.max_zip_entries)),
+        max_compression_ratio=int(getattr(settings, "IMPORT_MAX_COMPRESSION_RATIO", defaults.max_compression_ratio)),
+        reader_memory_mb=int(getattr(settings, "IMPORT_READER_MEMORY_MB", defaults.reader_memory_mb)),
+        reader_cpu_seconds=int(getattr(settings, "IMPORT_READER_CPU_SECONDS", defaults.reader_cpu_seconds)),
+        reader_wall_seconds=int(getattr(settings, "IMPORT_READER_WALL_SECONDS", defaults.reader_wall_seconds)),
+    )
+
+
+def too_large_error(size: int, limit: int) -> ImportFileError:
+    return ImportFileError(
+        "too_large",
+        f"The file is {size / MB:.1f} MB; the limit for this import is {limit / MB:.0f} MB. "
+        "Split it into smaller files.",
+    )
+
+
+def check_size(size: int, limits: Limits) -> None:
+    if size > limits.max_bytes:
+        raise too_large_error(size, limits.max_bytes)
+
+
+def _zip_bomb(detail: str) -> ImportFileError:
+    return ImportFileError("zip_bomb", f"The workbook was rejected as unsafe: {detail}.")
+
+
+def _entity_bomb(part: str) -> ImportFileError:
+    return ImportFileError(
+        "xml_entities",
+        f"The workbook was rejected as unsafe: its part {part} declares XML entities (a DTD), "
+        "which Excel never writes.",
+    )
+
+
+def check_xlsx_archive(path: Path, limits: Limits) -> None:
+    """Zip-bomb and XML checks on an xlsx before any parser sees it."""
+    with zipfile.ZipFile(path) as archive:
+        entries = archive.infolist()
+        if len(entries) > limits.max_zip_entries:
+            raise _zip_bomb(f"it holds {len(entries)} parts (the limit is {limits.max_zip_entries})")
+        total = sum(entry.file_size for entry in entries)
+        if total > limits.max_uncompressed_bytes:
+            raise _zip_bomb(
+                f"it would expand to {total / MB:.0f} MB (the limit is {limits.max_uncompressed_bytes / MB:.0f} MB)"
+            )
+        for entry in entries:
+            if entry.file_size > MB and entry.file_size > limits.max_compression_ratio * max(entry.compress_size, 1):
+                ratio = entry.file_size // max(entry.compress_size, 1)
+                raise _zip_bomb(f"its part {entry.filename} is compressed {ratio}:1")
+        for entry in entries:
+            if entry.filename.endswith((".xml", ".rels")):
+                _check_xml_part(archive, entry)
+
+
+def _check_xml_part(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
+    with archive.open(entry) as part:
+        head = part.read(XML_HEAD_BYTES)
+        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+            raise _entity_bomb(entry.filename)
+        if entry.filename not in STRUCTURE_PARTS:
+            return
+        content = head + part.read()
+    try:
+        defused_fromstring(content)
+    except DefusedXmlException as exc:
+        raise _entity_bomb(entry.filename) from exc
+    except Exception as exc:  # ParseError and friends: a damaged workbook
+        raise ImportFileError("corrupt_file", f"The workbook is damaged: {entry.filename} is not valid XML.") from exc
+
+
+class _RowsUnpickler(pickle.Unpickler):
+    """Only plain values and datetime types may come back from the parser process."""
+
+    ALLOWED = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"), ("datetime", "timedelta")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed from the parser process")
+
+
+def _read_exact(stream, size: int) -> bytes | None:
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return data
+
+
+def _child_failure(returncode: int, limits: Limits, timed_out: bool) -> ImportFileError:
+    if timed_out:
+        return ImportFileError(
+            "read_timeout",
+            f"Reading the spreadsheet took longer than {limits.reader_wall_seconds} s. Save it as CSV and upload that.",
+        )
+    if returncode == -signal.SIGXCPU:
+        return ImportFileError(
+            "read_timeout",
+            f"Reading the spreadsheet used more than {limits.reader_cpu_seconds} s of CPU. "
+            "Save it as CSV and upload that.",
+        )
+    if returncode in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS):
+        return ImportFileError(
+            "parser_crashed",
+            "The spreadsheet could not be read: the parser stopped on this file (it may be damaged, or need more than "
+            f"{limits.reader_memory_mb} MB of memory). Open it in Excel, save it again or export it as CSV.",
+        )
+    return ImportFileError(
+        "parser_crashed",
+        f"The spreadsheet could not be read (the parser exited with status {returncode}). "
+        "Open it in Excel, save it again or export it as CSV.",
+    )
+
+
+def spreadsheet_chunks_isolated(
+    path: Path, limits: Limits, *, chunk_rows: int, module: str = CHILD_MODULE
+) -> Iterator[list[Row]]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+    command = [
+        sys.executable,
+        "-m",
+        module,
+        str(path),
+        str(chunk_rows),
+        str(limits.reader_memory_mb),
+        str(limits.reader_cpu_seconds),
+    ]
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
+        timed_out = threading.Event()
+
+        def kill_on_timeout() -> None:
+            timed_out.set()
+            process.kill()
+
+        timer = threading.Timer(limits.reader_wall_seconds, kill_on_timeout)
+        timer.daemon = True
+        timer.start()
+        finished = False
+        try:
+            stream = process.stdout
+            while True:
+                header = _read_exact(stream, FRAME_HEADER.size)
+                if header is None:
+                    break
+                body = _read_exact(stream, FRAME_HEADER.unpack(header)[0])
+                if body is None:
+                    break
+                message = _RowsUnpickler(io.BytesIO(body)).load()
+                if message[0] == "rows":
+                    sheet = message[1]
+                    yield [Row(sheet, number, values) for number, values in message[2]]
+                elif message[0] == "error":
+                    raise ImportFileError(message[1], message[2])
+                else:
+                    finished = True
+                    break
+        finally:
+            timer.cancel()
+            if process.poll() is None and not finished:
+                process.kill()
+            process.stdout.close()
+            returncode = process.wait()
+        if not finished:
+            raise _child_failure(returncode, limits, timed_out.is_set())
+
+
+def read_rows(
+    path: Path, *, kind: str = "contacts", limits: Limits | None = None, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[list[Row]]:
+    """Chunks of rows from an uploaded file, after every safety check (see the module docstring)."""
+    path = Path(path)
+    limits = limits or limits_for(kind)
+    check_size(path.stat().st_size, limits)
+    file_kind = detect_kind(path)
+    if file_kind == KIND_CSV:
+        yield from csv_chunks(path, chunk_rows=chunk_rows)
+        return
+    if file_kind == KIND_XLSX:
+        check_xlsx_archive(path, limits)
+    yield from spreadsheet_chunks_isolated(path, limits, chunk_rows=chunk_rows)
