@@ -1,0 +1,1 @@
+"""Webhooks: signing, the SSRF guard, HTTP transport, the event registry and the delivery engine."""
