@@ -2,4 +2,7 @@
 
 from portal.navigation import NavItem
 
-NAV_ITEMS: list[NavItem] = []
+NAV_ITEMS: list[NavItem] = [
+    NavItem("Contacts", "Unsubscribers", "contacts:unsubscriber_list", order=60),
+    NavItem("Contacts", "Inbound messages", "contacts:inbound_list", order=65),
+]

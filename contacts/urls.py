@@ -1,5 +1,9 @@
 """Browser routes of the contacts app."""
 
+from contacts.urls_unsubscribers import urlpatterns as unsubscriber_urls
+
 app_name = "contacts"
 
-urlpatterns = []
+urlpatterns = [
+    *unsubscriber_urls,
+]

@@ -1,0 +1,320 @@
+"""API: `/sms/unsubscribers` (CRUD, clean-all, import) and `/sms/inbound` (receive with the inbound token, list)."""
+
+from contextlib import contextmanager
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import re_path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions, permissions, serializers
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from contacts.filtersets_unsubscribers import InboundMessageFilterSet, UnsubscriberFilterSet
+from contacts.models.unsubscribers import InboundMessage, Unsubscriber, UnsubscriberSource, UnsubscriberType
+from contacts.services_unsubscribers import (
+    DuplicateOptOut,
+    account_for_inbound_token,
+    add_unsubscriber,
+    clean_all,
+    delete_unsubscriber,
+    import_rows,
+    receive_inbound,
+    update_unsubscriber,
+)
+from contacts.unsubscriber_files import read_receiver_rows
+from portal.api.exceptions import Conflict, InactiveAccount
+from portal.api.responses import envelope
+from portal.api.throttling import TokenRateThrottle
+from portal.api.viewsets import AccountScopedViewSet
+
+
+@contextmanager
+def service_errors():
+    """Service exceptions as API errors: Django ValidationError → 422, DuplicateOptOut → 409."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        raise serializers.ValidationError(detail) from None
+    except DuplicateOptOut as exc:
+        raise Conflict(str(exc)) from None
+
+
+class UnsubscriberSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uid", read_only=True)
+    iso = serializers.CharField(source="country", read_only=True)
+    receiver = serializers.CharField(max_length=40)
+    type = serializers.CharField(required=False, help_text="all, sender, product (or service), tag.")
+    value = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    created_by = serializers.CharField(source="created_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = Unsubscriber
+        fields = ["id", "iso", "receiver", "type", "value", "source", "created_by", "created_at", "updated_at"]
+        read_only_fields = ["source", "created_at", "updated_at"]
+
+
+class UnsubscriberViewSet(AccountScopedViewSet):
+    """Opt-outs of the account. `DELETE` on the list deletes them all and needs `confirm=DELETE ALL`."""
+
+    queryset = Unsubscriber.objects.select_related("created_by")
+    serializer_class = UnsubscriberSerializer
+    filterset_class = UnsubscriberFilterSet
+    ordering_fields = ["created_at", "receiver", "type", "value"]
+    resource_name = "Unsubscriber"
+    ACTION_MESSAGES = {
+        "list": "Unsubscribers list",
+        "retrieve": "Unsubscribers data",
+        "create": "Receiver added successfully",
+        "update": "Receiver updated successfully",
+        "partial_update": "Receiver updated successfully",
+        "destroy": "Deleted Successfully",
+        "clean": "Deleted Successfully",
+        "import_file": "Receivers accepted for import",
+    }
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        with service_errors():
+            unsubscriber, created = add_unsubscriber(
+                self.request.account,
+                self.request.user,
+                receiver=data["receiver"],
+                type=data.get("type"),
+                value=data.get("value"),
+                source=UnsubscriberSource.API,
+            )
+        if not created:
+            raise Conflict(f"{unsubscriber.receiver} already has this opt-out (id {unsubscriber.uid}).")
+        serializer.instance = unsubscriber
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        with service_errors():
+            serializer.instance = update_unsubscriber(
+                serializer.instance,
+                self.request.user,
+                receiver=data.get("receiver"),
+                type=data.get("type"),
+                value=data.get("value"),
+            )
+
+    def perform_destroy(self, instance):
+        delete_unsubscriber(instance, self.request.user)
+
+    def clean(self, request):
+        body = request.data if hasattr(request.data, "get") else {}
+        confirmation = request.query_params.get("confirm") or body.get("confirm")
+        with service_errors():
+            deleted = clean_all(request.account, request.user, confirmation=confirmation)
+        return envelope([], f"Deleted Successfully ({deleted} unsubscribers)")
+
+    def import_file(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise serializers.ValidationError(
+                {"file": ["Upload a txt, csv, xls or xlsx file as multipart field `file`."]}
+            )
+        with service_errors():
+            rows = read_receiver_rows(upload.name, upload.read())
+            result = import_rows(
+                request.account,
+                request.user,
+                rows,
+                type=request.data.get("type") or UnsubscriberType.ALL,
+                value=request.data.get("value", ""),
+            )
+        data = {
+            "total": result.total,
+            "created": result.created,
+            "existing": result.existing,
+            "invalid": len(result.invalid),
+            "errors": [{"receiver": raw, "reason": reason} for raw, reason in result.invalid[:100]],
+        }
+        return envelope(data, "Receivers accepted for import")
+
+
+# --- inbound --------------------------------------------------------------------------------------------
+
+
+class InboundCredential:
+    """`request.auth` of an inbound POST: the account whose inbound token was presented."""
+
+    def __init__(self, account):
+        self.account = account
+
+
+class InboundTokenAuthentication(BaseAuthentication):
+    """`X-Inbound-Token: in_…` or `Authorization: Bearer in_…`."""
+
+    def authenticate(self, request):
+        raw = request.META.get("HTTP_X_INBOUND_TOKEN", "").strip()
+        if not raw:
+            scheme, _, value = get_authorization_header(request).decode("latin-1").strip().partition(" ")
+            raw = value.strip() if scheme.lower() == "bearer" else ""
+        if not raw:
+            return None
+        account = account_for_inbound_token(raw)
+        if account is None:
+            raise exceptions.AuthenticationFailed("Invalid inbound token.")
+        return AnonymousUser(), InboundCredential(account)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="inbound"'
+
+
+class InboundTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "contacts.api.unsubscribers.InboundTokenAuthentication"
+    name = "inboundToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-Inbound-Token"}
+
+
+class HasInboundToken(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        if not isinstance(request.auth, InboundCredential):
+            raise exceptions.NotAuthenticated("Send the account's inbound token in X-Inbound-Token.")
+        request.account, request.role, request.token = request.auth.account, None, None
+        if not request.account.is_active:
+            raise InactiveAccount()
+        return True
+
+
+class InboundRateThrottle(TokenRateThrottle):
+    @staticmethod
+    def identity(request) -> str:
+        return f"inbound{request.account.pk}"
+
+
+class AccountDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with offset, or `YYYY-MM-DD HH:MM:SS` in the account's time zone."""
+
+    def to_internal_value(self, value):
+        parsed = parse_datetime(str(value).strip()) if value not in (None, "") else None
+        if parsed is None:
+            raise serializers.ValidationError("Use ISO 8601 (2024-05-01T10:00:00+05:30) or YYYY-MM-DD HH:MM:SS.")
+        if timezone.is_naive(parsed):
+            account = self.context["account"]
+            parsed = timezone.make_aware(parsed, ZoneInfo(account.time_zone))
+        return parsed
+
+
+class InboundInSerializer(serializers.Serializer):
+    """Fields a connector posts; `from` is a Python keyword, hence get_fields."""
+
+    def get_fields(self):
+        return {
+            "from": serializers.CharField(max_length=32),
+            "to": serializers.CharField(max_length=32, required=False, allow_blank=True, default=""),
+            "text": serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default=""),
+            "received_at": AccountDateTimeField(required=False, allow_null=True, default=None),
+            "parts": serializers.IntegerField(required=False, min_value=1, max_value=255, default=1),
+            "provider_id": serializers.CharField(max_length=100, required=False, allow_blank=True, default=""),
+        }
+
+
+class InboundMessageSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uid", read_only=True)
+
+    class Meta:
+        model = InboundMessage
+        fields = [
+            "id",
+            "from_number",
+            "to",
+            "text",
+            "received_at",
+            "parts",
+            "provider_id",
+            "keyword",
+            "action",
+            "reply_text",
+            "reply_status",
+            "created_at",
+        ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        return {"id": data.pop("id"), "from": data.pop("from_number"), **data}
+
+
+class InboundMessageViewSet(AccountScopedViewSet):
+    """GET lists inbound messages (API token); POST stores one (the account's inbound token, not an API token)."""
+
+    queryset = InboundMessage.objects.all()
+    serializer_class = InboundMessageSerializer
+    filterset_class = InboundMessageFilterSet
+    ordering_fields = ["received_at", "created_at"]
+    ordering = ["-received_at"]
+    http_method_names = ["get", "post", "head", "options"]
+    resource_name = "Inbound message"
+
+    def _is_inbound_post(self) -> bool:
+        return self.request.method == "POST"
+
+    def get_authenticators(self):
+        if self._is_inbound_post():
+            return [InboundTokenAuthentication()]
+        return super().get_authenticators()
+
+    def get_permissions(self):
+        if self._is_inbound_post():
+            return [HasInboundToken()]
+        return super().get_permissions()
+
+    def get_throttles(self):
+        if self._is_inbound_post():
+            return [InboundRateThrottle()]
+        return super().get_throttles()
+
+    def create(self, request, *args, **kwargs):
+        incoming = InboundInSerializer(data=request.data, context={"account": request.account})
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        result = receive_inbound(
+            request.account,
+            from_number=data["from"],
+            to=data["to"],
+            text=data["text"],
+            received_at=data["received_at"],
+            parts=data["parts"],
+            provider_id=data["provider_id"],
+        )
+        body = InboundMessageSerializer(result.message).data
+        if result.created:
+            return envelope(body, "Inbound message received", status=201)
+        return envelope(body, "Inbound message already received")
+
+
+def _list_route(prefix: str, viewset, actions: dict, name: str):
+    return re_path(rf"^{prefix}/?$", viewset.as_view(actions), name=name)
+
+
+urlpatterns = [
+    re_path(
+        r"^sms/unsubscribers/import/?$",
+        UnsubscriberViewSet.as_view({"post": "import_file"}),
+        name="unsubscriber-import",
+    ),
+    _list_route(
+        "sms/unsubscribers",
+        UnsubscriberViewSet,
+        {"get": "list", "post": "create", "delete": "clean"},
+        "unsubscriber-list",
+    ),
+    re_path(
+        r"^sms/unsubscribers/(?P<id>[^/]+)/?$",
+        UnsubscriberViewSet.as_view(
+            {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+        ),
+        name="unsubscriber-detail",
+    ),
+    _list_route("sms/inbound", InboundMessageViewSet, {"get": "list", "post": "create"}, "inbound-list"),
+    re_path(
+        r"^sms/inbound/(?P<id>[^/]+)/?$", InboundMessageViewSet.as_view({"get": "retrieve"}), name="inbound-detail"
+    ),
+]

@@ -1,0 +1,87 @@
+"""Template tags showing opt-out state wherever a number or contact appears.
+
+    {% load optout %}
+    {% opted_out contact %}          badge when the contact's phone has any opt-out (or pass a number)
+    {% optouts_for contact.phone %}  the list of a number's opt-outs (contact detail)
+    {% msisdn number %}              the number, masked when the account has mobile_secure on
+
+A list can avoid one query per row by annotating its queryset with `contacts.suppression.annotate_opt_out`;
+the badge then reads `opt_out_type` from the row.
+"""
+
+from django import template
+from django.utils.html import format_html
+
+from contacts.models.unsubscribers import Unsubscriber, UnsubscriberType
+from contacts.suppression import REASON_PRIORITY
+
+register = template.Library()
+
+_CACHE_ATTRIBUTE = "_opt_out_types"
+
+
+def _number_of(subject) -> str:
+    if isinstance(subject, str):
+        return subject
+    return str(getattr(subject, "phone", "") or "")
+
+
+def _account(context):
+    request = context.get("request")
+    return getattr(request, "account", None) or context.get("current_account")
+
+
+def _broadest_type(context, number: str) -> str | None:
+    """Broadest opt-out type of a number in the current account, cached for the request."""
+    account = _account(context)
+    if account is None or not number:
+        return None
+    request = context.get("request")
+    cache = getattr(request, _CACHE_ATTRIBUTE, None)
+    if cache is None:
+        cache = {}
+        if request is not None:
+            setattr(request, _CACHE_ATTRIBUTE, cache)
+    if number not in cache:
+        types = set(Unsubscriber.objects.filter(account=account, receiver=number).values_list("type", flat=True))
+        cache[number] = next((kind for kind in REASON_PRIORITY if kind in types), None)
+    return cache[number]
+
+
+@register.simple_tag(takes_context=True)
+def opted_out(context, subject) -> str:
+    """A badge: "opted out" (all messages) or "partly opted out" (some senders, products or tags)."""
+    annotated = hasattr(subject, "opt_out_type")
+    kind = subject.opt_out_type if annotated else _broadest_type(context, _number_of(subject))
+    if kind is None:
+        return ""
+    if kind == UnsubscriberType.ALL:
+        return format_html(
+            '<span class="status status-opted-out" title="{}" data-testid="opted-out">opted out</span>',
+            "This number has opted out of all messages.",
+        )
+    return format_html(
+        '<span class="status status-partly-opted-out" title="{}" data-testid="opted-out">partly opted out</span>',
+        f"This number has opted out of some messages (by {kind}).",
+    )
+
+
+@register.inclusion_tag("contacts/unsubscriber_for_number.html", takes_context=True)
+def optouts_for(context, number) -> dict:
+    account = _account(context)
+    number = _number_of(number)
+    optouts = Unsubscriber.objects.filter(account=account, receiver=number) if account and number else []
+    return {"optouts": optouts, "number": number, "request": context.get("request")}
+
+
+def mask_msisdn(number, account) -> str:
+    """The number as stored, or with its last 4 digits masked for accounts with mobile_secure."""
+    text = str(number or "")
+    if account is not None and account.mobile_secure and len(text) > 4:
+        return text[:-4] + "XXXX"
+    return text
+
+
+@register.simple_tag(takes_context=True)
+def msisdn(context, number) -> str:
+    return mask_msisdn(number, _account(context))

@@ -1,0 +1,1 @@
+"""Browser views of the contacts app, one module per topic."""

@@ -1,0 +1,268 @@
+"""Opt-out pages: list, add (one or a pasted list), edit, delete, clean-all, import, export, inbound, settings."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+
+from contacts.exporting import ExportColumn, iter_csv
+from contacts.filtersets_unsubscribers import InboundMessageFilterSet, UnsubscriberFilterSet
+from contacts.forms_unsubscribers import (
+    CleanAllForm,
+    OptOutSettingsForm,
+    UnsubscriberAddForm,
+    UnsubscriberEditForm,
+    UnsubscriberImportForm,
+    apply_errors,
+)
+from contacts.models.unsubscribers import InboundMessage, Unsubscriber, UnsubscriberSource, UnsubscriberType
+from contacts.services_unsubscribers import (
+    DuplicateOptOut,
+    add_from_text,
+    clean_all,
+    delete_unsubscriber,
+    import_rows,
+    rotate_inbound_token,
+    settings_for,
+    update_settings,
+    update_unsubscriber,
+)
+from contacts.suppression import annotate_opt_out
+from contacts.templatetags.optout import mask_msisdn
+from contacts.unsubscriber_files import read_receiver_rows
+from portal import htmx
+from portal.roles import MANAGE, READ, WRITE
+from portal.views import AccountViewMixin
+
+PAGE_SIZE = 50
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+class UnsubscriberListView(AccountViewMixin, View):
+    template_name = "contacts/unsubscriber_list.html"
+
+    def get(self, request):
+        queryset = Unsubscriber.objects.for_account(self.account).select_related("created_by")
+        filterset = UnsubscriberFilterSet(request.GET or None, queryset=queryset, request=request)
+        rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+        context = {
+            "filterset": filterset,
+            "page": _page(request, rows),
+            "query": _query_without_page(request),
+            "total": queryset.count(),
+            "type_choices": UnsubscriberType.choices,
+            "can_write": self.can(WRITE),
+            "can_manage": self.can(MANAGE),
+        }
+        return htmx.render(request, self.template_name, context, partial="unsubscriber-rows")
+
+
+class UnsubscriberCreateView(AccountViewMixin, View):
+    required_capability = WRITE
+    template_name = "contacts/unsubscriber_form.html"
+
+    def get(self, request):
+        return htmx.render(request, self.template_name, {"form": UnsubscriberAddForm(), "creating": True})
+
+    def post(self, request):
+        form = UnsubscriberAddForm(request.POST)
+        context = {"form": form, "creating": True}
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = add_from_text(
+                    self.account,
+                    request.user,
+                    data["receivers"],
+                    type=data["type"],
+                    value=data["value"],
+                    source=UnsubscriberSource.MANUAL,
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                if not result.invalid:
+                    messages.success(request, f"Opt-outs added: {result.created} new, {result.existing} already there.")
+                    return redirect("contacts:unsubscriber_list")
+                context.update(result=result, form=UnsubscriberAddForm(initial=data))
+                return htmx.render(request, self.template_name, context, status=200)
+        return htmx.render(request, self.template_name, context, status=422)
+
+
+class UnsubscriberEditView(AccountViewMixin, View):
+    required_capability = WRITE
+    template_name = "contacts/unsubscriber_form.html"
+
+    def get_object(self, uid) -> Unsubscriber:
+        return get_object_or_404(Unsubscriber, account=self.account, uid=uid)
+
+    def get(self, request, uid):
+        unsubscriber = self.get_object(uid)
+        initial = {"receiver": unsubscriber.receiver, "type": unsubscriber.type, "value": unsubscriber.value}
+        return htmx.render(
+            request, self.template_name, {"form": UnsubscriberEditForm(initial=initial), "object": unsubscriber}
+        )
+
+    def post(self, request, uid):
+        unsubscriber = self.get_object(uid)
+        form = UnsubscriberEditForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                update_unsubscriber(
+                    unsubscriber, request.user, receiver=data["receiver"], type=data["type"], value=data["value"]
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            except DuplicateOptOut as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Opt-out of {unsubscriber.receiver} saved.")
+                return redirect("contacts:unsubscriber_list")
+        return htmx.render(request, self.template_name, {"form": form, "object": unsubscriber}, status=422)
+
+
+class UnsubscriberDeleteView(AccountViewMixin, View):
+    required_capability = WRITE
+
+    def post(self, request, uid):
+        unsubscriber = get_object_or_404(Unsubscriber, account=self.account, uid=uid)
+        delete_unsubscriber(unsubscriber, request.user)
+        messages.success(request, f"Opt-out of {unsubscriber.receiver} ({unsubscriber.scope_label}) deleted.")
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = reverse("contacts:unsubscriber_list")
+        return redirect(target)
+
+
+class UnsubscriberCleanView(AccountViewMixin, View):
+    required_capability = WRITE
+    template_name = "contacts/unsubscriber_clean.html"
+
+    def context(self, form) -> dict:
+        return {"form": form, "count": Unsubscriber.objects.for_account(self.account).count()}
+
+    def get(self, request):
+        return htmx.render(request, self.template_name, self.context(CleanAllForm()))
+
+    def post(self, request):
+        form = CleanAllForm(request.POST)
+        if form.is_valid():
+            try:
+                deleted = clean_all(self.account, request.user, confirmation=form.cleaned_data["confirm"])
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, f"All {deleted} opt-outs deleted.")
+                return redirect("contacts:unsubscriber_list")
+        return htmx.render(request, self.template_name, self.context(form), status=422)
+
+
+class UnsubscriberImportView(AccountViewMixin, View):
+    required_capability = WRITE
+    template_name = "contacts/unsubscriber_import.html"
+
+    def get(self, request):
+        return htmx.render(request, self.template_name, {"form": UnsubscriberImportForm()}, partial="import-panel")
+
+    def post(self, request):
+        form = UnsubscriberImportForm(request.POST, request.FILES)
+        context = {"form": form}
+        status = 422
+        if form.is_valid():
+            data = form.cleaned_data
+            upload = data["file"]
+            try:
+                rows = read_receiver_rows(upload.name, upload.read())
+                context["result"] = import_rows(
+                    self.account, request.user, rows, type=data["type"], value=data["value"]
+                )
+                context["form"], status = UnsubscriberImportForm(), 200
+            except ValidationError as exc:
+                apply_errors(form, exc)
+        return htmx.render(request, self.template_name, context, partial="import-panel", status=status)
+
+
+class UnsubscriberExportView(AccountViewMixin, View):
+    """The filtered list as CSV, streamed through contacts.exporting (formula-safe, numbers masked if secure)."""
+
+    def columns(self) -> list[ExportColumn]:
+        account = self.account
+        return [
+            ExportColumn("id", lambda item: str(item.uid)),
+            ExportColumn("receiver", lambda item: mask_msisdn(item.receiver, account), phone=True),
+            ExportColumn("iso", lambda item: item.country),
+            ExportColumn("type", lambda item: item.type),
+            ExportColumn("value", lambda item: item.value),
+            ExportColumn("source", lambda item: item.source),
+            ExportColumn("created_by", lambda item: item.created_by.email if item.created_by else ""),
+            ExportColumn("created_at", lambda item: item.created_at),
+        ]
+
+    def get(self, request):
+        queryset = Unsubscriber.objects.for_account(self.account).select_related("created_by")
+        filterset = UnsubscriberFilterSet(request.GET or None, queryset=queryset, request=request)
+        rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+        response = StreamingHttpResponse(
+            iter_csv(self.columns(), rows.iterator(chunk_size=2000)), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="unsubscribers-{self.account.slug}.csv"'
+        return response
+
+
+class InboundListView(AccountViewMixin, View):
+    template_name = "contacts/inbound_list.html"
+
+    def get(self, request):
+        queryset = annotate_opt_out(InboundMessage.objects.for_account(self.account), self.account, field="from_number")
+        filterset = InboundMessageFilterSet(request.GET or None, queryset=queryset, request=request)
+        rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+        context = {"filterset": filterset, "page": _page(request, rows), "query": _query_without_page(request)}
+        return htmx.render(request, self.template_name, context, partial="inbound-rows")
+
+
+class OptOutSettingsView(AccountViewMixin, View):
+    """Stop/start words, scope and confirmation reply (admins edit; everyone reads), and the inbound token."""
+
+    template_name = "contacts/unsubscriber_settings.html"
+
+    def capability_for(self, request) -> str:
+        return READ if request.method == "GET" else MANAGE
+
+    def context(self, form, **extra) -> dict:
+        settings = settings_for(self.account)
+        inbound_url = self.request.build_absolute_uri(reverse("contacts-api:inbound-list"))
+        return {"form": form, "settings": settings, "can_edit": self.can(MANAGE), "inbound_url": inbound_url, **extra}
+
+    def get(self, request):
+        form = OptOutSettingsForm(initial=OptOutSettingsForm.initial_from(settings_for(self.account)))
+        return htmx.render(request, self.template_name, self.context(form))
+
+    def post(self, request):
+        if "rotate_token" in request.POST:
+            raw = rotate_inbound_token(self.account, request.user)
+            form = OptOutSettingsForm(initial=OptOutSettingsForm.initial_from(settings_for(self.account)))
+            return htmx.render(request, self.template_name, self.context(form, new_token=raw))
+        form = OptOutSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                update_settings(self.account, request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, "Opt-out settings saved.")
+                return redirect("contacts:unsubscriber_settings")
+        return htmx.render(request, self.template_name, self.context(form), status=422)
