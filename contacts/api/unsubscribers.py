@@ -9,6 +9,7 @@ from django.urls import re_path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -105,6 +106,12 @@ class UnsubscriberViewSet(AccountScopedViewSet):
     def perform_destroy(self, instance):
         delete_unsubscriber(instance, self.request.user)
 
+    @extend_schema(
+        operation_id="sms_unsubscribers_clean",
+        parameters=[OpenApiParameter("confirm", str, required=True, description="Must be DELETE ALL.")],
+        request=None,
+        responses={200: None},
+    )
     def clean(self, request):
         body = request.data if hasattr(request.data, "get") else {}
         confirmation = request.query_params.get("confirm") or body.get("confirm")
@@ -112,6 +119,21 @@ class UnsubscriberViewSet(AccountScopedViewSet):
             deleted = clean_all(request.account, request.user, confirmation=confirmation)
         return envelope([], f"Deleted Successfully ({deleted} unsubscribers)")
 
+    @extend_schema(
+        operation_id="sms_unsubscribers_import",
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "type": {"type": "string", "enum": ["all", "sender", "product", "tag"]},
+                    "value": {"type": "string"},
+                },
+                "required": ["file"],
+            }
+        },
+        responses={200: None},
+    )
     def import_file(self, request):
         upload = request.FILES.get("file")
         if upload is None:
@@ -254,7 +276,11 @@ class InboundMessageViewSet(AccountScopedViewSet):
     resource_name = "Inbound message"
 
     def _is_inbound_post(self) -> bool:
-        return self.request.method == "POST"
+        """True for the connector's POST (also while the schema is generated, when there is no request)."""
+        action = getattr(self, "action", None)
+        if action is not None:
+            return action == "create"
+        return getattr(self.request, "method", None) == "POST"
 
     def get_authenticators(self):
         if self._is_inbound_post():
@@ -271,6 +297,7 @@ class InboundMessageViewSet(AccountScopedViewSet):
             return [InboundRateThrottle()]
         return super().get_throttles()
 
+    @extend_schema(request=InboundInSerializer, responses={201: InboundMessageSerializer})
     def create(self, request, *args, **kwargs):
         incoming = InboundInSerializer(data=request.data, context={"account": request.account})
         incoming.is_valid(raise_exception=True)
