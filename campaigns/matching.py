@@ -1,0 +1,337 @@
+"""Match a message text to the approved template it was written from (shared/rules.md, "Matching").
+
+Fixed text must match exactly; each variable matches 1..N characters (TEMPLATE_VARIABLE_MAX_LENGTH, default 30).
+Templates are compiled once into a `TemplateMatcher`: each template gets a regex, and an inverted index maps its
+rarest whole word (a word of its fixed text with whitespace or the body's edge on both sides, so it must appear as
+a whole word in any matching message) to the template. A message only tries the templates indexed under its own
+words (plus the few templates that have no whole word), so matching stays fast with thousands of templates.
+
+`match_message(account, sender, text)` is the Django-facing entry: it compiles the account's approved, non-blocked
+templates per sender once and keeps them in a process cache invalidated when templates, blocked templates or
+senders change (see `invalidate_account`).
+"""
+
+import difflib
+import re
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from campaigns.template_rules import parse_body, variable_max_length
+
+CLOSEST_CANDIDATES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """Where a message departs from a template: the message offset, what the template expects there, what is there."""
+
+    position: int
+    expected: str
+    found: str
+    reason: str
+
+
+@dataclass(slots=True)
+class MatchResult:
+    template: Any = None
+    values: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+    closest: Any = None
+    difference: Difference | None = None
+
+    @property
+    def matched(self) -> bool:
+        return self.template is not None
+
+
+@dataclass(slots=True)
+class CompiledTemplate:
+    key: Any
+    fixed: tuple[str, ...]
+    names: tuple[str, ...]
+    pattern: re.Pattern
+    min_length: int
+    max_length: int
+    fixed_length: int
+    words: frozenset[str]
+
+
+def compile_template(key: Any, body: str, max_length: int) -> CompiledTemplate:
+    parsed = parse_body(body)
+    names = tuple(variable.name for variable in parsed.variables)
+    group = f"(.{{1,{max_length}}}?)"
+    regex = group.join(re.escape(text) for text in parsed.fixed)
+    fixed_length = sum(len(text) for text in parsed.fixed)
+    return CompiledTemplate(
+        key=key,
+        fixed=parsed.fixed,
+        names=names,
+        pattern=re.compile(regex, re.DOTALL),
+        min_length=fixed_length + len(names),
+        max_length=fixed_length + len(names) * max_length,
+        fixed_length=fixed_length,
+        words=frozenset(_whole_words(parsed.fixed)),
+    )
+
+
+def _whole_words(fixed: tuple[str, ...]) -> list[str]:
+    """Words of the fixed text bounded by whitespace or the body's edges (never glued to a variable value)."""
+    words = []
+    last = len(fixed) - 1
+    for index, text in enumerate(fixed):
+        pieces = text.split()
+        if not pieces:
+            continue
+        if index > 0 and not text[0].isspace():
+            pieces = pieces[1:]
+        if index < last and pieces and not text[-1].isspace():
+            pieces = pieces[:-1]
+        words.extend(pieces)
+    return words
+
+
+class TemplateMatcher:
+    """Compiled templates of one sender with a word index; `match(text)` is the fast path."""
+
+    def __init__(self, templates: Iterable[tuple[Any, str]], max_length: int | None = None) -> None:
+        self.max_length = max_length or variable_max_length()
+        self.compiled = [compile_template(key, body, self.max_length) for key, body in templates]
+        frequency = Counter(word for item in self.compiled for word in item.words)
+        self.by_word: dict[str, list[CompiledTemplate]] = defaultdict(list)
+        self.unindexed: list[CompiledTemplate] = []
+        self.all_words: dict[str, list[CompiledTemplate]] = defaultdict(list)
+        for item in self.compiled:
+            for word in item.words:
+                self.all_words[word].append(item)
+            if item.words:
+                anchor = min(item.words, key=lambda word: (frequency[word], -len(word), word))
+                self.by_word[anchor].append(item)
+            else:
+                self.unindexed.append(item)
+        self.by_word = dict(self.by_word)
+        self.all_words = dict(self.all_words)
+
+    def __len__(self) -> int:
+        return len(self.compiled)
+
+    def candidates(self, text: str) -> list[CompiledTemplate]:
+        found = list(self.unindexed)
+        for word in set(text.split()):
+            bucket = self.by_word.get(word)
+            if bucket:
+                found.extend(bucket)
+        return found
+
+    def match(self, text: str) -> MatchResult:
+        """The most specific template (most fixed text) the text matches, with its variable values."""
+        length = len(text)
+        best, best_values = None, None
+        for item in self.candidates(text):
+            if not item.min_length <= length <= item.max_length:
+                continue
+            if best is not None and item.fixed_length <= best.fixed_length:
+                continue
+            found = item.pattern.fullmatch(text)
+            if found:
+                best, best_values = item, found.groups()
+        if best is not None:
+            values: dict[str, str] = {}
+            for name, value in zip(best.names, best_values, strict=True):
+                values.setdefault(name, value)
+            return MatchResult(template=best.key, values=values)
+        return self.explain(text)
+
+    def explain(self, text: str) -> MatchResult:
+        """No template matched: the closest template by fixed text and the first difference."""
+        if not self.compiled:
+            return MatchResult(reason="The sender has no approved templates.")
+        closest = self._closest(text)
+        difference = first_difference(closest, text, self.max_length)
+        reason = f"No approved template matches. Closest: {closest.key}; {difference.reason}"
+        return MatchResult(reason=reason, closest=closest.key, difference=difference)
+
+    def _closest(self, text: str) -> CompiledTemplate:
+        overlap: Counter = Counter()
+        for word in set(text.split()):
+            for item in self.all_words.get(word, ()):
+                overlap[id(item)] += 1
+        by_id = {id(item): item for item in self.compiled}
+        shortlist = [by_id[key] for key, _ in overlap.most_common(CLOSEST_CANDIDATES)] or self.compiled[
+            :CLOSEST_CANDIDATES
+        ]
+        shortlist.extend(self.unindexed[:CLOSEST_CANDIDATES])
+
+        def similarity(item: CompiledTemplate) -> float:
+            return difflib.SequenceMatcher(None, "".join(item.fixed), text, autojunk=False).ratio()
+
+        return max(shortlist, key=similarity)
+
+
+def first_difference(item: CompiledTemplate, text: str, max_length: int) -> Difference:
+    """Walk the template's fixed text and variables along the message until they disagree."""
+    position = 0
+    for index, fixed in enumerate(item.fixed):
+        if index > 0:
+            name = item.names[index - 1]
+            empty = position >= len(text) or (bool(fixed) and text.startswith(fixed, position))
+            end = position if empty else _variable_end(text, position, fixed, index == len(item.fixed) - 1)
+            if end is None:
+                return Difference(
+                    position,
+                    fixed[:30],
+                    text[position : position + 30],
+                    f"text {fixed[:30]!r} expected after {{{{{name}}}}}.",
+                )
+            if end == position:
+                return Difference(
+                    position,
+                    f"{{{{{name}}}}}",
+                    "",
+                    f"{{{{{name}}}}} is empty; a value has 1 to {max_length} characters.",
+                )
+            if end - position > max_length:
+                return Difference(
+                    position,
+                    f"{{{{{name}}}}}",
+                    text[position:end][:40],
+                    f"the value of {{{{{name}}}}} has {end - position} characters; the limit is {max_length}.",
+                )
+            position = end
+        common = _common_prefix(fixed, text, position)
+        if common < len(fixed):
+            at = position + common
+            expected, found = fixed[common : common + 30], text[at : at + 30]
+            return Difference(
+                at, expected, found, f"at character {at + 1} the template has {expected!r}, the message {found!r}."
+            )
+        position += len(fixed)
+    if position < len(text):
+        return Difference(
+            position,
+            "",
+            text[position : position + 30],
+            f"the message goes on after the template ends (character {position + 1}).",
+        )
+    return Difference(position, "", "", "the message matches the template's text.")
+
+
+def _variable_end(text: str, start: int, following: str, is_last: bool) -> int | None:
+    """Where a variable's value ends: before the next fixed text, or the longest prefix of it that is found."""
+    if is_last and not following:
+        return len(text)
+    if not following:
+        return start + 1 if start < len(text) else start
+    for size in dict.fromkeys((len(following), 16, 8, 4, 2, 1)):
+        if size > len(following):
+            continue
+        found = text.find(following[:size], start + 1)
+        if found != -1:
+            return found
+    return None
+
+
+def _common_prefix(fixed: str, text: str, offset: int) -> int:
+    count = 0
+    limit = min(len(fixed), len(text) - offset)
+    while count < limit and fixed[count] == text[offset + count]:
+        count += 1
+    return count
+
+
+# --- Django-facing: per-account compiled cache ---------------------------------------------------------------
+
+RECHECK_SECONDS = 1.0
+_CACHE_KEY = "campaigns:matcher-version:{account_id}"
+_local: dict[int, "AccountMatchers"] = {}
+_lock = threading.Lock()
+
+
+@dataclass
+class AccountMatchers:
+    version: str
+    checked_at: float
+    by_sender: dict[Any, TemplateMatcher]
+    templates: dict[int, Any]
+
+
+def invalidate_account(account_id: int) -> None:
+    """Drop the compiled templates of an account here and, through the shared cache, in every process."""
+    from django.core.cache import cache
+
+    cache.set(_CACHE_KEY.format(account_id=account_id), uuid.uuid4().hex, None)
+    with _lock:
+        _local.pop(account_id, None)
+
+
+def _current_version(account_id: int) -> str:
+    from django.core.cache import cache
+
+    key = _CACHE_KEY.format(account_id=account_id)
+    version = cache.get(key)
+    if version is None:
+        version = uuid.uuid4().hex
+        cache.add(key, version, None)
+        version = cache.get(key) or version
+    return version
+
+
+def _build(account) -> tuple[dict[Any, TemplateMatcher], dict[int, Any]]:
+    from campaigns.models import BlockedTemplate, BlockedTemplateStatus, SenderStatus, Template
+
+    blocked = set(
+        BlockedTemplate.objects.for_account(account)
+        .filter(status=BlockedTemplateStatus.ACTIVE)
+        .values_list("template_id", flat=True)
+    )
+    rows = (
+        Template.objects.for_account(account)
+        .approved()
+        .filter(sender__status=SenderStatus.APPROVED)
+        .select_related("sender")
+    )
+    templates = {
+        t.pk: t
+        for t in rows
+        if str(t.uid) not in blocked and (not t.dlt_template_id or t.dlt_template_id not in blocked)
+    }
+    grouped: dict[Any, list[tuple[int, str]]] = defaultdict(list)
+    for template in templates.values():
+        grouped[template.sender_id].append((template.pk, template.body))
+    return {sender_id: TemplateMatcher(items) for sender_id, items in grouped.items()}, templates
+
+
+def account_matchers(account) -> AccountMatchers:
+    now = time.monotonic()
+    entry = _local.get(account.pk)
+    if entry is not None and now - entry.checked_at < RECHECK_SECONDS:
+        return entry
+    version = _current_version(account.pk)
+    if entry is not None and entry.version == version:
+        entry.checked_at = now
+        return entry
+    by_sender, templates = _build(account)
+    entry = AccountMatchers(version, now, by_sender, templates)
+    with _lock:
+        _local[account.pk] = entry
+    return entry
+
+
+def match_message(account, sender, text: str) -> MatchResult:
+    """The approved, non-blocked template of `sender` that `text` matches, with the variable values, or a reason."""
+    if sender is None or not getattr(sender, "is_approved", False):
+        return MatchResult(reason="The sender is not approved.")
+    entry = account_matchers(account)
+    matcher = entry.by_sender.get(sender.pk)
+    if matcher is None:
+        return MatchResult(reason=f"Sender {sender.name} has no approved templates.")
+    result = matcher.match(text)
+    result.template = entry.templates.get(result.template) if result.template is not None else None
+    result.closest = entry.templates.get(result.closest) if result.closest is not None else None
+    if result.closest is not None:
+        result.reason = f"No approved template matches. Closest: “{result.closest.name}”; {result.difference.reason}"
+    return result
