@@ -14,7 +14,13 @@ from rest_framework import exceptions, permissions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from contacts.filtersets_unsubscribers import InboundMessageFilterSet, UnsubscriberFilterSet
-from contacts.models.unsubscribers import InboundMessage, Unsubscriber, UnsubscriberSource, UnsubscriberType
+from contacts.models.unsubscribers import (
+    InboundMessage,
+    InboundSettings,
+    Unsubscriber,
+    UnsubscriberSource,
+    UnsubscriberType,
+)
 from contacts.services_unsubscribers import (
     DuplicateOptOut,
     account_for_inbound_token,
@@ -23,13 +29,17 @@ from contacts.services_unsubscribers import (
     delete_unsubscriber,
     import_rows,
     receive_inbound,
+    rotate_inbound_token,
+    settings_for,
+    update_settings,
     update_unsubscriber,
 )
 from contacts.unsubscriber_files import read_receiver_rows
 from portal.api.exceptions import Conflict, InactiveAccount
 from portal.api.responses import envelope
 from portal.api.throttling import TokenRateThrottle
-from portal.api.viewsets import AccountScopedViewSet
+from portal.api.viewsets import AccountAPIView, AccountScopedViewSet
+from portal.roles import MANAGE
 
 
 @contextmanager
@@ -317,6 +327,53 @@ class InboundMessageViewSet(AccountScopedViewSet):
         return envelope(body, "Inbound message already received")
 
 
+class OptOutSettingsSerializer(serializers.ModelSerializer):
+    stop_words = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
+    start_words = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
+    token_prefix = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InboundSettings
+        fields = [
+            "stop_words",
+            "start_words",
+            "scope",
+            "send_confirmation",
+            "confirmation_text",
+            "token_prefix",
+            "token_rotated_at",
+        ]
+        read_only_fields = ["token_rotated_at"]
+
+    def get_token_prefix(self, settings) -> str | None:
+        return f"in_{settings.token_prefix}_" if settings.token_prefix else None
+
+
+class OptOutSettingsView(AccountAPIView):
+    """`GET`/`PATCH /sms/inbound/settings` (admins change them); `POST` rotates the inbound token (shown once)."""
+
+    resource_name = "Opt-out settings"
+    capabilities = {"PATCH": MANAGE, "POST": MANAGE}
+
+    @extend_schema(responses=OptOutSettingsSerializer)
+    def get(self, request):
+        return envelope(OptOutSettingsSerializer(settings_for(request.account)).data, "Opt-out settings")
+
+    @extend_schema(request=OptOutSettingsSerializer, responses=OptOutSettingsSerializer)
+    def patch(self, request):
+        incoming = OptOutSettingsSerializer(settings_for(request.account), data=request.data, partial=True)
+        incoming.is_valid(raise_exception=True)
+        with service_errors():
+            settings = update_settings(request.account, request.user, **incoming.validated_data)
+        return envelope(OptOutSettingsSerializer(settings).data, "Opt-out settings updated")
+
+    @extend_schema(operation_id="sms_inbound_settings_rotate_token", request=None, responses={201: None})
+    def post(self, request):
+        raw = rotate_inbound_token(request.account, request.user)
+        data = dict(OptOutSettingsSerializer(settings_for(request.account)).data, token=raw)
+        return envelope(data, "Inbound token created. Copy it now: it will not be shown again.", status=201)
+
+
 def _list_route(prefix: str, viewset, actions: dict, name: str):
     return re_path(rf"^{prefix}/?$", viewset.as_view(actions), name=name)
 
@@ -340,6 +397,7 @@ urlpatterns = [
         ),
         name="unsubscriber-detail",
     ),
+    re_path(r"^sms/inbound/settings/?$", OptOutSettingsView.as_view(), name="inbound-settings"),
     _list_route("sms/inbound", InboundMessageViewSet, {"get": "list", "post": "create"}, "inbound-list"),
     re_path(
         r"^sms/inbound/(?P<id>[^/]+)/?$", InboundMessageViewSet.as_view({"get": "retrieve"}), name="inbound-detail"

@@ -188,3 +188,43 @@ def test_inbound_list_needs_an_api_token_and_is_scoped(api, account, other_accou
     assert client.get(URL, {"filter[action]": "opted_out"}).json()["meta"]["total"] == 1
     foreign = InboundMessage.objects.get(account=other_account)
     assert client.get(f"{URL}/{foreign.uid}").status_code == 404
+
+
+SETTINGS_URL = "/api/v2/sms/inbound/settings"
+
+
+def test_settings_api_admin_changes_words_and_rotates_the_token(api, account, client):
+    admin = api()
+    assert admin.get(SETTINGS_URL).json()["data"]["stop_words"][0] == "STOP"
+    response = admin.patch(SETTINGS_URL, {"stop_words": ["stop", " halt! "], "scope": "sender"}, format="json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["data"]["stop_words"], response.json()["data"]["scope"]) == (["STOP", "HALT"], "sender")
+    assert admin.patch(SETTINGS_URL, {"stop_words": []}, format="json").status_code == 422
+    assert admin.patch(SETTINGS_URL, {"start_words": ["halt"]}, format="json").status_code == 422
+    rotated = admin.post(SETTINGS_URL)
+    assert rotated.status_code == 201
+    raw = rotated.json()["data"]["token"]
+    posted = client.post(URL, stop(text="halt"), content_type="application/json", HTTP_X_INBOUND_TOKEN=raw)
+    assert posted.json()["data"]["action"] == "opted_out"
+    assert Unsubscriber.objects.get(account=account).type == "sender"
+    assert "token" not in admin.get(SETTINGS_URL).json()["data"]
+
+
+@pytest.mark.parametrize("role", ["marketer", "viewer"])
+def test_settings_api_is_admin_only_for_writes(api, role):
+    client = api(role=role)
+    assert client.get(SETTINGS_URL).status_code == 200
+    assert client.patch(SETTINGS_URL, {"scope": "sender"}, format="json").status_code == 403
+    assert client.post(SETTINGS_URL).status_code == 403
+
+
+def test_demo_data_has_every_type_and_a_lifted_keyword_opt_out(account, admin_user):
+    from contacts.demo_unsubscribers import load
+
+    load(account, admin_user)
+    load(account, admin_user)
+    types = set(Unsubscriber.objects.filter(account=account).values_list("type", flat=True))
+    assert types == {"all", "sender", "product", "tag"}
+    actions = list(InboundMessage.objects.filter(account=account).values_list("action", flat=True))
+    assert len(actions) == 5
+    assert {"opted_out", "opted_in", "none"} <= set(actions)
