@@ -21,6 +21,8 @@ DEFAULTS = {
     "SMS_SIMULATOR_DLR_DELAY_SECONDS": 2.0,
     # Absolute base of the delivery report callback URLs handed to upstream connectors.
     "SMS_CALLBACK_BASE_URL": "http://127.0.0.1:8000",
+    # Countries whose operators refuse text matching no approved template of the sender (DLT: 452).
+    "SMS_TEMPLATE_MATCH_COUNTRIES": ("IN",),
     # Preparation: Message rows written per bulk insert.
     "SMS_PREPARE_CHUNK_SIZE": 5000,
 }

@@ -62,13 +62,30 @@ def render(body: str, values: Mapping[str, object]) -> str:
     return compile_body(body).render(values)
 
 
+def _get(contact, name: str):
+    return contact.get(name) if isinstance(contact, Mapping) else getattr(contact, name, None)
+
+
 def contact_value(contact, source: str):
-    """A contact field (`first_name`) or attribute (`attributes.city`, or a bare attribute name)."""
+    """A contact field (`first_name`) or attribute (`attributes.city`, or a bare attribute name).
+
+    `contact` is a Contact or a dict of its values (as `.values()` gives them).
+    """
+    attributes = _get(contact, "attributes") or {}
     if source.startswith(ATTRIBUTE_PREFIX):
-        return (getattr(contact, "attributes", None) or {}).get(source[len(ATTRIBUTE_PREFIX) :])
+        return attributes.get(source[len(ATTRIBUTE_PREFIX) :])
     if source in CONTACT_FIELDS:
-        return getattr(contact, source, None)
-    return (getattr(contact, "attributes", None) or {}).get(source)
+        return _get(contact, source)
+    return attributes.get(source)
+
+
+def fields_needed(variables, mapping: Mapping[str, Mapping]) -> set[str]:
+    """Contact columns to load for these variables (`attributes` when any comes from an attribute)."""
+    needed = set()
+    for name in variables:
+        source = (mapping.get(name) or {}).get("source") or name
+        needed.add(source if source in CONTACT_FIELDS else "attributes")
+    return needed
 
 
 def values_for(contact, variables: tuple[str, ...] | list[str], mapping: Mapping[str, Mapping]) -> dict[str, str]:

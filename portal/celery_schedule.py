@@ -1,3 +1,8 @@
 """Periodic work run by celery beat (loaded into django-celery-beat's database scheduler at start)."""
 
-BEAT_SCHEDULE: dict[str, dict] = {}
+BEAT_SCHEDULE: dict[str, dict] = {
+    # campaigns: due campaigns, the sending outbox (reports, completion, dispatch fan-out), expired claims
+    "campaigns-due": {"task": "campaigns.sweep_due_campaigns", "schedule": 15.0},
+    "campaigns-outbox": {"task": "campaigns.sweep_outbox", "schedule": 5.0},
+    "campaigns-leases": {"task": "campaigns.release_expired_leases", "schedule": 30.0},
+}

@@ -1,0 +1,51 @@
+"""Helpers of the sending tests: approved senders and templates, prices, campaigns, and running the sweeps."""
+
+from decimal import Decimal
+
+from django.utils import timezone
+
+from campaigns.connectors.simulator import deliver_due_reports
+from campaigns.dispatch import finish_campaigns, run_outbox
+from campaigns.models import Campaign, Price, Sender, SenderStatus, Template, TemplateStatus
+from campaigns.sending import due_campaign_ids, settle_all_cancelled, start_campaign
+
+
+def approved_sender(account, name: str = "ACMERT", country: str = "IN", service: str = "MKT") -> Sender:
+    return Sender.objects.create(
+        account=account, name=name, country_code=country, service=service, status=SenderStatus.APPROVED
+    )
+
+
+def approved_template(account, sender, body: str, template_type: str = "P", name: str = "Offer") -> Template:
+    return Template.objects.create(
+        account=account,
+        sender=sender,
+        name=name,
+        alias=name.lower().replace(" ", "-"),
+        body=body,
+        template_type=template_type,
+        status=TemplateStatus.APPROVED,
+    )
+
+
+def prices(service: str = "MKT", **by_country: str) -> None:
+    for country, price in (by_country or {"IN": "0.01", "GB": "0.04", "US": "0.02"}).items():
+        Price.objects.create(country=country, service=service, price=Decimal(price))
+
+
+def campaign_for(account, sender, template=None, numbers=(), **fields) -> Campaign:
+    fields.setdefault("name", "Spring sale")
+    return Campaign.objects.create(
+        account=account, sender=sender, template=template, audience={"numbers": list(numbers)}, **fields
+    )
+
+
+def run_sweeps(rounds: int = 5) -> None:
+    """What beat and the workers do, in this process: start due campaigns, dispatch, report, complete."""
+    for _ in range(rounds):
+        for campaign_id in due_campaign_ids(timezone.now()):
+            start_campaign(campaign_id)
+        settle_all_cancelled()
+        run_outbox(seconds=30)
+        deliver_due_reports()
+        finish_campaigns()

@@ -1,0 +1,333 @@
+"""Preparation and the outbox on the default database: rendering, encoding, pricing, opt-outs, money, states."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from campaigns import dispatch
+from campaigns.dispatch import Draft, Reason, Rejection, build_spec, plan_message
+from campaigns.models import BalanceTransaction, Campaign, Message, SimulatorSubmission
+from campaigns.sending import schedule_campaign
+from campaigns.states import CampaignState, MessageState
+from contacts.models import Contact, Tag, Unsubscriber
+from tests.campaigns.sending_support import approved_sender, approved_template, campaign_for, prices, run_sweeps
+
+pytestmark = pytest.mark.django_db
+
+IN_DAYTIME = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 11:30 IST
+
+
+@pytest.fixture(autouse=True)
+def _fast_reports(settings):
+    settings.SMS_SIMULATOR_DLR_DELAY_SECONDS = 0
+    settings.SMS_INDIA_PROMOTIONAL_HOLD = False
+
+
+@pytest.fixture
+def sender(account):
+    prices(IN="0.01", GB="0.04")
+    return approved_sender(account)
+
+
+@pytest.mark.parametrize(
+    ("body", "contact", "mapping", "message_type", "text", "encoding", "parts", "cost"),
+    [
+        (
+            "Hi {{name}}, 20% off at Acme today",
+            {"first_name": "Asha"},
+            {"name": {"source": "first_name"}},
+            "A",
+            "Hi Asha, 20% off at Acme today",
+            "GSM-7",
+            1,
+            "0.01",
+        ),
+        (
+            "Hi {{name}}, offer at Acme",
+            {"first_name": ""},
+            {"name": {"source": "first_name", "default": "friend"}},
+            "A",
+            "Hi friend, offer at Acme",
+            "GSM-7",
+            1,
+            "0.01",
+        ),
+        (
+            "Dear {{name}}, see you at Acme",
+            {"first_name": "O'Brien & <Co>"},
+            {"name": {"source": "first_name"}},
+            "A",
+            "Dear O'Brien & <Co>, see you at Acme",
+            "GSM-7",
+            1,
+            "0.01",
+        ),
+        (
+            "Hi {{city}} fans, Acme sale",
+            {"attributes": {"city": "Pune"}},
+            {"city": {"source": "attributes.city"}},
+            "A",
+            "Hi Pune fans, Acme sale",
+            "GSM-7",
+            1,
+            "0.01",
+        ),
+        ("नमस्ते {{name}}, Acme ऑफ़र", {"first_name": "Ravi"}, {}, "A", "नमस्ते , Acme ऑफ़र", "UCS-2", 1, "0.01"),
+        ("Hello {{first_name}} from Acme", {"first_name": "Zoë"}, {}, "U", "Hello Zoë from Acme", "UCS-2", 1, "0.01"),
+        (
+            "Price {{amount}} € at Acme ✓",
+            {"attributes": {"amount": "10"}},
+            {},
+            "N",
+            "Price 10 € at Acme ?",
+            "GSM-7",
+            1,
+            "0.01",
+        ),
+        (
+            "Acme: " + "x" * 160 + " {{first_name}}",
+            {"first_name": "A"},
+            {},
+            "A",
+            "Acme: " + "x" * 160 + " A",
+            "GSM-7",
+            2,
+            "0.02",
+        ),
+        (
+            "Acme 😀 " + "y" * 70 + "{{first_name}}",
+            {"first_name": "B"},
+            {},
+            "A",
+            "Acme 😀 " + "y" * 70 + "B",
+            "UCS-2",
+            2,
+            "0.02",
+        ),
+    ],
+)
+def test_plan_renders_encodes_and_prices_each_contact(
+    account, sender, body, contact, mapping, message_type, text, encoding, parts, cost
+):
+    template = approved_template(account, sender, body)
+    spec = build_spec(account, sender=sender, body=body, template=template, message_type=message_type, mapping=mapping)
+    draft = plan_message(spec, "+919876543210", contact)
+    assert isinstance(draft, Draft)
+    assert draft.body == text
+    assert (draft.encoding.encoding, draft.encoding.parts) == (encoding, parts)
+    assert draft.cost == Decimal(cost)
+    assert draft.country == "IN"
+    assert draft.india_promotional is True
+
+
+def test_plan_refuses_long_variables_too_many_parts_and_unpriced_countries(account, sender):
+    template = approved_template(account, sender, "Acme: your code {{code}} " + "z" * 150)
+    spec = build_spec(account, sender=sender, body=template.body, template=template, max_units=1)
+    assert plan_message(spec, "+919876543210", values={"code": "1" * 31}).reason == Reason.VARIABLE_TOO_LONG
+    assert plan_message(spec, "+919876543210", values={"code": "1"}).reason == Reason.TOO_MANY_PARTS
+    spec.max_units = 2
+    assert plan_message(spec, "+12025550123", values={"code": "1"}).reason == Reason.NO_PRICE
+
+
+def test_free_text_to_india_must_match_an_approved_template(account, sender):
+    approved_template(account, sender, "Dear {{name}}, your Acme order {{order}} is ready")
+    spec = build_spec(account, sender=sender, body="Dear {{name}}, your Acme order {{order}} is ready")
+    matched = plan_message(spec, "+919876543210", values={"name": "Asha", "order": "A1"})
+    assert isinstance(matched, Draft) and matched.template_id is not None
+    assert matched.variables == {"name": "Asha", "order": "A1"}
+    spec = build_spec(account, sender=sender, body="Buy now at Acme!!")
+    rejected = plan_message(spec, "+919876543210")
+    assert isinstance(rejected, Rejection) and rejected.reason == Reason.NO_TEMPLATE_MATCH
+
+
+def test_batches_release_in_steps_and_india_promotional_hours():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert dispatch.batch_release_time(start, 9, 10, 15) == start
+    assert dispatch.batch_release_time(start, 10, 10, 15) == start + timedelta(minutes=15)
+    assert dispatch.batch_release_time(start, 25, 10, 15) == start + timedelta(minutes=30)
+    assert dispatch.in_india_promotional_hours(datetime(2026, 1, 1, 3, 30, tzinfo=UTC))  # 09:00 IST
+    assert not dispatch.in_india_promotional_hours(datetime(2026, 1, 1, 3, 29, tzinfo=UTC))  # 08:59 IST
+    assert dispatch.in_india_promotional_hours(datetime(2026, 1, 1, 15, 29, tzinfo=UTC))  # 20:59 IST
+    assert not dispatch.in_india_promotional_hours(datetime(2026, 1, 1, 15, 30, tzinfo=UTC))  # 21:00 IST
+
+
+def _running_campaign(account, sender, numbers, admin_user, **fields):
+    template = approved_template(account, sender, "Hi {{first_name}}, Acme sale today", name=f"T{len(numbers)}")
+    campaign = campaign_for(account, sender, template, numbers=numbers, **fields)
+    schedule_campaign(campaign, actor=admin_user)
+    return campaign
+
+
+def test_campaign_sends_once_per_number_and_drops_each_opt_out_type(account, sender, admin_user):
+    account.balance = Decimal("10")
+    account.save()
+    numbers = [f"+9198765432{i:02d}" for i in range(10)]
+    Unsubscriber.objects.create(account=account, receiver=numbers[0], type="all")
+    Unsubscriber.objects.create(account=account, receiver=numbers[1], type="sender", value="acmert")
+    Unsubscriber.objects.create(account=account, receiver=numbers[2], type="product", value="MKT")
+    Unsubscriber.objects.create(account=account, receiver=numbers[3], type="sender", value="OTHER")
+    campaign = _running_campaign(account, sender, [*numbers, numbers[5], "12"], admin_user)
+    run_sweeps()
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.COMPLETED
+    assert campaign.suppressed_by_reason == {"all": 1, "sender": 1, "product": 1}
+    assert campaign.rejected_by_reason == {Reason.INVALID_NUMBER: 1}
+    sent = set(SimulatorSubmission.objects.values_list("recipient", flat=True))
+    assert sent == set(numbers[3:])
+    assert Message.objects.filter(campaign=campaign, state=MessageState.DELIVERED).count() == 7
+    account.refresh_from_db()
+    assert account.balance == Decimal("9.93")
+
+
+def test_tag_opt_out_suppresses_only_campaigns_targeting_that_tag(account, sender, admin_user):
+    account.balance = Decimal("10")
+    account.save()
+    vip = Tag.objects.create(account=account, name="vip")
+    for n in range(3):
+        contact = Contact.objects.create(account=account, phone=f"+91987654330{n}", first_name=f"C{n}")
+        contact.tags.add(vip)
+    Unsubscriber.objects.create(account=account, receiver="+919876543300", type="tag", value="VIP")
+    template = approved_template(account, sender, "Hi {{first_name}}, Acme VIP night", name="vip")
+    tagged = Campaign.objects.create(
+        account=account, sender=sender, template=template, name="VIP", audience={"tags": ["vip"]}
+    )
+    by_number = campaign_for(account, sender, template, numbers=["+919876543300"], name="direct")
+    schedule_campaign(tagged, actor=admin_user)
+    schedule_campaign(by_number, actor=admin_user)
+    run_sweeps()
+    tagged.refresh_from_db()
+    assert tagged.suppressed_by_reason == {"tag": 1}
+    assert tagged.recipients_count == 2
+    assert Message.objects.get(campaign=by_number).state == MessageState.DELIVERED
+    assert Message.objects.filter(campaign=tagged, recipient="+919876543301").get().body == "Hi C1, Acme VIP night"
+
+
+def test_opt_out_after_preparation_is_honoured_at_send_time(account, sender, admin_user):
+    account.balance = Decimal("10")
+    account.save()
+    campaign = _running_campaign(account, sender, ["+919876543210", "+919876543211"], admin_user)
+    campaign.refresh_from_db()
+    from campaigns.sending import start_campaign
+
+    start_campaign(campaign.pk)
+    Unsubscriber.objects.create(account=account, receiver="+919876543211", type="all")
+    run_sweeps()
+    message = Message.objects.get(campaign=campaign, recipient="+919876543211")
+    assert (message.state, message.error_code, message.debited) == (MessageState.REJECTED, "456", False)
+    assert not SimulatorSubmission.objects.filter(recipient="+919876543211").exists()
+
+
+def test_simulated_outcomes_reach_final_states_with_codes(account, sender, admin_user):
+    account.balance = Decimal("10")
+    account.save()
+    numbers = ["+919876540000", "+919876540021", "+919876549999", "+919876549998", "+919876549997"]
+    campaign = _running_campaign(account, sender, numbers, admin_user)
+    for _ in range(8):
+        run_sweeps(rounds=1)
+        Message.objects.filter(state=MessageState.QUEUED).update(not_before=timezone.now())
+    states = dict(Message.objects.filter(campaign=campaign).values_list("recipient", "state"))
+    codes = dict(Message.objects.filter(campaign=campaign).values_list("recipient", "error_code"))
+    assert states == {
+        "+919876540000": MessageState.UNDELIVERED,
+        "+919876540021": MessageState.EXPIRED,
+        "+919876549999": MessageState.REJECTED,
+        "+919876549998": MessageState.DELIVERED,
+        "+919876549997": MessageState.FAILED,
+    }
+    assert codes["+919876540000"] == "001" and codes["+919876549999"] == "404"
+    account.refresh_from_db()
+    assert account.balance == Decimal("9.97")  # rejected and failed messages are refunded
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.COMPLETED
+
+
+def test_insufficient_balance_pauses_the_campaign_and_never_goes_negative(account, sender, admin_user):
+    account.balance = Decimal("0.035")
+    account.save()
+    campaign = _running_campaign(account, sender, [f"+9198765432{i:02d}" for i in range(6)], admin_user)
+    run_sweeps()
+    campaign.refresh_from_db()
+    account.refresh_from_db()
+    assert campaign.state == CampaignState.PAUSED
+    assert campaign.state_reason.startswith("6 Insufficient funds")
+    assert account.balance == Decimal("0.005")
+    assert Message.objects.filter(campaign=campaign, state=MessageState.DELIVERED).count() == 3
+    assert BalanceTransaction.objects.filter(account=account, kind="debit").count() == 1
+
+
+def test_india_promotional_messages_wait_for_0900_ist(account, sender, admin_user, settings, monkeypatch):
+    settings.SMS_INDIA_PROMOTIONAL_HOLD = True
+    account.balance = Decimal("10")
+    account.save()
+    night = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # 22:30 IST
+    monkeypatch.setattr(timezone, "now", lambda: night)
+    campaign = _running_campaign(account, sender, ["+919876543210", "+447911123456"], admin_user)
+    run_sweeps(rounds=1)
+    states = dict(Message.objects.filter(campaign=campaign).values_list("country", "state"))
+    assert states == {"IN": MessageState.QUEUED, "GB": MessageState.DELIVERED}
+    monkeypatch.setattr(timezone, "now", lambda: night + timedelta(hours=11))  # 09:30 IST
+    run_sweeps(rounds=1)
+    assert Message.objects.get(campaign=campaign, country="IN").state == MessageState.DELIVERED
+
+
+def test_throttle_limits_each_release(account, sender, admin_user):
+    account.balance = Decimal("10")
+    account.save()
+    campaign = _running_campaign(
+        account, sender, [f"+9198765432{i:02d}" for i in range(12)], admin_user, throttle_per_second=5
+    )
+    from campaigns.sending import start_campaign
+
+    start_campaign(campaign.pk)
+    assert dispatch.dispatch_once(account.pk, campaign.pk) == 5
+    assert dispatch.dispatch_once(account.pk, campaign.pk) == 0  # the next second's share waits
+    Campaign.objects.filter(pk=campaign.pk).update(throttle_until=None)
+    assert dispatch.dispatch_once(account.pk, campaign.pk) == 5
+
+
+def test_expired_claim_is_taken_again_without_charging_twice(account, sender, admin_user):
+    account.balance = Decimal("10")
+    account.save()
+    campaign = _running_campaign(account, sender, ["+919876543210"], admin_user)
+    from campaigns.sending import start_campaign
+
+    start_campaign(campaign.pk)
+    claim = dispatch.claim_batch(account.pk, campaign.pk)
+    assert claim is not None and dispatch.claim_batch(account.pk, campaign.pk) is None  # leased
+    Message.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))  # the worker died
+    again = dispatch.claim_batch(account.pk, campaign.pk)
+    dispatch.record_results(again, dispatch.send_claimed(again))
+    dispatch.record_results(claim, dispatch.send_claimed(claim))  # the old worker's late answer changes nothing
+    message = Message.objects.get()
+    assert message.state == MessageState.SENT and message.attempts == 2
+    account.refresh_from_db()
+    assert account.balance == Decimal("9.99")
+    assert SimulatorSubmission.objects.get().duplicates == 1
+
+
+def test_delivery_reports_only_move_forward_and_repeat_harmlessly(account, sender, admin_user):
+    from portal.models import Event
+
+    account.balance = Decimal("10")
+    account.save()
+    campaign = _running_campaign(account, sender, ["+919876543210"], admin_user)
+    from campaigns.sending import start_campaign
+
+    start_campaign(campaign.pk)
+    message = Message.objects.get()
+    claim = dispatch.claim_batch(account.pk, campaign.pk)
+    results = dispatch.send_claimed(claim)
+    dispatch.apply_delivery_report(message.uid, "000", source="test")  # before the submit answer is recorded
+    dispatch.record_results(claim, results)
+    run_sweeps(rounds=1)
+    dispatch.apply_delivery_report(message.uid, "000", source="test")
+    dispatch.apply_delivery_report(message.uid, "001", source="test")  # late, out of order
+    message.refresh_from_db()
+    assert message.state == MessageState.DELIVERED
+    assert message.connector_message_id.startswith("sim-")
+    assert message.reports.count() == 4  # three from the test, one from the simulator
+    assert message.reports.filter(applied=True).count() == 1
+    statuses = [e.payload["status"] for e in Event.objects.filter(name="sms:message:status").order_by("id")]
+    assert statuses == ["delivered"]
