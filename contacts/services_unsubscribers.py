@@ -77,8 +77,9 @@ def parse_receiver(account: Account, raw, *, field_name: str = "receiver") -> Re
     text = str(raw if raw is not None else "").strip()
     if not text:
         raise ValidationError({field_name: ["A phone number is required."]})
+    spreadsheet_number = isinstance(raw, int | float) and not isinstance(raw, bool)
     try:
-        result = normalize_msisdn(text, account.default_country)
+        result = normalize_msisdn(raw if spreadsheet_number else text, account.default_country)
     except PhoneNumberError as exc:
         raise ValidationError({field_name: [f"{text!r} is not a valid phone number: {exc}"]}) from None
     if not result.valid or not result.e164:

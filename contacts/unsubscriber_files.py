@@ -1,65 +1,40 @@
-"""Reading unsubscriber lists from uploaded files (txt, csv, xls, xlsx) until the import engine takes over.
+"""Reading uploaded unsubscriber lists (txt, csv, xls, xlsx) through the import engine's safe readers.
 
-A file is either a bare list of numbers (one per line or first column), or a table whose header names a
-number column (receiver, mobile, msisdn, phone, number) and optionally `type` and `value` columns.
+`contacts.importing.safety.read_rows` tells the type by content, enforces the size limit and parses
+spreadsheets in a sandboxed child process. This module only decides what the rows mean: either a bare list
+of numbers (one per line, or the first column), or a table whose header names a number column (receiver,
+mobile, msisdn, phone, number) and optionally `type` and `value` columns.
 """
 
-import csv
-import io
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
+from contacts.importing.errors import ImportFileError
+from contacts.importing.safety import read_rows
+
 ALLOWED_EXTENSIONS = ("txt", "csv", "xls", "xlsx")
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+IMPORT_KIND = "unsubscribers"
 NUMBER_HEADERS = ("receiver", "mobile", "msisdn", "phone", "number", "mobile number", "phone number")
 
 
 @dataclass(frozen=True)
 class ReceiverRow:
-    receiver: str
+    receiver: object
     type: str | None = None
     value: str | None = None
 
 
-def _extension(name: str) -> str:
-    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
 
 
-def _text_rows(data: bytes) -> Iterator[list[str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    yield from csv.reader(io.StringIO(text), dialect)
-
-
-def _sheet_rows(data: bytes) -> Iterator[list[str]]:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheet = workbook.get_sheet_by_index(0)
-    except Exception as exc:  # calamine raises its own error types for unreadable workbooks
-        raise ValidationError({"file": [f"Unreadable spreadsheet: {exc}"]}) from None
-    for row in sheet.to_python(skip_empty_area=True):
-        yield [_cell_text(cell) for cell in row]
-
-
-def _cell_text(cell) -> str:
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return "" if cell is None else str(cell)
-
-
-def _header_positions(row: list[str]) -> dict[str, int] | None:
-    names = [cell.strip().lower() for cell in row]
+def _header_positions(values: Iterable) -> dict[str, int] | None:
+    names = [_text(cell).lower() for cell in values]
     number_column = next((names.index(h) for h in NUMBER_HEADERS if h in names), None)
     if number_column is None:
         return None
@@ -70,37 +45,47 @@ def _header_positions(row: list[str]) -> dict[str, int] | None:
     return positions
 
 
-def read_receiver_rows(name: str, data: bytes) -> list[ReceiverRow]:
-    """Rows of an uploaded list; ValidationError on the `file` field for unsupported or empty files."""
-    extension = _extension(name)
-    if extension not in ALLOWED_EXTENSIONS:
-        raise ValidationError({"file": [f"Unsupported file type .{extension}; use {', '.join(ALLOWED_EXTENSIONS)}."]})
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": ["The file is larger than 100 MB."]})
-    rows = _sheet_rows(data) if extension in ("xls", "xlsx") else _text_rows(data)
+def _row(values: list, positions: dict[str, int] | None) -> ReceiverRow:
+    if positions is None:
+        return ReceiverRow(receiver=values[0])
+
+    def cell(key: str):
+        index = positions.get(key)
+        return values[index] if index is not None and index < len(values) else None
+
+    return ReceiverRow(receiver=cell("receiver"), type=_text(cell("type")) or None, value=_text(cell("value")) or None)
+
+
+def rows_from_path(path: Path) -> list[ReceiverRow]:
+    """Rows of a stored upload; ValidationError on `file` for unreadable, unsafe or empty files."""
     result: list[ReceiverRow] = []
     positions: dict[str, int] | None = None
     first = True
-    for row in rows:
-        if not any(cell.strip() for cell in row):
-            continue
-        if first:
-            first = False
-            positions = _header_positions(row)
-            if positions is not None:
-                continue
-        result.append(_row(row, positions))
+    try:
+        for chunk in read_rows(path, kind=IMPORT_KIND):
+            for row in chunk:
+                values = list(row.values)
+                if first:
+                    first = False
+                    positions = _header_positions(values)
+                    if positions is not None:
+                        continue
+                if _text(values[0] if positions is None else _row(values, positions).receiver):
+                    result.append(_row(values, positions))
+    except ImportFileError as exc:
+        raise ValidationError({"file": [exc.message]}) from None
     if not result:
         raise ValidationError({"file": ["The file contains no numbers."]})
     return result
 
 
-def _row(row: list[str], positions: dict[str, int] | None) -> ReceiverRow:
-    def cell(key: str) -> str | None:
-        if positions is None or key not in positions or positions[key] >= len(row):
-            return None
-        return row[positions[key]].strip() or None
-
-    if positions is None:
-        return ReceiverRow(receiver=row[0].strip())
-    return ReceiverRow(receiver=cell("receiver") or "", type=cell("type"), value=cell("value"))
+def read_receiver_rows(upload) -> list[ReceiverRow]:
+    """Rows of an uploaded file (a Django UploadedFile), read from disk by the import engine's readers."""
+    temporary_path = getattr(upload, "temporary_file_path", None)
+    if temporary_path is not None:
+        return rows_from_path(Path(temporary_path()))
+    with tempfile.NamedTemporaryFile(suffix=Path(upload.name or "").suffix) as handle:
+        upload.seek(0)
+        shutil.copyfileobj(upload, handle)
+        handle.flush()
+        return rows_from_path(Path(handle.name))

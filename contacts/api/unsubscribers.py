@@ -151,7 +151,7 @@ class UnsubscriberViewSet(AccountScopedViewSet):
                 {"file": ["Upload a txt, csv, xls or xlsx file as multipart field `file`."]}
             )
         with service_errors():
-            rows = read_receiver_rows(upload.name, upload.read())
+            rows = read_receiver_rows(upload)
             result = import_rows(
                 request.account,
                 request.user,

@@ -186,7 +186,7 @@ class UnsubscriberImportView(AccountViewMixin, View):
             data = form.cleaned_data
             upload = data["file"]
             try:
-                rows = read_receiver_rows(upload.name, upload.read())
+                rows = read_receiver_rows(upload)
                 context["result"] = import_rows(
                     self.account, request.user, rows, type=data["type"], value=data["value"]
                 )

@@ -199,7 +199,7 @@ def test_import_xlsx(admin_api, account):
     }
 
 
-@pytest.mark.parametrize(("payload", "message"), [({}, "file"), ({"file": "pdf"}, "Unsupported")])
+@pytest.mark.parametrize(("payload", "message"), [({}, "file"), ({"file": "pdf"}, "PDF document")])
 def test_import_rejects_missing_or_unsupported_files(admin_api, payload, message):
     if payload.get("file") == "pdf":
         payload = {"file": upload("list.pdf", b"%PDF")}
