@@ -54,11 +54,18 @@ class CompiledTemplate:
     key: Any
     fixed: tuple[str, ...]
     names: tuple[str, ...]
-    pattern: re.Pattern
+    regex: str
     min_length: int
     max_length: int
     fixed_length: int
     words: frozenset[str]
+    compiled: re.Pattern | None = None
+
+    def fullmatch(self, text: str) -> re.Match | None:
+        """Compiled on first use: most templates of a large account are never a candidate."""
+        if self.compiled is None:
+            self.compiled = re.compile(self.regex, re.DOTALL)
+        return self.compiled.fullmatch(text)
 
 
 def compile_template(key: Any, body: str, max_length: int) -> CompiledTemplate:
@@ -71,7 +78,7 @@ def compile_template(key: Any, body: str, max_length: int) -> CompiledTemplate:
         key=key,
         fixed=parsed.fixed,
         names=names,
-        pattern=re.compile(regex, re.DOTALL),
+        regex=regex,
         min_length=fixed_length + len(names),
         max_length=fixed_length + len(names) * max_length,
         fixed_length=fixed_length,
@@ -136,7 +143,7 @@ class TemplateMatcher:
                 continue
             if best is not None and item.fixed_length <= best.fixed_length:
                 continue
-            found = item.pattern.fullmatch(text)
+            found = item.fullmatch(text)
             if found:
                 best, best_values = item, found.groups()
         if best is not None:

@@ -386,12 +386,20 @@ _CTA_BEFORE = re.compile(
     r"(?:https?://\S*|www\.\S*|/)\Z|\b(?:call|dial|contact|whatsapp|visit|click|ring)\b(?:\s+\w+){0,2}\s*:?\s*\Z", re.I
 )
 
+_DIGIT = re.compile(r"\d")
+
+
+def _may_hold_url(text: str) -> bool:
+    return "/" in text or "www." in text.lower()
+
+
+# (pattern, what it looks like, cheap test that must pass before the pattern is tried)
 VALUE_PATTERNS = (
-    (_URL, "a URL"),
-    (_EMAIL, "an e-mail address"),
-    (_AMOUNT, "an amount"),
-    (_DATE, "a date"),
-    (_LONG_NUMBER, "a number of 4 or more digits"),
+    (_URL, "a URL", _may_hold_url),
+    (_EMAIL, "an e-mail address", lambda text: "@" in text),
+    (_AMOUNT, "an amount", lambda text: _DIGIT.search(text) is not None),
+    (_DATE, "a date", lambda text: _DIGIT.search(text) is not None),
+    (_LONG_NUMBER, "a number of 4 or more digits", lambda text: _DIGIT.search(text) is not None),
 )
 
 
@@ -399,7 +407,9 @@ def check_hardcoded_values(body: str, masked: str, template_type: str) -> list[F
     if template_type not in TYPES_NEEDING_VARIABLES:
         return []
     findings, taken = [], []
-    for pattern, kind in VALUE_PATTERNS:
+    for pattern, kind, applies in VALUE_PATTERNS:
+        if not applies(masked):
+            continue
         for match in pattern.finditer(masked):
             start, end = match.span()
             if any(start < t_end and t_start < end for t_start, t_end in taken):
@@ -440,7 +450,7 @@ def check_brand(body: str, facts: AccountFacts) -> list[Finding]:
 
 def check_cta(body: str, parsed: ParsedBody, masked: str) -> list[Finding]:
     findings = []
-    for match in _URL.finditer(masked):
+    for match in _URL.finditer(masked) if _may_hold_url(masked) else ():
         if "?" in match.group():
             findings.append(
                 finding(
