@@ -230,3 +230,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+from portal.models_webhooks import *  # noqa: E402, F403  (Webhook, Subscription, WebhookDelivery)

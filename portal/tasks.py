@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from portal.webhooks.tasks import deliver_webhook, sweep_webhook_deliveries  # noqa: F401  (autodiscovery)
+
 
 @shared_task(name="portal.ping")
 def ping(value: str = "pong") -> str:

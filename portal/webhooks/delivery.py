@@ -1,0 +1,323 @@
+"""The delivery engine: fan-out of events to webhooks, per-webhook queues, attempts, retries, auto-disable.
+
+Each webhook's pending deliveries form a queue sent strictly in creation order: only the oldest pending
+delivery (the head) is attempted, and the ones behind it wait while it is scheduled for a retry. A worker
+owns a queue through a lease on the Webhook row (claimed with a conditional UPDATE, renewed per attempt), so
+two workers never send the same queue; a crashed worker's lease simply expires. The beat sweep claims the
+queues whose head is due with `select_for_update(skip_locked=True)` and enqueues one task per queue; it is
+idempotent (a queue with a live lease is skipped). Times come from an injectable clock.
+"""
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Min, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from portal.audit import record
+from portal.models import Event, Subscription, Webhook, WebhookDelivery
+from portal.models_webhooks import MAX_ATTEMPT_LOG
+from portal.webhooks import conf, custom, registry, signing, transport
+
+logger = logging.getLogger("portal.webhooks")
+Clock = Callable[[], datetime]
+PENDING, SUCCEEDED, FAILED = WebhookDelivery.State.values
+ACTIVE = Webhook.Status.ACTIVE
+REQUEST_EXCERPT_CHARS = 4000
+
+
+def envelope(event: Event) -> dict:
+    """The JSON body of every delivery of this event."""
+    return {
+        "event": event.name,
+        "id": str(event.uid),
+        "timestamp": int(event.created_at.timestamp()),
+        "payload": event.payload,
+    }
+
+
+def body_bytes(payload: dict) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# Fan-out -------------------------------------------------------------------------------------------------
+
+
+def matching_webhook_ids(event: Event, webhook_uid: str | None = None) -> list[int]:
+    """Active webhooks subscribed to the event (identity `all` or the event's), plus the one named explicitly."""
+    identities = {Subscription.ALL} | ({event.identity} if event.identity else set())
+    ids = set(
+        Subscription.objects.filter(
+            account_id=event.account_id, event=event.name, identity__in=identities, webhook__status=ACTIVE
+        ).values_list("webhook_id", flat=True)
+    )
+    if webhook_uid:
+        try:
+            uid = uuid.UUID(str(webhook_uid))
+        except ValueError:
+            logger.warning("event %s names an unknown webhook_id %r", event.uid, webhook_uid)
+        else:
+            ids.update(
+                Webhook.objects.filter(account_id=event.account_id, uid=uid, status=ACTIVE).values_list("id", flat=True)
+            )
+    return sorted(ids)
+
+
+def fan_out(event: Event, webhook_uid: str | None = None, *, now: datetime | None = None) -> list[int]:
+    """Create one pending delivery per matching webhook; returns the webhook ids."""
+    now = now or timezone.now()
+    webhook_ids = matching_webhook_ids(event, webhook_uid)
+    body = envelope(event)
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            account_id=event.account_id,
+            webhook_id=webhook_id,
+            event_uid=event.uid,
+            event_name=event.name,
+            identity=event.identity,
+            payload=body,
+            next_attempt_at=now,
+        )
+        for webhook_id in webhook_ids
+    )
+    return webhook_ids
+
+
+def dispatch_event(event_id: int, webhook_uid: str | None = None) -> list[int]:
+    """After commit of an emitted event: create its deliveries and start the queues that are idle."""
+    event = Event.objects.get(pk=event_id)
+    webhook_ids = fan_out(event, webhook_uid)
+    kick(webhook_ids)
+    return webhook_ids
+
+
+# Queue ownership -----------------------------------------------------------------------------------------
+
+
+def _lease_free(now: datetime) -> Q:
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
+def _lease_end(now: datetime) -> datetime:
+    return now + timedelta(seconds=float(conf.setting("WEBHOOK_LEASE_SECONDS")))
+
+
+def claim(webhook_id: int, now: datetime | None = None) -> str | None:
+    """Take the webhook's queue if nobody holds it; returns the lease token."""
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    updated = (
+        Webhook.objects.filter(pk=webhook_id, status=ACTIVE)
+        .filter(_lease_free(now))
+        .update(lease_token=token, lease_until=_lease_end(now))
+    )
+    return token if updated else None
+
+
+def renew(webhook_id: int, token: str, now: datetime) -> bool:
+    return bool(
+        Webhook.objects.filter(pk=webhook_id, lease_token=token, status=ACTIVE).update(lease_until=_lease_end(now))
+    )
+
+
+def release(webhook_id: int, token: str) -> None:
+    Webhook.objects.filter(pk=webhook_id, lease_token=token).update(lease_token="", lease_until=None)
+
+
+def enqueue(webhook_id: int, token: str) -> None:
+    from portal.webhooks.tasks import deliver_webhook
+
+    deliver_webhook.delay(webhook_id, token)
+
+
+def kick(webhook_ids, now: datetime | None = None) -> None:
+    """Start a task for each idle queue; a busy queue's worker picks the new deliveries up itself."""
+    for webhook_id in webhook_ids:
+        token = claim(webhook_id, now)
+        if token:
+            enqueue(webhook_id, token)
+
+
+def head_of_queue(webhook_id: int) -> WebhookDelivery | None:
+    return WebhookDelivery.objects.filter(webhook_id=webhook_id, state=PENDING).order_by("id").first()
+
+
+def due_webhook_ids(now: datetime):
+    """Webhooks whose oldest pending delivery is due."""
+    heads = WebhookDelivery.objects.filter(state=PENDING).values("webhook_id").annotate(head=Min("id")).values("head")
+    return WebhookDelivery.objects.filter(id__in=heads, next_attempt_at__lte=now).values("webhook_id")
+
+
+def sweep(now: datetime | None = None, limit: int = 200) -> list[int]:
+    """Beat: claim the idle queues whose head is due and enqueue one task each. Safe to run concurrently."""
+    now = now or timezone.now()
+    claimed: list[tuple[int, str]] = []
+    with transaction.atomic():
+        candidates = list(
+            Webhook.objects.filter(status=ACTIVE, pk__in=due_webhook_ids(now))
+            .filter(_lease_free(now))
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        for webhook_id in candidates:
+            token = claim(webhook_id, now)
+            if token:
+                claimed.append((webhook_id, token))
+    for webhook_id, token in claimed:
+        enqueue(webhook_id, token)
+    return [webhook_id for webhook_id, _ in claimed]
+
+
+def run_queue(webhook_id: int, token: str, *, clock: Clock = timezone.now, batch: int | None = None) -> int:
+    """Send the webhook's due deliveries in order while holding the lease; returns the number of attempts."""
+    batch = batch or int(conf.setting("WEBHOOK_TASK_BATCH"))
+    attempts = 0
+    while True:
+        now = clock()
+        if not renew(webhook_id, token, now):
+            return attempts
+        head = head_of_queue(webhook_id)
+        if head is None or head.next_attempt_at > now:
+            release(webhook_id, token)
+            head = head_of_queue(webhook_id)  # a delivery created while we were releasing
+            if head is None or head.next_attempt_at > now or not (token := claim(webhook_id, now)):
+                return attempts
+            continue
+        if attempts >= batch:
+            enqueue(webhook_id, token)
+            return attempts
+        webhook = Webhook.objects.get(pk=webhook_id)
+        attempts += 1
+        if not attempt(webhook, head, clock=clock):
+            release(webhook_id, token)
+            return attempts
+
+
+# One attempt ---------------------------------------------------------------------------------------------
+
+
+def template_values(delivery: WebhookDelivery) -> dict:
+    """Values for the placeholders of a customized webhook (a test event uses the sample delivery report)."""
+    payload = delivery.payload.get("payload") or {}
+    if not registry.get(delivery.event_name).customizable:
+        payload = {**registry.get("sms:message:status").sample_payload, **payload}
+    return {"event": delivery.event_name, "event_id": str(delivery.event_uid), **payload}
+
+
+def build_request(webhook: Webhook, delivery: WebhookDelivery, now: datetime) -> transport.OutgoingRequest:
+    """The signed HTTP request of one attempt (a fresh webhook-timestamp, the same webhook-id every time)."""
+    msg_id, timestamp = str(delivery.event_uid), int(now.timestamp())
+    if not webhook.is_custom:
+        body = body_bytes(delivery.payload)
+        headers = {"Content-Type": "application/json"}
+        headers.update(signing.signed_headers(webhook.signing_secrets(now), msg_id, timestamp, body))
+        return transport.OutgoingRequest("POST", webhook.uri, headers, body)
+    values = template_values(delivery)
+    url = custom.render_url(webhook.uri, webhook.custom_params, values)
+    headers = custom.render_headers(webhook.custom_headers, values)
+    body = b""
+    if webhook.custom_method == Webhook.Method.POST:
+        body, content_type = custom.render_body(
+            webhook.custom_body_type, webhook.custom_body, webhook.custom_form, values
+        )
+        if not any(key.lower() == "content-type" for key in headers):
+            headers["Content-Type"] = content_type
+    headers.update(signing.signed_headers(webhook.signing_secrets(now), msg_id, timestamp, body))
+    return transport.OutgoingRequest(webhook.custom_method, url, headers, body)
+
+
+def describe_request(request: transport.OutgoingRequest) -> str:
+    lines = [f"{request.method} {request.url}"]
+    lines += [f"{key}: {value}" for key, value in request.headers.items()]
+    text = "\n".join(lines) + "\n\n" + request.body.decode("utf-8", errors="replace")
+    return text[:REQUEST_EXCERPT_CHARS]
+
+
+def attempt(webhook: Webhook, delivery: WebhookDelivery, *, clock: Clock = timezone.now, retries: bool = True) -> bool:
+    """Send one attempt and record it. True when the queue may go on to the next delivery."""
+    now = clock()
+    request = build_request(webhook, delivery, now)
+    timeout = webhook.timeout_seconds or float(conf.setting("WEBHOOK_TIMEOUT_SECONDS"))
+    result = transport.send(request, timeout=timeout, policy=conf.policy())
+    return record_attempt(webhook, delivery, request, result, clock(), retries=retries)
+
+
+def _next_delay(attempt_count: int, result: transport.AttemptResult) -> float | None:
+    schedule = conf.retry_schedule()
+    if attempt_count > len(schedule):
+        return None
+    delay = schedule[attempt_count - 1]
+    return max(delay, result.retry_after) if result.retry_after is not None else delay
+
+
+def record_attempt(
+    webhook: Webhook,
+    delivery: WebhookDelivery,
+    request: transport.OutgoingRequest,
+    result: transport.AttemptResult,
+    now: datetime,
+    *,
+    retries: bool = True,
+) -> bool:
+    """Store the outcome, schedule the retry or finish the delivery, and react to 410 and long failure."""
+    delivery.attempt_count += 1
+    delivery.attempts = [
+        *delivery.attempts,
+        {
+            "at": now.isoformat(),
+            "status": result.status_code,
+            "duration_ms": result.duration_ms,
+            "error": result.error[:200],
+        },
+    ][-MAX_ATTEMPT_LOG:]
+    delivery.last_attempt_at = now
+    delivery.last_status_code = result.status_code
+    delivery.request_excerpt = describe_request(request)
+    delivery.response_excerpt = result.response_excerpt
+    delivery.duration_ms = result.duration_ms
+    delivery.error = result.error[:500]
+    if result.succeeded:
+        delivery.state, delivery.next_attempt_at = SUCCEEDED, None
+        delivery.save()
+        Webhook.objects.filter(pk=webhook.pk).update(last_success_at=now, failing_since=None)
+        return True
+    delay = _next_delay(delivery.attempt_count, result) if retries and result.status_code != 410 else None
+    if delay is None:
+        delivery.state, delivery.next_attempt_at = FAILED, None
+    else:
+        delivery.state, delivery.next_attempt_at = PENDING, now + timedelta(seconds=delay)
+    delivery.save()
+    Webhook.objects.filter(pk=webhook.pk).update(last_failure_at=now, failing_since=Coalesce("failing_since", now))
+    if result.status_code == 410:
+        disable(webhook, Webhook.DisabledReason.GONE, now=now)
+        return False
+    failing_since = Webhook.objects.filter(pk=webhook.pk).values_list("failing_since", flat=True).first()
+    limit = timedelta(seconds=float(conf.setting("WEBHOOK_DISABLE_AFTER_SECONDS")))
+    if retries and failing_since is not None and now - failing_since >= limit:
+        disable(webhook, Webhook.DisabledReason.FAILING, now=now)
+        return False
+    return delivery.state == FAILED
+
+
+def disable(webhook: Webhook, reason: str, *, now: datetime | None = None, actor=None) -> int:
+    """Switch the webhook off and fail its pending deliveries (they can be redelivered after a restore)."""
+    now = now or timezone.now()
+    label = Webhook.DisabledReason(reason).label
+    with transaction.atomic():
+        Webhook.objects.filter(pk=webhook.pk).update(
+            status=Webhook.Status.INACTIVE, disabled_reason=reason, disabled_at=now, lease_token="", lease_until=None
+        )
+        failed = WebhookDelivery.objects.filter(webhook_id=webhook.pk, state=PENDING).update(
+            state=FAILED, next_attempt_at=None, error=f"Not sent: webhook disabled ({label})."
+        )
+        webhook.status, webhook.disabled_reason, webhook.disabled_at = Webhook.Status.INACTIVE, reason, now
+        record(webhook.account, actor, "webhook.disabled", webhook, after={"reason": reason, "pending_failed": failed})
+    if reason in (Webhook.DisabledReason.GONE, Webhook.DisabledReason.FAILING):
+        logger.warning("webhook %s disabled: %s", webhook.uid, label)
+    return failed

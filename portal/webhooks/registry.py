@@ -1,0 +1,92 @@
+"""The events webhooks can carry. Channels register theirs with `register(EventType(...))`."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    description: str
+    sample_payload: dict = field(default_factory=dict)
+    # A customized webhook (method, URL placeholders, params, headers, body) can carry this event.
+    customizable: bool = False
+    # Webhooks can subscribe to it (webhook:ping only goes to the webhook being tested).
+    subscribable: bool = True
+
+
+_EVENTS: dict[str, EventType] = {}
+
+
+def register(event_type: EventType) -> EventType:
+    _EVENTS[event_type.name] = event_type
+    return event_type
+
+
+def get(name: str) -> EventType:
+    try:
+        return _EVENTS[name]
+    except KeyError:
+        raise ValueError(f"unknown event {name!r}") from None
+
+
+def all_events() -> list[EventType]:
+    return sorted(_EVENTS.values(), key=lambda event: event.name)
+
+
+def subscribable_events() -> list[EventType]:
+    return [event for event in all_events() if event.subscribable]
+
+
+SMS_STATUS_SAMPLE = {
+    "id": "b34e35ad-fe34-4a8b-977c-b21cd76cd7d6:1",
+    "mobile": "+918921269000",
+    "status": "DELIVRD",
+    "error_code": "000",
+    "credits": "2.0000",
+    "units": 2,
+    "sender": "ACMEIN",
+    "deliv_time": "2021-04-09 16:27:51",
+    "sent_time": "2021-04-09 16:27:35",
+    "submit_time": "2021-04-09 16:27:39",
+    "cid": "1234444",
+    "custom": "9882",
+    "custom1": "campaign-3344",
+    "custom2": "new-camp",
+    "location": "India",
+    "region": "Bangalore",
+    "provider": "Jio",
+    "location_code": "in",
+    "region_code": "KA",
+    "provider_code": "RJ",
+}
+
+register(
+    EventType(
+        "sms:message:status",
+        "Message status changed (delivery report)",
+        sample_payload=SMS_STATUS_SAMPLE,
+        customizable=True,
+    )
+)
+register(
+    EventType(
+        "sms:unsubscription",
+        "A number opted out",
+        sample_payload={"receiver": "+918921269000", "type": "all", "value": "", "source": "inbound", "text": "STOP"},
+    )
+)
+register(
+    EventType(
+        "contacts:subscriber:subscription",
+        "A contact was created, updated or deleted",
+        sample_payload={"action": "created", "contact": {"id": "…", "phone": "+918921269000", "first_name": "Asha"}},
+    )
+)
+register(
+    EventType(
+        "webhook:ping",
+        "Test event sent from the portal",
+        sample_payload={"message": "Test event from the CPaaS portal"},
+        subscribable=False,
+    )
+)
