@@ -388,11 +388,8 @@ def _store_and_act(account: Account, *, from_number: str, to: str, text: str, **
     elif match is not None and match.kind == KeywordKind.STOP:
         unsubscriber = _opt_out_by_keyword(account, settings, message)
     elif match is not None and match.kind == KeywordKind.START:
-        message.action = (
-            InboundAction.OPTED_IN
-            if _opt_in_by_keyword(account, settings, message)
-            else (InboundAction.NOTHING_TO_REMOVE)
-        )
+        lifted = _opt_in_by_keyword(account, message)
+        message.action = InboundAction.OPTED_IN if lifted else InboundAction.NOTHING_TO_REMOVE
     message.save()
     return InboundResult(message, created=True, unsubscriber=unsubscriber)
 
@@ -437,7 +434,7 @@ def _opt_out_by_keyword(account: Account, settings: InboundSettings, message: In
     return unsubscriber
 
 
-def _opt_in_by_keyword(account: Account, settings: InboundSettings, message: InboundMessage) -> int:
+def _opt_in_by_keyword(account: Account, message: InboundMessage) -> int:
     """Remove the keyword-created opt-outs a START lifts (never manual, API or imported ones); how many."""
     scope = Q(type=UnsubscriberType.ALL)
     if message.to:
