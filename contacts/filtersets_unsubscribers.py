@@ -31,7 +31,7 @@ class UnsubscriberFilterSet(filters.FilterSet):
     receiver = filters.CharFilter(method="filter_receiver")
     type = filters.CharFilter(method="filter_type")
     value = filters.CharFilter(field_name="value", lookup_expr="iexact")
-    source = filters.ChoiceFilter(choices=UnsubscriberSource.choices)
+    source = filters.ChoiceFilter(choices=UnsubscriberSource.choices, empty_label="Any")
     q = filters.CharFilter(method="filter_search", label="Search")
 
     class Meta:
@@ -57,7 +57,7 @@ class InboundMessageFilterSet(filters.FilterSet):
     from_number = filters.CharFilter(method="filter_from", label="From")
     to = filters.CharFilter(field_name="to", lookup_expr="iexact")
     keyword = filters.CharFilter(field_name="keyword", lookup_expr="iexact")
-    action = filters.ChoiceFilter(choices=InboundAction.choices)
+    action = filters.ChoiceFilter(choices=InboundAction.choices, empty_label="Any")
     provider_id = filters.CharFilter(field_name="provider_id")
     q = filters.CharFilter(method="filter_search", label="Search")
 
