@@ -32,7 +32,7 @@ def xlsx_two_sheets(path: Path) -> Path:
     uk = workbook.create_sheet("UK")
     uk.append(["Name", "Phone"])
     uk.append(["Oliver Smith", 447400123456])
-    uk.append(["Amelia Jones", "07400 123457"])
+    uk.append(["Amelia Jones", "+44 7400 123457"])
     workbook.save(path)
     _set_cached_formula_value(path, "xl/worksheets/sheet1.xml", "+919876543213")
     return path

@@ -29,7 +29,7 @@ def test_xlsx_reads_every_sheet_with_excel_row_numbers_and_cell_types(tmp_path):
     assert [row.values for row in uk] == [
         ("Name", "Phone"),
         ("Oliver Smith", 447400123456.0),
-        ("Amelia Jones", "07400 123457"),
+        ("Amelia Jones", "+44 7400 123457"),
     ]
 
 

@@ -1,0 +1,591 @@
+"""The import engine: read → map → validate and normalise → de-duplicate → write in batches → report.
+
+One engine serves every import kind; what differs is its *target*. A target is an object with:
+
+- ``kind`` (an `ImportKind` value) and ``fields``: the `FieldSpec`s its columns can map to (`mapping.py`). A field
+  with ``is_phone=True`` is normalised by the engine (rules.md "Phone numbers": `contacts.phones`, over
+  processes, with a cache of repeated values); the target receives the `PhoneResult`s.
+- ``begin(job)``: once, before the first batch (create temporary tables, load lookups).
+- ``clean(row, phones, job) -> Record | list[Problem]``: validate one `MappedRow`; `phones` maps each phone
+  field to its `PhoneResult`. Return the values to write, or the problems (per field) that fail the row.
+- ``key(record)``: the de-duplication key (a row whose key was already seen in the file is skipped and each
+  duplicated key is reported once), or None for no de-duplication.
+- ``write(records, job) -> WriteResult``: write one batch (at most `batch_rows` records) in one transaction;
+  return the created / updated / skipped counts and the problems of rows it refused.
+- ``end(job)``: once, after the last batch, also after a cancel or failure (drop temporary tables, ANALYZE).
+
+Register a target with `register_target(kind, factory)`; `run_import(job_id)` looks it up by the Import's
+kind. Contacts: `contacts.importing.targets.ContactTarget`.
+
+Batches commit one by one: a cancel (checked between batches) or a failure leaves every committed batch
+whole and nothing of the others. A bad row never stops the file; only a file-level `ImportFileError`
+(unreadable, unsafe, too large, no data) fails the import, with its message.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import multiprocessing
+import re
+import time
+import zipfile
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.utils import timezone
+
+from contacts.importing.errors import ImportFileError
+from contacts.importing.mapping import IGNORE, FieldSpec, MappedRow, SheetMapping, column_letter, describe, plan_sheet
+from contacts.importing.readers import Row, detect_kind
+from contacts.importing.safety import read_rows
+from contacts.models.imports import Import, ImportRowError, ImportState
+from contacts.phones import PhoneResult, normalize_many
+
+__all__ = [
+    "ImportJob",
+    "Problem",
+    "Record",
+    "Target",
+    "WriteResult",
+    "build_preview",
+    "display_value",
+    "register_target",
+    "run_import",
+    "target_for",
+]
+
+logger = logging.getLogger(__name__)
+PREVIEW_ROWS = 20
+POOL_MIN_ROWS = 50_000
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"')
+PHONE_CACHE_SIZE = 300_000
+POOL_MIN_VALUES = 1000
+
+
+@dataclass(slots=True)
+class Problem:
+    field: str
+    value: Any
+    code: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Record:
+    sheet: str
+    row: int
+    values: dict
+
+
+@dataclass
+class WriteResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    opted_out: int = 0
+    problems: list[tuple[Record, Problem]] = field(default_factory=list)
+
+
+class Target(Protocol):
+    kind: str
+    fields: Sequence[FieldSpec]
+
+    def begin(self, job: ImportJob) -> None: ...
+    def clean(self, row: MappedRow, phones: dict[str, PhoneResult], job: ImportJob) -> Record | list[Problem]: ...
+    def key(self, record: Record) -> Hashable | None: ...
+    def write(self, records: list[Record], job: ImportJob) -> WriteResult: ...
+    def end(self, job: ImportJob) -> None: ...
+
+
+_TARGETS: dict[str, Callable[[], Target]] = {}
+
+
+def register_target(kind: str, factory: Callable[[], Target]) -> None:
+    _TARGETS[kind] = factory
+
+
+def target_for(kind: str) -> Target:
+    if kind not in _TARGETS:
+        from contacts.importing import targets  # noqa: F401  (registers the built-in targets)
+    try:
+        return _TARGETS[kind]()
+    except KeyError:
+        raise ImportFileError("unknown_kind", f"Imports of {kind} are not available.") from None
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+@dataclass
+class ImportJob:
+    """What a target needs to know about the running import."""
+
+    record: Import
+    target: Target
+    batch_rows: int = 20_000
+    country: str = ""
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def account(self):
+        return self.record.account
+
+    @property
+    def mode(self) -> str:
+        return self.record.mode
+
+    @property
+    def keep_existing(self) -> set[str]:
+        return set(self.record.keep_existing or ())
+
+    @property
+    def dry_run(self) -> bool:
+        return self.record.dry_run
+
+
+def display_value(value: Any) -> str:
+    """A cell as a person typed it: integral floats without `.0`, dates in ISO form."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
+        return value.isoformat()
+    return str(value)
+
+
+class PhoneNormalizer:
+    """Normalises the phone cells of chunks over a process pool, overlapping with reading; caches repeats."""
+
+    def __init__(self, country: str, processes: int):
+        self.country = country
+        self.processes = processes
+        self.cache: dict[Any, PhoneResult] = {}
+        self.pool: ProcessPoolExecutor | None = None
+
+    def _pool(self) -> ProcessPoolExecutor | None:
+        if self.processes < 2 or multiprocessing.current_process().daemon:
+            return None
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("forkserver"))
+        return self.pool
+
+    def submit(self, values: Iterable[Any]) -> list[Future]:
+        missing = [value for value in dict.fromkeys(values) if value not in self.cache]
+        if not missing:
+            return []
+        pool = self._pool() if len(missing) >= POOL_MIN_VALUES else None
+        if pool is None:
+            done: Future = Future()
+            done.set_result((missing, normalize_many(missing, self.country)))
+            return [done]
+        size = max(1, -(-len(missing) // self.processes))
+        return [
+            pool.submit(_normalize_part, missing[start : start + size], self.country)
+            for start in range(0, len(missing), size)
+        ]
+
+    def collect(self, futures: list[Future]) -> None:
+        if len(self.cache) > PHONE_CACHE_SIZE:
+            self.cache.clear()
+        for future in futures:
+            values, results = future.result()
+            self.cache.update(zip(values, results, strict=True))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+
+def _normalize_part(values: list, country: str) -> tuple[list, list[PhoneResult]]:
+    return values, normalize_many(values, country)
+
+
+def _phone_key(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return str(value)
+
+
+class SheetPlanner:
+    """Plans each sheet's mapping from its first rows and drops the rows above and at the header."""
+
+    def __init__(self, target: Target, overrides: dict, *, unknown_to_attributes: bool = True):
+        self.target = target
+        self.overrides = overrides
+        self.unknown_to_attributes = unknown_to_attributes
+        self.mappings: dict[str, SheetMapping] = {}
+
+    def data_rows(self, chunk: list[Row]) -> tuple[SheetMapping, list[Row]]:
+        sheet = chunk[0].sheet
+        mapping = self.mappings.get(sheet)
+        if mapping is None:
+            mapping = plan_sheet(
+                sheet,
+                chunk[:10],
+                self.target.fields,
+                overrides=self.overrides,
+                unknown_to_attributes=self.unknown_to_attributes,
+            )
+            self.mappings[sheet] = mapping
+        if mapping.header_row is None:
+            return mapping, chunk
+        return mapping, [row for row in chunk if row.number > mapping.header_row]
+
+
+def _phone_fields(target: Target) -> list[str]:
+    return [spec.name for spec in target.fields if spec.is_phone]
+
+
+def _missing_required(target: Target, mapping: SheetMapping) -> list[FieldSpec]:
+    mapped = {column.target for column in mapping.columns}
+    return [spec for spec in target.fields if spec.required and spec.name not in mapped]
+
+
+class Runner:
+    """One run of one Import through its target."""
+
+    def __init__(self, record: Import):
+        self.record = record
+        self.target = target_for(record.kind)
+        self.job = ImportJob(
+            record=record,
+            target=self.target,
+            batch_rows=_setting("IMPORT_BATCH_ROWS", 20_000),
+            country=record.account.default_country or "",
+        )
+        self.planner = SheetPlanner(self.target, record.mapping or {})
+        self.phone_fields = _phone_fields(self.target)
+        self.normalizer = PhoneNormalizer(self.job.country, 1)
+        self.seen: dict[Hashable, int] = {}
+        self.repeats: dict[Hashable, list] = {}
+        self.sheet_ids: dict[str, int] = {}
+        self.sheet_names: list[str] = []
+        self.pending: list[Record] = []
+        self.errors: list[ImportRowError] = []
+        self.stored_errors = 0
+        self.max_errors = _setting("IMPORT_MAX_STORED_ERRORS", 100_000)
+        self.timings = {"read": 0.0, "validate": 0.0, "write": 0.0}
+        self.counts = {"rows_read": 0, "created": 0, "updated": 0, "skipped": 0, "failed": 0, "duplicates": 0}
+        self.counts["opted_out"] = 0
+        self.skipped_sheets: list[str] = []
+        self.last_progress = 0.0
+
+    # -- state -----------------------------------------------------------------------------------------
+    def _save(self, **fields) -> None:
+        for name, value in fields.items():
+            setattr(self.record, name, value)
+        Import.objects.filter(pk=self.record.pk).update(**fields)
+
+    def _progress(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last_progress > 0.5:
+            self.last_progress = now
+            self._save(**self.counts, timings={k: round(v, 3) for k, v in self.timings.items()})
+
+    def _cancelled(self) -> bool:
+        return Import.objects.filter(pk=self.record.pk, cancel_requested=True).exists()
+
+    # -- problems ----------------------------------------------------------------------------------------
+    def _problem(self, sheet: str, row: int, column: str, value: Any, code: str, reason: str) -> None:
+        if self.stored_errors >= self.max_errors:
+            return
+        self.stored_errors += 1
+        self.errors.append(
+            ImportRowError(
+                job=self.record,
+                sheet=sheet[:100],
+                row=row,
+                column=column[:120],
+                value=display_value(value)[:255],
+                code=code[:40],
+                reason=reason[:255],
+            )
+        )
+
+    def _flush_errors(self) -> None:
+        if self.errors:
+            ImportRowError.objects.bulk_create(self.errors, batch_size=2000)
+            self.errors = []
+
+    def _column_label(self, sheet: str, field_name: str) -> str:
+        mapping = self.planner.mappings.get(sheet)
+        column = mapping.column_for(field_name) if mapping else None
+        return column.label if column else field_name
+
+    # -- stages ------------------------------------------------------------------------------------------
+    def _map_chunk(self, chunk: list[Row]) -> list[MappedRow]:
+        mapping, rows = self.planner.data_rows(chunk)
+        if not rows:
+            return []
+        missing = _missing_required(self.target, mapping)
+        if missing:
+            if mapping.sheet not in self.skipped_sheets:
+                self.skipped_sheets.append(mapping.sheet)
+            names = ", ".join(spec.label for spec in missing)
+            for row in rows:
+                self._problem(row.sheet, row.number, "", "", "missing_column", f"No column is mapped to {names}.")
+            self.counts["rows_read"] += len(rows)
+            self.counts["failed"] += len(rows)
+            return []
+        self.counts["rows_read"] += len(rows)
+        return [mapping.apply(row) for row in rows]
+
+    def _validate(self, mapped: list[MappedRow]) -> None:
+        cache = self.normalizer.cache
+        phone_fields = self.phone_fields
+        target, job = self.target, self.job
+        for row in mapped:
+            phones = {name: cache[_phone_key(row.fields.get(name))] for name in phone_fields if name in row.fields}
+            outcome = target.clean(row, phones, job)
+            if isinstance(outcome, list):
+                self.counts["failed"] += 1
+                for problem in outcome:
+                    column = self._column_label(row.sheet, problem.field)
+                    self._problem(row.sheet, row.number, column, problem.value, problem.code, problem.reason)
+                continue
+            key = target.key(outcome)
+            if key is not None:
+                if key in self.seen:
+                    self._repeat(key, outcome)
+                    continue
+                self.seen[key] = self._position(outcome)
+            self.pending.append(outcome)
+            if len(self.pending) >= job.batch_rows:
+                self._write()
+
+    def _position(self, record: Record) -> int:
+        sheet_id = self.sheet_ids.get(record.sheet)
+        if sheet_id is None:
+            sheet_id = self.sheet_ids[record.sheet] = len(self.sheet_names)
+            self.sheet_names.append(record.sheet)
+        return sheet_id << 32 | record.row
+
+    def _repeat(self, key: Hashable, record: Record) -> None:
+        self.counts["duplicates"] += 1
+        self.counts["skipped"] += 1
+        entry = self.repeats.get(key)
+        if entry is None:
+            self.repeats[key] = [record.sheet, record.row, 1]
+        else:
+            entry[2] += 1
+
+    def _report_repeats(self) -> None:
+        for key, (sheet, row, times) in self.repeats.items():
+            first = self.seen[key]
+            first_sheet, first_row = self.sheet_names[first >> 32], first & 0xFFFFFFFF
+            where = f"row {first_row}" + (f" of sheet {first_sheet}" if first_sheet and first_sheet != sheet else "")
+            more = f"; repeated {times} times in all" if times > 1 else ""
+            self._problem(sheet, row, "", key, "duplicate", f"Duplicate of {where}, skipped{more}.")
+
+    def _write(self) -> None:
+        if not self.pending:
+            return
+        records, self.pending = self.pending, []
+        if self._cancelled():
+            raise _Cancelled
+        if self.record.dry_run:
+            self._progress()
+            return
+        started = time.perf_counter()
+        result = self.target.write(records, self.job)
+        self.timings["write"] += time.perf_counter() - started
+        self.counts["created"] += result.created
+        self.counts["updated"] += result.updated
+        self.counts["skipped"] += result.skipped
+        self.counts["opted_out"] += result.opted_out
+        for record, problem in result.problems:
+            self.counts["failed"] += 1
+            column = self._column_label(record.sheet, problem.field)
+            self._problem(record.sheet, record.row, column, problem.value, problem.code, problem.reason)
+        self._flush_errors()
+        if self.record.state != ImportState.WRITING:
+            self._save(state=ImportState.WRITING)
+        self._progress()
+
+    def _drain(self, queue: deque, *, keep: int) -> None:
+        while len(queue) > keep:
+            mapped, futures = queue.popleft()
+            started = time.perf_counter()
+            self.normalizer.collect(futures)
+            self._validate(mapped)
+            self.timings["validate"] += time.perf_counter() - started
+
+    def run(self) -> None:
+        path = Path(self.record.file.path)
+        self._save(state=ImportState.READING, started_at=timezone.now())
+        file_type = detect_kind(path)
+        self._save(file_type=file_type, rows_estimate=_estimate_rows(path, file_type))
+        if self.record.rows_estimate >= POOL_MIN_ROWS:
+            self.normalizer.processes = _setting("IMPORT_PHONE_PROCESSES", 2)
+        self.target.begin(self.job)
+        queue: deque = deque()
+        chunks: Iterator[list[Row]] = read_rows(path, kind=self.record.kind)
+        try:
+            while True:
+                started = time.perf_counter()
+                chunk = next(chunks, None)
+                self.timings["read"] += time.perf_counter() - started
+                if chunk is None:
+                    break
+                started = time.perf_counter()
+                mapped = self._map_chunk(chunk)
+                values = [_phone_key(row.fields.get(name)) for row in mapped for name in self.phone_fields]
+                queue.append((mapped, self.normalizer.submit(values)))
+                self.timings["validate"] += time.perf_counter() - started
+                if self.record.state == ImportState.READING:
+                    self._save(state=ImportState.VALIDATING)
+                self._drain(queue, keep=1)
+                self._progress()
+            self._drain(queue, keep=0)
+            self._write()
+        finally:
+            chunks.close()
+            self.normalizer.close()
+            self.target.end(self.job)
+        if not self.counts["rows_read"]:
+            raise ImportFileError("no_data", "The file has no data rows (only empty rows or a header).")
+        self._report_repeats()
+        self._flush_errors()
+
+    def report(self) -> dict:
+        return {
+            "sheets": [
+                {"name": name, "header_row": mapping.header_row, "columns": describe(mapping, self.target.fields)}
+                for name, mapping in self.planner.mappings.items()
+            ],
+            "skipped_sheets": self.skipped_sheets,
+            "errors_stored": self.stored_errors,
+        }
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _estimate_rows(path: Path, kind: str) -> int:
+    """Rows expected, for the progress bar: the sheet dimensions of an xlsx, or size / line length for text."""
+    size = path.stat().st_size
+    if kind == "csv":
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+        lines = max(1, head.count(b"\n"))
+        return int(size / (len(head) / lines)) if head else 0
+    if kind == "xlsx":
+        total = 0
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with archive.open(name) as part:
+                        match = _DIMENSION.search(part.read(4096))
+                    total += int(match.group(1) or 1) if match else 0
+        return total
+    return max(1, size // 40)
+
+
+def run_import(record: Import) -> Import:
+    """Run an Import to its end (done, failed or cancelled); never raises for a bad file."""
+    if record.cancel_requested:
+        Import.objects.filter(pk=record.pk).update(state=ImportState.CANCELLED, finished_at=timezone.now())
+        record.refresh_from_db()
+        return record
+    runner = Runner(record)
+    final: dict = {}
+    try:
+        runner.run()
+        final = {"state": ImportState.DONE}
+    except _Cancelled:
+        final = {"state": ImportState.CANCELLED}
+    except ImportFileError as exc:
+        final = {"state": ImportState.FAILED, "error_code": exc.code, "error_message": exc.message}
+    except Exception as exc:
+        logger.exception("Import %s stopped on an unexpected error", record.uid)
+        final = {
+            "state": ImportState.FAILED,
+            "error_code": "internal_error",
+            "error_message": f"The import stopped on an unexpected error ({type(exc).__name__}); committed "
+            "batches were kept.",
+        }
+    finally:
+        runner._flush_errors()
+        runner._save(
+            **runner.counts,
+            **final,
+            rows_estimate=max(runner.counts["rows_read"], runner.record.rows_estimate or 0)
+            if final.get("state") == ImportState.DONE
+            else runner.record.rows_estimate,
+            timings={k: round(v, 3) for k, v in runner.timings.items()},
+            report={**(record.report or {}), **runner.report()},
+            finished_at=timezone.now(),
+        )
+    return record
+
+
+def build_preview(path: Path, kind: str, account, overrides: dict | None = None, limit: int = PREVIEW_ROWS) -> dict:
+    """The mapping of every sheet and the first `limit` data rows with their per-cell problems; writes nothing."""
+    target = target_for(kind)
+    planner = SheetPlanner(target, overrides or {})
+    job = ImportJob(record=Import(account=account, kind=kind), target=target, country=account.default_country or "")
+    rows_out: list[dict] = []
+    missing_columns: dict[str, list[str]] = {}
+    chunks = read_rows(Path(path), kind=kind)
+    try:
+        for chunk in chunks:
+            mapping, rows = planner.data_rows(chunk)
+            missing = _missing_required(target, mapping)
+            if missing:
+                missing_columns[mapping.sheet] = [spec.label for spec in missing]
+                continue
+            for row in rows[: limit - len(rows_out)]:
+                rows_out.append(_preview_row(mapping, row, target, job))
+            if len(rows_out) >= limit:
+                break
+    finally:
+        chunks.close()
+    if not planner.mappings:
+        raise ImportFileError("no_data", "The file has no data rows (only empty rows or a header).")
+    return {
+        "fields": [{"name": spec.name, "label": spec.label, "required": spec.required} for spec in target.fields],
+        "sheets": [
+            {
+                "name": name,
+                "header_row": mapping.header_row,
+                "columns": describe(mapping, target.fields),
+                "missing": missing_columns.get(name, []),
+            }
+            for name, mapping in planner.mappings.items()
+        ],
+        "rows": rows_out,
+    }
+
+
+def _preview_row(mapping: SheetMapping, row: Row, target: Target, job: ImportJob) -> dict:
+    mapped = mapping.apply(row)
+    phone_fields = _phone_fields(target)
+    values = [_phone_key(mapped.fields.get(name)) for name in phone_fields if name in mapped.fields]
+    results = dict(zip(values, normalize_many(values, job.country), strict=True))
+    phones = {name: results[_phone_key(mapped.fields.get(name))] for name in phone_fields if name in mapped.fields}
+    outcome = target.clean(mapped, phones, job)
+    problems = {problem.field: problem.reason for problem in outcome} if isinstance(outcome, list) else {}
+    cleaned = outcome.values if isinstance(outcome, Record) else {}
+    cells = []
+    for column in mapping.columns:
+        value = row.values[column.index] if column.index < len(row.values) else None
+        cells.append(
+            {
+                "column": column_letter(column.index),
+                "target": column.target,
+                "value": display_value(value),
+                "cleaned": display_value(cleaned.get(column.target)) if column.target != IGNORE else "",
+                "problem": problems.get(column.target, ""),
+            }
+        )
+    return {"sheet": row.sheet, "row": row.number, "ok": not problems, "cells": cells, "problems": problems}

@@ -1,0 +1,415 @@
+"""The contacts import target (see engine.py for the target interface).
+
+Validation: the phone must be valid (rules.md "Phone numbers"); e-mail, gender, birth date and lengths are
+checked; a "Name" column is split into first and last name when those are not mapped; a "Tags" cell is a
+comma/semicolon list; unknown columns land in `attributes`. Any problem fails the row, reported per cell.
+
+Modes: `create` writes only numbers not yet in the account; `upsert` creates or updates; `update` touches
+only existing contacts. On update an empty cell never erases a value, fields in `keep_existing` are only
+filled when empty, and attributes are merged. The identity of an existing contact is never changed. The
+import group and tags (and a row's own tags) are linked to every contact the import wrote.
+
+Opt-outs: an import never deletes or overrides an unsubscriber, so an opted-out number stays suppressed;
+the rows whose number is opted out of all messages are counted (`opted_out`) so the report can say so.
+
+Writing: on PostgreSQL each batch is COPYed into a temporary staging table, then one
+`INSERT … ON CONFLICT` (or `UPDATE … FROM`) statement writes it and returns the ids, and the tag and group
+links are one `INSERT … SELECT` each; `ANALYZE` keeps the planner informed. Elsewhere (SQLite) the batch is
+written with `bulk_create` / `bulk_update`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Hashable
+
+from django.db import connection, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from contacts.importing.engine import ImportJob, Problem, Record, WriteResult, register_target
+from contacts.importing.mapping import CONTACT_FIELDS, MappedRow
+from contacts.models import Contact, ContactTag, Gender, GroupMember, ImportKind, ImportMode, Tag
+from contacts.phones import PhoneResult
+from contacts.suppression import suppression_reasons
+
+__all__ = ["ContactTarget"]
+
+TEXT_LIMITS = {"first_name": 100, "last_name": 100, "company": 100, "postal_code": 20, "identity": 100, "email": 254}
+UPDATABLE_TEXT = ("email", "first_name", "last_name", "gender", "postal_code", "company")
+GENDERS = {
+    "f": Gender.FEMALE,
+    "female": Gender.FEMALE,
+    "w": Gender.FEMALE,
+    "woman": Gender.FEMALE,
+    "m": Gender.MALE,
+    "male": Gender.MALE,
+    "man": Gender.MALE,
+    "o": Gender.OTHER,
+    "other": Gender.OTHER,
+    "x": Gender.OTHER,
+}
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d")
+US_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TAG_SPLIT = re.compile(r"\s*[,;|]\s*")
+STAGE_COLUMNS = (
+    "phone",
+    "country",
+    "number_type",
+    "identity",
+    "email",
+    "first_name",
+    "last_name",
+    "gender",
+    "birth_date",
+    "postal_code",
+    "company",
+    "attributes",
+    "tag_ids",
+)
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return " ".join(str(value).split())
+
+
+def _json_value(value):
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _birth_date(value, country: str) -> datetime.date | None:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    text = _text(value)
+    for fmt in US_DATE_FORMATS if country == "US" else DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+class ContactTarget:
+    kind = ImportKind.CONTACTS
+    fields = CONTACT_FIELDS
+
+    def __init__(self):
+        self.tag_ids: dict[str, int] = {}
+        self.import_tag_ids: list[int] = []
+        self.seen_identities: set[str] = set()
+
+    # -- validation ------------------------------------------------------------------------------------
+    def clean(self, row: MappedRow, phones: dict[str, PhoneResult], job: ImportJob) -> Record | list[Problem]:
+        fields = row.fields
+        problems: list[Problem] = []
+        raw_phone = fields.get("phone")
+        result = phones.get("phone")
+        values: dict = {}
+        if raw_phone is None or (isinstance(raw_phone, str) and not raw_phone.strip()):
+            problems.append(Problem("phone", raw_phone, "missing_phone", "The phone number is empty."))
+        elif result is None or not result.valid:
+            reason = result.reason if result else "not a number"
+            problems.append(Problem("phone", raw_phone, "invalid_phone", f"Invalid phone number: {reason}."))
+        else:
+            values["phone"], values["country"], values["number_type"] = (
+                result.e164,
+                result.country or "",
+                result.number_type or "",
+            )
+        for name, limit in TEXT_LIMITS.items():
+            if name in fields:
+                text = _text(fields[name])
+                if len(text) > limit:
+                    problems.append(Problem(name, fields[name], "too_long", f"Longer than {limit} characters."))
+                elif text:
+                    values[name] = text
+        if "email" in values and not EMAIL.match(values["email"]):
+            problems.append(Problem("email", fields["email"], "invalid_email", "Not an e-mail address."))
+        self._clean_optional(fields, values, problems, job)
+        if problems:
+            return problems
+        values["attributes"] = {key: _json_value(value) for key, value in row.attributes.items()}
+        return Record(row.sheet, row.number, values)
+
+    def _clean_optional(self, fields: dict, values: dict, problems: list[Problem], job: ImportJob) -> None:
+        gender = _text(fields.get("gender")).lower()
+        if gender:
+            if gender in GENDERS:
+                values["gender"] = GENDERS[gender]
+            else:
+                problems.append(Problem("gender", fields["gender"], "invalid_gender", "Use female, male or other."))
+        if fields.get("birth_date") not in (None, ""):
+            try:
+                values["birth_date"] = _birth_date(fields["birth_date"], job.country)
+            except ValueError:
+                problems.append(
+                    Problem("birth_date", fields["birth_date"], "invalid_date", "Not a date (use YYYY-MM-DD).")
+                )
+        full_name = _text(fields.get("full_name"))
+        if full_name and "first_name" not in values and "last_name" not in values:
+            first, _, last = full_name.partition(" ")
+            values["first_name"], values["last_name"] = first[:100], last[:100]
+        tags = _text(fields.get("tags"))
+        if tags:
+            names = [name for name in TAG_SPLIT.split(tags) if name]
+            too_long = [name for name in names if len(name) > 100]
+            if too_long:
+                problems.append(Problem("tags", fields["tags"], "too_long", "A tag is longer than 100 characters."))
+            values["tags"] = names
+
+    def key(self, record: Record) -> Hashable | None:
+        return record.values["phone"]
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def begin(self, job: ImportJob) -> None:
+        self.seen_identities = set()
+        if not job.dry_run:
+            self.import_tag_ids = self._resolve_tags(job, job.record.tags or [])
+
+    def end(self, job: ImportJob) -> None:
+        if connection.vendor == "postgresql" and not job.dry_run:
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE contacts_contact")
+
+    def _resolve_tags(self, job: ImportJob, names: list[str]) -> list[int]:
+        wanted = {name.strip().lower(): name.strip() for name in names if name.strip()}
+        missing = [key for key in wanted if key not in self.tag_ids]
+        if missing:
+            account = job.account
+            Tag.objects.bulk_create([Tag(account=account, name=wanted[key]) for key in missing], ignore_conflicts=True)
+            found = (
+                Tag.objects.for_account(account)
+                .annotate(key=Lower("name"))
+                .filter(key__in=missing)
+                .values_list("key", "id")
+            )
+            self.tag_ids.update(found)
+        return [self.tag_ids[key] for key in wanted if key in self.tag_ids]
+
+    def _identity_problems(self, records: list[Record], job: ImportJob) -> tuple[list[Record], list]:
+        """Identities repeated in the file or used by another phone of the account fail their row."""
+        given = {record.values["identity"]: record for record in records if "identity" in record.values}
+        if not given:
+            return records, []
+        taken = dict(
+            Contact.objects.for_account(job.account).filter(identity__in=list(given)).values_list("identity", "phone")
+        )
+        problems, kept = [], []
+        for record in records:
+            identity = record.values.get("identity")
+            if identity is None:
+                kept.append(record)
+                continue
+            if identity in self.seen_identities:
+                problems.append((record, Problem("identity", identity, "duplicate_identity", "Identity repeated.")))
+            elif identity in taken and taken[identity] != record.values["phone"]:
+                problems.append(
+                    (record, Problem("identity", identity, "identity_taken", "Identity used by another contact."))
+                )
+            else:
+                self.seen_identities.add(identity)
+                kept.append(record)
+        return kept, problems
+
+    def write(self, records: list[Record], job: ImportJob) -> WriteResult:
+        records, problems = self._identity_problems(records, job)
+        row_tags = {name for record in records for name in record.values.get("tags", ())}
+        if row_tags:
+            self._resolve_tags(job, sorted(row_tags))
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                result = self._write_postgres(records, job)
+            else:
+                result = self._write_orm(records, job)
+        result.problems.extend(problems)
+        phones = [record.values["phone"] for record in records]
+        reasons = suppression_reasons(job.account, phones)
+        result.opted_out = sum(1 for reason in reasons.values() if reason == "all")
+        return result
+
+    def _tag_ids_of(self, record: Record) -> list[int]:
+        own = [self.tag_ids[name.lower()] for name in record.values.get("tags", ()) if name.lower() in self.tag_ids]
+        return list(dict.fromkeys(self.import_tag_ids + own))
+
+    # PostgreSQL -------------------------------------------------------------------------------------------
+    def _stage_row(self, record: Record) -> tuple:
+        values = record.values
+        tag_ids = self._tag_ids_of(record)
+        return (
+            values["phone"],
+            values["country"],
+            values["number_type"],
+            values.get("identity"),
+            values.get("email"),
+            values.get("first_name"),
+            values.get("last_name"),
+            values.get("gender"),
+            values.get("birth_date"),
+            values.get("postal_code"),
+            values.get("company"),
+            json.dumps(values["attributes"], ensure_ascii=False),
+            "{" + ",".join(map(str, tag_ids)) + "}",
+        )
+
+    def _set_clauses(self, job: ImportJob, new: str) -> str:
+        keep = job.keep_existing
+        clauses = ["updated_at = now()"]
+        for name in UPDATABLE_TEXT:
+            if name in keep:
+                clauses.append(f"{name} = CASE WHEN c.{name} <> '' THEN c.{name} ELSE COALESCE({new}.{name}, '') END")
+            else:
+                clauses.append(f"{name} = COALESCE(NULLIF({new}.{name}, ''), c.{name})")
+        if "birth_date" in keep:
+            clauses.append(f"birth_date = COALESCE(c.birth_date, {new}.birth_date)")
+        else:
+            clauses.append(f"birth_date = COALESCE({new}.birth_date, c.birth_date)")
+        if "attributes" in keep:
+            clauses.append(f"attributes = {new}.attributes || c.attributes")
+        else:
+            clauses.append(f"attributes = c.attributes || {new}.attributes")
+        return ", ".join(clauses)
+
+    def _write_statement(self, job: ImportJob) -> str:
+        if job.mode == ImportMode.UPDATE:
+            return (
+                "WITH w AS (UPDATE contacts_contact AS c SET "
+                + self._set_clauses(job, "s")
+                + " FROM import_stage s WHERE c.account_id = %(account)s AND c.phone = s.phone"
+                " RETURNING c.id, c.phone, false AS inserted) INSERT INTO import_written SELECT * FROM w"
+            )
+        insert = (
+            "INSERT INTO contacts_contact AS c (account_id, uid, created_at, updated_at, identity, phone, country,"
+            " number_type, phone_valid, email, first_name, last_name, gender, birth_date, postal_code, company,"
+            " attributes) SELECT %(account)s, gen_random_uuid(), now(), now(),"
+            " COALESCE(s.identity, replace(gen_random_uuid()::text, '-', '')), s.phone, s.country, s.number_type,"
+            " true, COALESCE(s.email, ''), COALESCE(s.first_name, ''), COALESCE(s.last_name, ''),"
+            " COALESCE(s.gender, ''), s.birth_date, COALESCE(s.postal_code, ''), COALESCE(s.company, ''),"
+            " s.attributes FROM import_stage s"
+        )
+        if job.mode == ImportMode.CREATE:
+            conflict = " ON CONFLICT DO NOTHING"
+        else:
+            conflict = " ON CONFLICT (account_id, phone) DO UPDATE SET " + self._set_clauses(job, "EXCLUDED")
+        return (
+            f"WITH w AS ({insert}{conflict} RETURNING c.id, c.phone, (c.xmax = 0) AS inserted)"
+            " INSERT INTO import_written SELECT * FROM w"
+        )
+
+    def _write_postgres(self, records: list[Record], job: ImportJob) -> WriteResult:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE import_stage (phone text, country text, number_type text, identity text,"
+                " email text, first_name text, last_name text, gender text, birth_date date, postal_code text,"
+                " company text, attributes jsonb, tag_ids bigint[]) ON COMMIT DROP"
+            )
+            cursor.execute(
+                "CREATE TEMP TABLE import_written (contact_id bigint, phone text, inserted boolean) ON COMMIT DROP"
+            )
+            with cursor.copy(f"COPY import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+                for record in records:
+                    copy.write_row(self._stage_row(record))
+            cursor.execute("ANALYZE import_stage")
+            cursor.execute(self._write_statement(job), {"account": job.account.pk})
+            cursor.execute("SELECT count(*) FILTER (WHERE inserted), count(*) FROM import_written")
+            created, written = cursor.fetchone()
+            cursor.execute(
+                "INSERT INTO contacts_contacttag (contact_id, tag_id) SELECT w.contact_id, t.tag_id"
+                " FROM import_written w JOIN import_stage s ON s.phone = w.phone"
+                " CROSS JOIN LATERAL unnest(s.tag_ids) AS t(tag_id) ON CONFLICT DO NOTHING"
+            )
+            if job.record.group_id:
+                cursor.execute(
+                    "INSERT INTO contacts_groupmember (contact_id, group_id) SELECT contact_id, %s"
+                    " FROM import_written ON CONFLICT DO NOTHING",
+                    [job.record.group_id],
+                )
+        return WriteResult(created=created, updated=written - created, skipped=len(records) - written)
+
+    # Other databases (SQLite) ----------------------------------------------------------------------------
+    def _existing(self, job: ImportJob, phones: list[str]) -> dict[str, Contact]:
+        existing: dict[str, Contact] = {}
+        for start in range(0, len(phones), 900):
+            chunk = phones[start : start + 900]
+            existing.update((c.phone, c) for c in Contact.objects.for_account(job.account).filter(phone__in=chunk))
+        return existing
+
+    def _apply_update(self, contact: Contact, values: dict, keep: set[str]) -> None:
+        contact.updated_at = timezone.now()
+        for name in (*UPDATABLE_TEXT, "birth_date"):
+            new = values.get(name)
+            if new in (None, ""):
+                continue
+            if name in keep and getattr(contact, name) not in (None, ""):
+                continue
+            setattr(contact, name, new)
+        attributes = values["attributes"]
+        if "attributes" in keep:
+            contact.attributes = {**attributes, **(contact.attributes or {})}
+        else:
+            contact.attributes = {**(contact.attributes or {}), **attributes}
+
+    def _new_contact(self, job: ImportJob, values: dict) -> Contact:
+        contact = Contact(
+            account=job.account,
+            phone=values["phone"],
+            country=values["country"],
+            number_type=values["number_type"],
+            attributes=values["attributes"],
+        )
+        if "identity" in values:
+            contact.identity = values["identity"]
+        for name in (*UPDATABLE_TEXT, "birth_date"):
+            if values.get(name) not in (None, ""):
+                setattr(contact, name, values[name])
+        return contact
+
+    def _write_orm(self, records: list[Record], job: ImportJob) -> WriteResult:
+        existing = self._existing(job, [record.values["phone"] for record in records])
+        keep = job.keep_existing
+        created, updated = [], []
+        written: list[tuple[Contact, Record]] = []
+        for record in records:
+            contact = existing.get(record.values["phone"])
+            if contact is None and job.mode != ImportMode.UPDATE:
+                contact = self._new_contact(job, record.values)
+                created.append(contact)
+            elif contact is not None and job.mode != ImportMode.CREATE:
+                self._apply_update(contact, record.values, keep)
+                updated.append(contact)
+            else:
+                continue
+            written.append((contact, record))
+        Contact.objects.bulk_create(created, batch_size=500)
+        Contact.objects.bulk_update(
+            updated, [*UPDATABLE_TEXT, "birth_date", "attributes", "updated_at"], batch_size=500
+        )
+        links = [
+            ContactTag(contact_id=contact.pk, tag_id=tag_id)
+            for contact, record in written
+            for tag_id in self._tag_ids_of(record)
+        ]
+        ContactTag.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
+        if job.record.group_id:
+            members = [GroupMember(contact_id=contact.pk, group_id=job.record.group_id) for contact, _ in written]
+            GroupMember.objects.bulk_create(members, batch_size=1000, ignore_conflicts=True)
+        return WriteResult(created=len(created), updated=len(updated), skipped=len(records) - len(written))
+
+
+register_target(ImportKind.CONTACTS, ContactTarget)

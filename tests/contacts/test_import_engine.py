@@ -1,0 +1,228 @@
+"""The import engine end to end on real files: modes, opt-outs, duplicates, bad rows, cancel, dry run."""
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from contacts.importing.engine import build_preview
+from contacts.importing.targets import ContactTarget
+from contacts.models import (
+    Contact,
+    ContactTag,
+    Group,
+    GroupMember,
+    Import,
+    ImportRowError,
+    ImportState,
+    Tag,
+    Unsubscriber,
+)
+from contacts.services_imports import cancel_import, create_import, delete_import, start_import
+from tests.contacts import import_files
+
+
+def upload(path, name=None):
+    return SimpleUploadedFile(name or path.name, path.read_bytes())
+
+
+def run(account, user, path, **options):
+    job = create_import(account, user, upload(path), **options)
+    return start_import(job)
+
+
+def csv_file(tmp_path, text, name="c.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def contacts_xlsx(tmp_path):
+    return import_files.xlsx_two_sheets(tmp_path / "contacts.xlsx")
+
+
+def test_two_sheet_workbook_imports_every_valid_row(account, marketer, contacts_xlsx):
+    job = run(account, marketer, contacts_xlsx, tags=["March"])
+    assert job.state == ImportState.DONE, job.error_message
+    assert (job.rows_read, job.created, job.failed) == (6, 6, 0)
+    phones = set(Contact.objects.for_account(account).values_list("phone", flat=True))
+    assert phones == {
+        "+919876543210",
+        "+919876543211",
+        "+919876543212",
+        "+919876543213",
+        "+447400123456",
+        "+447400123457",
+    }
+    asha = Contact.objects.get(phone="+919876543210")
+    assert (asha.first_name, asha.last_name, asha.email, asha.country) == ("Asha", "Rao", "asha@example.com", "IN")
+    assert asha.attributes == {"loyalty_tier": "Gold"}
+    oliver = Contact.objects.get(phone="+447400123456")
+    assert (oliver.first_name, oliver.last_name) == ("Oliver", "Smith")
+    march = Tag.objects.get(account=account, name="March")
+    assert ContactTag.objects.filter(tag=march).count() == 6
+    assert job.report["sheets"][0]["header_row"] == 2
+
+
+def test_bad_rows_are_reported_with_sheet_row_column_and_reason(account, marketer, tmp_path):
+    path = import_files.xlsx_rows(
+        tmp_path / "bad.xlsx",
+        [["Phone", "Email", "Gender"], ["+447400123456", "a@b.co", "F"], ["12", "", ""], ["+447400123457", "nope", ""]],
+        title="List",
+    )
+    job = run(account, marketer, path)
+    assert (job.created, job.failed) == (1, 2)
+    errors = list(job.row_errors.values_list("sheet", "row", "column", "value", "code"))
+    assert errors == [
+        ("List", 3, "A (Phone)", "12", "invalid_phone"),
+        ("List", 4, "B (Email)", "nope", "invalid_email"),
+    ]
+    assert "too short" in job.row_errors.first().reason
+
+
+def test_duplicates_in_the_file_are_reported_once(account, marketer, tmp_path):
+    path = csv_file(tmp_path, "phone\n+447400123456\n+44 7400 123456\n447400123456\n+447400123457\n")
+    job = run(account, marketer, path)
+    assert (job.rows_read, job.created, job.duplicates, job.skipped) == (4, 2, 2, 2)
+    [error] = job.row_errors.all()
+    assert (error.row, error.code, error.value) == (3, "duplicate", "+447400123456")
+    assert "Duplicate of row 2" in error.reason and "2 times" in error.reason
+
+
+def existing_contact(account, **fields):
+    return Contact.objects.create(account=account, phone="+447400123456", first_name="Old", email="old@x.com", **fields)
+
+
+def test_create_mode_leaves_existing_contacts_alone(account, marketer, tmp_path):
+    contact = existing_contact(account)
+    path = csv_file(tmp_path, "phone,first name\n+447400123456,New\n+447400123457,Other\n")
+    job = run(account, marketer, path, mode="create", tags=["T"])
+    assert (job.created, job.updated, job.skipped) == (1, 0, 1)
+    contact.refresh_from_db()
+    assert contact.first_name == "Old"
+    assert not ContactTag.objects.filter(contact=contact).exists()
+
+
+def test_upsert_updates_and_keeps_chosen_fields(account, marketer, tmp_path):
+    contact = existing_contact(account, attributes={"tier": "Gold", "city": "Leeds"})
+    path = csv_file(tmp_path, "phone,first name,email,tier\n+447400123456,New,,Silver\n+447400123457,Other,o@x.com,\n")
+    job = run(account, marketer, path, mode="upsert", keep_existing=["first_name"])
+    assert (job.created, job.updated) == (1, 1)
+    contact.refresh_from_db()
+    assert contact.first_name == "Old"
+    assert contact.email == "old@x.com"
+    assert contact.attributes == {"tier": "Silver", "city": "Leeds"}
+
+
+def test_update_mode_touches_only_existing_contacts(account, marketer, tmp_path):
+    contact = existing_contact(account)
+    group = Group.objects.create(account=account, name="VIP")
+    path = csv_file(tmp_path, "phone,first name\n+447400123456,New\n+447400123457,Other\n")
+    job = run(account, marketer, path, mode="update", group=group)
+    assert (job.created, job.updated, job.skipped) == (0, 1, 1)
+    contact.refresh_from_db()
+    assert contact.first_name == "New"
+    assert list(GroupMember.objects.values_list("contact_id", flat=True)) == [contact.pk]
+    assert Contact.objects.count() == 1
+
+
+def test_an_import_never_resubscribes_an_opted_out_number(account, marketer, tmp_path):
+    Unsubscriber.objects.create(account=account, receiver="+447400123456", type="all")
+    path = csv_file(tmp_path, "phone,subscribed,status\n+447400123456,yes,subscribed\n+447400123457,yes,subscribed\n")
+    job = run(account, marketer, path)
+    assert (job.created, job.opted_out) == (2, 1)
+    assert Unsubscriber.objects.filter(account=account, receiver="+447400123456", type="all").exists()
+    from contacts.suppression import is_suppressed
+
+    assert is_suppressed(account, "+447400123456")
+
+
+def test_identity_used_by_another_contact_fails_only_that_row(account, marketer, tmp_path):
+    existing_contact(account, identity="crm-1")
+    path = csv_file(tmp_path, "phone,customer id\n+447400123457,crm-1\n+447400123458,crm-2\n")
+    job = run(account, marketer, path)
+    assert (job.created, job.failed) == (1, 1)
+    assert job.row_errors.get().code == "identity_taken"
+
+
+def test_header_only_file_fails_with_no_data_rows(account, marketer, tmp_path):
+    job = run(account, marketer, csv_file(tmp_path, "phone,name\n"))
+    assert (job.state, job.error_code) == (ImportState.FAILED, "no_data")
+    assert job.error_message == "The file has no data rows (only empty rows or a header)."
+
+
+@pytest.mark.parametrize(
+    ("builder", "code"),
+    [
+        (lambda tmp: import_files.zip_bomb(tmp / "b.xlsx"), "zip_bomb"),
+        (lambda tmp: import_files.entity_bomb(tmp / "e.xlsx", tmp), "xml_entities"),
+        (lambda tmp: import_files.renamed_binary(tmp / "r.xlsx"), "wrong_type"),
+        (lambda tmp: import_files.password_protected_xlsx(tmp / "p.xlsx", tmp), "password_protected"),
+    ],
+)
+def test_hostile_files_fail_the_import_clearly_and_the_next_import_works(account, marketer, tmp_path, builder, code):
+    job = run(account, marketer, builder(tmp_path))
+    assert (job.state, job.error_code) == (ImportState.FAILED, code)
+    assert job.error_message
+    assert Contact.objects.count() == 0
+    assert run(account, marketer, csv_file(tmp_path, "phone\n+447400123456\n")).state == ImportState.DONE
+
+
+def test_empty_upload_fails_as_empty_file(account, marketer):
+    job = start_import(create_import(account, marketer, SimpleUploadedFile("e.csv", b"")))
+    assert (job.state, job.error_code) == (ImportState.FAILED, "empty_file")
+
+
+def test_cancel_mid_file_keeps_committed_batches_whole(account, marketer, tmp_path, settings, monkeypatch):
+    settings.IMPORT_BATCH_ROWS = 10
+    path = csv_file(tmp_path, "phone\n" + "".join(f"+4474001{index:05d}\n" for index in range(55)))
+    job = create_import(account, marketer, upload(path))
+    original = ContactTarget.write
+
+    def write_then_user_cancels(self, records, run_job):
+        result = original(self, records, run_job)
+        cancel_import(Import.objects.get(pk=job.pk), marketer)
+        return result
+
+    monkeypatch.setattr(ContactTarget, "write", write_then_user_cancels)
+    job = start_import(job)
+    assert job.state == ImportState.CANCELLED
+    assert job.created == 10
+    assert Contact.objects.count() == 10
+
+
+def test_dry_run_validates_everything_and_writes_nothing(account, marketer, tmp_path):
+    path = csv_file(tmp_path, "phone\n+447400123456\nbad\n+447400123456\n")
+    job = run(account, marketer, path, dry_run=True)
+    assert job.state == ImportState.DONE
+    assert (job.rows_read, job.failed, job.duplicates, job.created) == (3, 1, 1, 0)
+    assert Contact.objects.count() == 0
+    job = start_import(job, dry_run=False)
+    assert (job.created, job.failed) == (1, 1)
+
+
+def test_preview_shows_mapping_and_cell_problems(account, contacts_xlsx, tmp_path):
+    preview = build_preview(contacts_xlsx, "contacts", account)
+    assert [sheet["name"] for sheet in preview["sheets"]] == ["India", "UK"]
+    first = preview["rows"][0]
+    assert (first["sheet"], first["row"], first["ok"]) == ("India", 3, True)
+    assert first["cells"][0]["value"] == "919876543210"
+    assert first["cells"][0]["cleaned"] == "+919876543210"
+    bad = build_preview(csv_file(tmp_path, "phone,email\n12,x\n"), "contacts", account)["rows"][0]
+    assert bad["ok"] is False
+    assert [cell["problem"] != "" for cell in bad["cells"]] == [True, True]
+
+
+def test_deleting_an_import_removes_its_errors_and_file(
+    account, marketer, tmp_path, django_capture_on_commit_callbacks
+):
+    job = run(account, marketer, csv_file(tmp_path, "phone\nbad\n+447400123456\n"))
+    stored = Path(job.file.path)
+    assert stored.exists() and job.row_errors.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        delete_import(job, marketer)
+    assert not Import.objects.filter(pk=job.pk).exists()
+    assert not ImportRowError.objects.exists()
+    assert not stored.exists()
+    assert Contact.objects.count() == 1
