@@ -1,4 +1,10 @@
-"""Sending settings with their defaults; override any of them in Django settings."""
+"""Sending settings with their defaults; override any of them in Django settings or the environment.
+
+Precedence: a Django setting of the same name, then an environment variable (parsed like the default: numbers,
+booleans "1"/"0", comma-separated tuples), then the default below.
+"""
+
+import os
 
 from django.conf import settings
 
@@ -23,10 +29,25 @@ DEFAULTS = {
     "SMS_CALLBACK_BASE_URL": "http://127.0.0.1:8000",
     # Countries whose operators refuse text matching no approved template of the sender (DLT: 452).
     "SMS_TEMPLATE_MATCH_COUNTRIES": ("IN",),
+    # A preparation not heard from for this long (crashed worker) is started again.
+    "SMS_PREPARE_LEASE_SECONDS": 300,
     # Preparation: Message rows written per bulk insert.
     "SMS_PREPARE_CHUNK_SIZE": 5000,
 }
 
 
+def _from_env(raw: str, default):
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, tuple):
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        return tuple(type(default[0])(item) for item in items) if default else tuple(items)
+    return type(default)(raw)
+
+
 def setting(name: str):
-    return getattr(settings, name, DEFAULTS[name])
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    default = DEFAULTS[name]
+    raw = os.environ.get(name)
+    return default if raw is None else _from_env(raw, default)

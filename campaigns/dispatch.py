@@ -744,21 +744,27 @@ def _connector_of(message: Message, cache: dict):
     return cache[key]
 
 
-def send_claimed(claim: Claim) -> list[tuple[Message, object]]:
-    """Hand each claimed message to its connector; stops early when the campaign is paused or cancelled."""
-    results, connectors = [], {}
-    for index, message in enumerate(claim.messages):
-        if claim.campaign is not None and index and index % 50 == 0 and _campaign_stopped(claim.campaign.pk):
-            _release(claim.token, [m.pk for m in claim.messages[index:]])
-            break
-        try:
-            result = _connector_of(message, connectors).send(message)
-        except Exception as exc:  # a connector bug or outage must not lose the message: retry later
-            logger.exception("connector failed for message %s", message.uid)
-            from campaigns.connectors import ConnectorResult
+def send_claimed(claim: Claim, chunk_size: int = 100) -> list[tuple[Message, object]]:
+    """Hand the claimed messages to their connectors in chunks; stops early when the campaign is paused or
+    cancelled (the rest of the claim is released)."""
+    from campaigns.connectors import ConnectorResult
 
-            result = ConnectorResult.retry(f"connector error: {exc}")
-        results.append((message, result))
+    results, connectors = [], {}
+    for start in range(0, len(claim.messages), chunk_size):
+        if claim.campaign is not None and start and _campaign_stopped(claim.campaign.pk):
+            _release(claim.token, [m.pk for m in claim.messages[start:]])
+            break
+        chunk = claim.messages[start : start + chunk_size]
+        by_connector: dict[int | None, list[Message]] = {}
+        for message in chunk:
+            by_connector.setdefault(message.connector_id, []).append(message)
+        for group in by_connector.values():
+            try:
+                answers = _connector_of(group[0], connectors).send_many(group)
+            except Exception as exc:  # a connector bug or outage must not lose messages: retry them later
+                logger.exception("connector failed for %s messages", len(group))
+                answers = [ConnectorResult.retry(f"connector error: {exc}")] * len(group)
+            results.extend(zip(group, answers, strict=True))
     return results
 
 
@@ -870,42 +876,70 @@ def finish_campaigns() -> int:
 # ------------------------------------------------------------------------------------------- delivery reports
 
 
-def apply_delivery_report(
-    message_uid,
-    code: str,
-    *,
-    source: str = "",
-    status: str = "",
-    raw: dict | None = None,
-    state: str | None = None,
-) -> Message | None:
-    """Store a delivery report and move the message forward (never back); repeated reports change nothing."""
-    entry = dlr_codes.DLR_CODES.get(code)
-    state = state or dlr_codes.state_for(code)
+@dataclass(frozen=True)
+class Report:
+    """One delivery report as received: the message's public id, the seed code, where it came from."""
+
+    message_uid: uuid.UUID | str
+    code: str
+    source: str = ""
+    status: str = ""
+    raw: dict = field(default_factory=dict)
+    state: str | None = None
+
+
+def apply_delivery_reports(reports: list[Report]) -> int:
+    """Store the reports and move each message forward (never back); repeats change nothing. One transaction."""
+    if not reports:
+        return 0
+    applied_count = 0
     with transaction.atomic():
-        message = Message.objects.filter(uid=message_uid).select_related("account").first()
-        if message is None:
-            return None
         now = timezone.now()
-        changes = {"state": state, "done_at": now, "claim_token": None, "claimed_until": None}
-        if state != MessageState.DELIVERED:
-            changes["error_code"] = code
-        applied = bool(Message.objects.filter(pk=message.pk, state__in=states_before(state)).update(**changes))
-        DeliveryReport.objects.create(
-            account_id=message.account_id,
-            message=message,
-            code=code,
-            status=status or (entry.status if entry else ""),
-            state=state,
-            applied=applied,
-            source=source,
-            raw=raw or {},
+        query = Message.objects.filter(uid__in=[r.message_uid for r in reports]).select_related("account")
+        if connection.vendor == "postgresql":
+            query = query.select_for_update(of=("self",))
+        messages = {str(m.uid): m for m in query.order_by("pk")}
+        rows, changed = [], []
+        for report in reports:
+            message = messages.get(str(report.message_uid))
+            if message is None:
+                continue
+            entry = dlr_codes.DLR_CODES.get(report.code)
+            state = report.state or dlr_codes.state_for(report.code)
+            applied = message.state in states_before(state)
+            if applied:
+                message.state, message.done_at = state, now
+                message.claim_token = message.claimed_until = None
+                if state != MessageState.DELIVERED:
+                    message.error_code = report.code
+                changed.append(message)
+                applied_count += 1
+            rows.append(
+                DeliveryReport(
+                    account_id=message.account_id,
+                    message=message,
+                    code=report.code,
+                    status=report.status or (entry.status if entry else ""),
+                    state=state,
+                    applied=applied,
+                    source=report.source,
+                    raw=report.raw,
+                )
+            )
+        Message.objects.bulk_update(
+            changed, ["state", "done_at", "claim_token", "claimed_until", "error_code"], batch_size=500
         )
-        if applied:
-            for name, value in changes.items():
-                setattr(message, name, value)
+        DeliveryReport.objects.bulk_create(rows, batch_size=500)
+        for message in changed:
             emit_status(message)
-    return message
+    return applied_count
+
+
+def apply_delivery_report(
+    message_uid, code: str, *, source: str = "", status: str = "", raw: dict | None = None, state: str | None = None
+) -> bool:
+    """One report (a connector callback); True when it moved the message forward."""
+    return bool(apply_delivery_reports([Report(message_uid, code, source, status, raw or {}, state)]))
 
 
 def release_expired_claims() -> int:

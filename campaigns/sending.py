@@ -113,7 +113,7 @@ def schedule_campaign(campaign: Campaign, *, start_at: datetime | None = None, a
 def start_campaign(campaign_id: int) -> bool:
     """Claim a due scheduled campaign (or a preparation abandoned by a crashed worker) and prepare it."""
     now = timezone.now()
-    stale = now - timedelta(minutes=5)
+    stale = now - timedelta(seconds=setting("SMS_PREPARE_LEASE_SECONDS"))
     claimed = (
         Campaign.objects.filter(pk=campaign_id)
         .filter(
@@ -131,7 +131,7 @@ def start_campaign(campaign_id: int) -> bool:
 
 def due_campaign_ids(now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
-    stale = now - timedelta(minutes=5)
+    stale = now - timedelta(seconds=setting("SMS_PREPARE_LEASE_SECONDS"))
     return list(
         Campaign.objects.filter(
             Q(state=CampaignState.SCHEDULED, start_at__lte=now) | Q(state=CampaignState.PREPARING, updated_at__lt=stale)
@@ -318,11 +318,11 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
         else:
             drafts.append(planned)
             outcome.cost += planned.cost
-    if drafts and outcome.cost > Account.objects.filter(pk=account.pk).values_list("balance", flat=True).get():
-        raise InsufficientFunds()
     if dry_run:
         outcome.accepted = [{"mobile": d.recipient, "parts": d.encoding.parts, "cost": str(d.cost)} for d in drafts]
         return outcome
+    if drafts and outcome.cost > Account.objects.filter(pk=account.pk).values_list("balance", flat=True).get():
+        raise InsufficientFunds()
     connector = default_connector()
     defaults = MessageDefaults(
         account_id=account.pk,

@@ -31,15 +31,14 @@ def dispatch_outbox() -> int:
 
 @shared_task(name="campaigns.sweep_outbox")
 def sweep_outbox() -> int:
-    """Beat: settle cancellations, deliver simulated reports, complete finished campaigns, fan out dispatchers."""
+    """Beat: settle cancellations, complete finished campaigns, start the simulator's reports, fan out dispatchers."""
     from campaigns.conf import setting
-    from campaigns.connectors.simulator import deliver_due_reports
     from campaigns.dispatch import due_batches, finish_campaigns
     from campaigns.sending import settle_all_cancelled
 
     settle_all_cancelled()
-    deliver_due_reports()
     finish_campaigns()
+    deliver_simulated_reports.delay()
     workers = min(due_batches(), setting("SMS_OUTBOX_PARALLELISM"))
     for _ in range(workers):
         dispatch_outbox.delay()
@@ -52,3 +51,11 @@ def release_expired_leases() -> int:
     from campaigns.dispatch import release_expired_claims
 
     return release_expired_claims()
+
+
+@shared_task(name="campaigns.deliver_simulated_reports")
+def deliver_simulated_reports() -> int:
+    """The simulator connector's delivery reports that are due."""
+    from campaigns.connectors.simulator import deliver_all_due_reports
+
+    return deliver_all_due_reports()

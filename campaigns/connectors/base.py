@@ -49,6 +49,10 @@ class BaseConnector:
     def send(self, message) -> ConnectorResult:
         raise NotImplementedError
 
+    def send_many(self, messages: list) -> list[ConnectorResult]:
+        """Results in the order of `messages`; connectors with a batch upstream override this."""
+        return [self.send(message) for message in messages]
+
     def callback_url(self, message) -> str:
         """Where the upstream posts this message's delivery report (opaque ids only)."""
         from django.urls import reverse

@@ -16,10 +16,11 @@ Every accepted message is recorded once in SimulatorSubmission (unique on the me
 key): a resubmission returns the same upstream id and only counts the duplicate.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -62,44 +63,75 @@ class SimulatorConnector(BaseConnector):
     kind = "simulator"
 
     def send(self, message) -> ConnectorResult:
+        return self.send_many([message])[0]
+
+    def send_many(self, messages: list) -> list[ConnectorResult]:
+        """Decide each outcome, then record the accepted ones in two queries (duplicates only counted)."""
+
+        results, accepted = [], []
+        for message in messages:
+            outcome = simulated_outcome(message.recipient, message.attempts)
+            if outcome.submit == "transient":
+                results.append(ConnectorResult.retry(f"{outcome.submit_error}: try again later"))
+            elif outcome.submit == "permanent":
+                detail = f"{outcome.submit_error}: invalid destination"
+                results.append(ConnectorResult.rejected(dlr_codes.INVALID_NUMBER, detail))
+            else:
+                accepted.append((message, outcome))
+                results.append(ConnectorResult.accepted(upstream_id(message)))
+        if accepted:
+            self._record(accepted)
+        return results
+
+    def _record(self, accepted: list) -> None:
         from campaigns.conf import setting
         from campaigns.models import SimulatorSubmission
 
-        outcome = simulated_outcome(message.recipient, message.attempts)
-        if outcome.submit == "transient":
-            return ConnectorResult.retry(f"{outcome.submit_error}: try again later")
-        if outcome.submit == "permanent":
-            return ConnectorResult.rejected(dlr_codes.INVALID_NUMBER, f"{outcome.submit_error}: invalid destination")
         delay = float(self.config.get("dlr_delay_seconds", setting("SMS_SIMULATOR_DLR_DELAY_SECONDS")))
-        try:
-            with transaction.atomic():
-                SimulatorSubmission.objects.create(
-                    message_uid=message.uid,
-                    connector=self.connector,
-                    recipient=message.recipient,
-                    dlr_code=outcome.dlr_code,
-                    report_due_at=timezone.now() + timedelta(seconds=delay),
-                )
-        except IntegrityError:
-            SimulatorSubmission.objects.filter(message_uid=message.uid).update(duplicates=F("duplicates") + 1)
-        return ConnectorResult.accepted(upstream_id(message))
+        due = timezone.now() + timedelta(seconds=delay)
+        uids = [message.uid for message, _ in accepted]
+        with transaction.atomic():
+            known = set(SimulatorSubmission.objects.filter(message_uid__in=uids).values_list("message_uid", flat=True))
+            SimulatorSubmission.objects.filter(message_uid__in=known).update(duplicates=F("duplicates") + 1)
+            SimulatorSubmission.objects.bulk_create(
+                [
+                    SimulatorSubmission(
+                        message_uid=message.uid,
+                        connector=self.connector,
+                        recipient=message.recipient,
+                        dlr_code=outcome.dlr_code,
+                        report_due_at=due,
+                    )
+                    for message, outcome in accepted
+                    if message.uid not in known
+                ],
+                ignore_conflicts=True,
+            )
 
 
-def deliver_due_reports(limit: int = 2000) -> int:
-    """Send the delivery reports that are due (called by a beat sweep); returns how many were applied."""
-    from campaigns.dispatch import apply_delivery_report
+def deliver_due_reports(limit: int = 500) -> int:
+    """Send one batch of the delivery reports that are due (a beat sweep calls it); returns how many were sent."""
+    from campaigns.dispatch import Report, apply_delivery_reports
     from campaigns.models import SimulatorSubmission
 
-    now = timezone.now()
-    due = list(
-        SimulatorSubmission.objects.filter(reported_at__isnull=True, report_due_at__lte=now)
-        .order_by("report_due_at")
-        .values_list("pk", "message_uid", "dlr_code")[:limit]
-    )
-    applied = 0
-    for pk, message_uid, code in due:
-        if not SimulatorSubmission.objects.filter(pk=pk, reported_at__isnull=True).update(reported_at=now):
-            continue
-        apply_delivery_report(message_uid, code, source="simulator", raw={"code": code})
-        applied += 1
-    return applied
+    with transaction.atomic():
+        due = SimulatorSubmission.objects.filter(reported_at__isnull=True, report_due_at__lte=timezone.now())
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True)
+        batch = list(due.order_by("report_due_at").values_list("pk", "message_uid", "dlr_code")[:limit])
+        if not batch:
+            return 0
+        SimulatorSubmission.objects.filter(pk__in=[pk for pk, _, _ in batch]).update(reported_at=timezone.now())
+        apply_delivery_reports([Report(uid, code, "simulator", raw={"code": code}) for _, uid, code in batch])
+    return len(batch)
+
+
+def deliver_all_due_reports(seconds: float = 20) -> int:
+    """Report batches until none is due or `seconds` have passed."""
+    deadline, sent = time.monotonic() + seconds, 0
+    while time.monotonic() < deadline:
+        delivered = deliver_due_reports()
+        sent += delivered
+        if not delivered:
+            break
+    return sent

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from campaigns.connectors.simulator import deliver_due_reports
+from campaigns.connectors.simulator import deliver_all_due_reports
 from campaigns.dispatch import finish_campaigns, run_outbox
 from campaigns.models import Campaign, Price, Sender, SenderStatus, Template, TemplateStatus
 from campaigns.sending import due_campaign_ids, settle_all_cancelled, start_campaign
@@ -47,5 +47,5 @@ def run_sweeps(rounds: int = 5) -> None:
             start_campaign(campaign_id)
         settle_all_cancelled()
         run_outbox(seconds=30)
-        deliver_due_reports()
+        deliver_all_due_reports()
         finish_campaigns()
