@@ -139,3 +139,6 @@ class WebhookDelivery(AccountScopedModel):
 
     def __str__(self) -> str:
         return f"{self.event_name} {self.event_uid} → {self.webhook_id} ({self.state})"
+
+
+from portal.webhooks import checks  # noqa: E402, F401  (registers the webhook system checks)

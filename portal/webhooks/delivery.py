@@ -174,8 +174,9 @@ def sweep(now: datetime | None = None, limit: int = 200) -> list[int]:
     return [webhook_id for webhook_id, _ in claimed]
 
 
-def run_queue(webhook_id: int, token: str, *, clock: Clock = timezone.now, batch: int | None = None) -> int:
+def run_queue(webhook_id: int, token: str, *, clock: Clock | None = None, batch: int | None = None) -> int:
     """Send the webhook's due deliveries in order while holding the lease; returns the number of attempts."""
+    clock = clock or timezone.now
     batch = batch or int(conf.setting("WEBHOOK_TASK_BATCH"))
     attempts = 0
     while True:
@@ -239,8 +240,9 @@ def describe_request(request: transport.OutgoingRequest) -> str:
     return text[:REQUEST_EXCERPT_CHARS]
 
 
-def attempt(webhook: Webhook, delivery: WebhookDelivery, *, clock: Clock = timezone.now, retries: bool = True) -> bool:
+def attempt(webhook: Webhook, delivery: WebhookDelivery, *, clock: Clock | None = None, retries: bool = True) -> bool:
     """Send one attempt and record it. True when the queue may go on to the next delivery."""
+    clock = clock or timezone.now
     now = clock()
     request = build_request(webhook, delivery, now)
     timeout = webhook.timeout_seconds or float(conf.setting("WEBHOOK_TIMEOUT_SECONDS"))
