@@ -1,0 +1,196 @@
+"""Campaign API: /api/v2/campaigns CRUD (drafts only change), schedule, cancel, pause, resume, stats, quote."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+
+from campaigns.api.sending import is_uuid, parse_send_time, raise_api_error
+from campaigns.dispatch import quote_campaign
+from campaigns.filtersets_sending import CampaignFilterSet
+from campaigns.models import Campaign, Sender, Template
+from campaigns.sending import (
+    SendingError,
+    campaign_stats,
+    cancel_campaign,
+    pause_campaign,
+    resume_campaign,
+    schedule_campaign,
+)
+from campaigns.states import CampaignState, MessageType
+from portal.api.exceptions import Conflict
+from portal.api.responses import envelope
+from portal.api.viewsets import AccountScopedViewSet
+from portal.audit import record
+
+AUDIENCE_KEYS = ("groups", "segments", "tags", "numbers")
+
+
+class AudienceSerializer(serializers.Serializer):
+    groups = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+    segments = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
+    numbers = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        return {key: [str(item) for item in values.get(key, [])] for key in AUDIENCE_KEYS}
+
+
+class ScopedReferenceField(serializers.Field):
+    """An object of the caller's account by public id (or name/alias)."""
+
+    def __init__(self, model, alternate: str, **kwargs):
+        self.model, self.alternate = model, alternate
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        account = self.context["account"]
+        queryset = self.model.objects.for_account(account)
+        found = queryset.filter(uid=str(data)).first() if is_uuid(data) else None
+        found = found or queryset.filter(**{self.alternate: str(data)}).first()
+        if found is None:
+            raise serializers.ValidationError(f"No {self.model._meta.verbose_name} {data}.")
+        return found
+
+    def to_representation(self, value):
+        return {"id": str(value.uid), self.alternate: getattr(value, self.alternate)}
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uid", read_only=True)
+    sender = ScopedReferenceField(Sender, "name")
+    template = ScopedReferenceField(Template, "alias", required=False, allow_null=True)
+    audience = AudienceSerializer()
+    type = serializers.ChoiceField(source="message_type", choices=MessageType.values, required=False)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "sender",
+            "template",
+            "text",
+            "type",
+            "flash",
+            "max_units",
+            "audience",
+            "variable_mapping",
+            "start_at",
+            "batch_size",
+            "batch_interval_minutes",
+            "throttle_per_second",
+            "webhook_id",
+            "state",
+            "state_reason",
+            "recipients_count",
+            "suppressed_count",
+            "suppressed_by_reason",
+            "rejected_count",
+            "rejected_by_reason",
+            "estimated_cost",
+            "scheduled_at",
+            "started_at",
+            "finished_at",
+            "created_at",
+        ]
+        read_only_fields = [
+            "state",
+            "state_reason",
+            "recipients_count",
+            "suppressed_count",
+            "suppressed_by_reason",
+            "rejected_count",
+            "rejected_by_reason",
+            "estimated_cost",
+            "scheduled_at",
+            "started_at",
+            "finished_at",
+            "created_at",
+        ]
+
+    def validate(self, attrs):
+        template = attrs.get("template", getattr(self.instance, "template", None))
+        text = attrs.get("text", getattr(self.instance, "text", ""))
+        if template is None and not (text or "").strip():
+            raise serializers.ValidationError({"text": ["Choose a template or write a text."]})
+        if template is not None and text:
+            raise serializers.ValidationError({"text": ["Give either a template or a text, not both."]})
+        batch_size = attrs.get("batch_size", getattr(self.instance, "batch_size", None))
+        interval = attrs.get("batch_interval_minutes", getattr(self.instance, "batch_interval_minutes", None))
+        if bool(batch_size) != bool(interval):
+            raise serializers.ValidationError({"batch_size": ["Give both the batch size and the interval."]})
+        return attrs
+
+
+class ScheduleSerializer(serializers.Serializer):
+    time = serializers.CharField(required=False, allow_blank=True, help_text="Empty: now.")
+
+
+class CampaignViewSet(AccountScopedViewSet):
+    """Campaigns: drafts are edited; `schedule` starts them (now or later); they run, pause, resume, cancel."""
+
+    queryset = Campaign.objects.select_related("sender", "template")
+    serializer_class = CampaignSerializer
+    filterset_class = CampaignFilterSet
+    resource_name = "Campaign"
+    ordering_fields = ["created_at", "start_at", "name"]
+    capabilities = {"stats": "read", "quote": "read"}
+
+    def perform_create(self, serializer):
+        campaign = serializer.save(account=self.request.account, created_by=self.request.user)
+        record(campaign.account, self.request.user, "campaign.created", campaign)
+
+    def perform_update(self, serializer):
+        if serializer.instance.state != CampaignState.DRAFT:
+            raise Conflict("Only a draft campaign can be changed.")
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        if instance.state not in (CampaignState.DRAFT, CampaignState.CANCELLED):
+            raise Conflict("Only a draft or cancelled campaign can be deleted; cancel it first.")
+        record(instance.account, self.request.user, "campaign.deleted", instance)
+        instance.delete()
+
+    def _act(self, service, message: str, **kwargs):
+        campaign = self.get_object()
+        try:
+            campaign = service(campaign, actor=self.request.user, **kwargs)
+        except SendingError as error:
+            raise_api_error(error)
+        return envelope(self.get_serializer(campaign).data, message)
+
+    @extend_schema(request=ScheduleSerializer, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def schedule(self, request, id=None):
+        serializer = ScheduleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        start_at = parse_send_time(serializer.validated_data.get("time"), request.account)
+        return self._act(schedule_campaign, "Campaign Scheduled", start_at=start_at)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, id=None):
+        return self._act(cancel_campaign, "Campaign Cancelled")
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, id=None):
+        return self._act(pause_campaign, "Campaign Paused")
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, id=None):
+        return self._act(resume_campaign, "Campaign Resumed")
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def stats(self, request, id=None):
+        return envelope(campaign_stats(self.get_object()), "Campaign Stats")
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def quote(self, request, id=None):
+        counts = quote_campaign(self.get_object())
+        return envelope(dict(counts.as_dict(), currency=request.account.currency), "Campaign Quote")

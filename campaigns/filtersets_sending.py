@@ -1,0 +1,43 @@
+"""FilterSets of messages, prices and campaigns: shared by the API (`filter[x]`) and the HTML lists."""
+
+import django_filters
+
+from campaigns.models import Campaign, Message, Price
+from campaigns.states import CampaignState, MessageState
+
+
+class MessageFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(field_name="state", choices=MessageState.choices)
+    mobile = django_filters.CharFilter(field_name="recipient", lookup_expr="contains")
+    sender = django_filters.CharFilter(field_name="sender_name", lookup_expr="iexact")
+    campaign = django_filters.UUIDFilter(field_name="campaign__uid")
+    group_id = django_filters.UUIDFilter(field_name="group_id")
+    custom = django_filters.CharFilter(field_name="custom_id")
+    error_code = django_filters.CharFilter(field_name="error_code")
+    country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
+    date_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    date_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Message
+        fields = []
+
+
+class PriceFilterSet(django_filters.FilterSet):
+    iso = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
+    service = django_filters.CharFilter(field_name="service", lookup_expr="iexact")
+    status = django_filters.NumberFilter(field_name="status")
+
+    class Meta:
+        model = Price
+        fields = []
+
+
+class CampaignFilterSet(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(field_name="state", choices=CampaignState.choices)
+    name = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+    sender = django_filters.UUIDFilter(field_name="sender__uid")
+
+    class Meta:
+        model = Campaign
+        fields = []
