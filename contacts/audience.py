@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import Exact, IContains
 
 from contacts.models import AttributeOperator, Contact, ContactTag, Group, GroupMember, Segment, Tag, TagOperator
@@ -34,8 +34,10 @@ __all__ = [
     "exclude_opted_out",
     "is_uid",
     "resolve_audience",
+    "rules_q",
     "segment_q",
     "segments_with_rules",
+    "with_contact_counts",
 ]
 
 
@@ -76,19 +78,50 @@ def condition_q(condition: dict) -> Q:
 
 def segment_q(segment: Segment) -> Q:
     """The segment's rule as a Q on Contact (not restricted to an account: callers scope it)."""
-    positive = [tag.pk for tag in segment.positive_tags.all()]
-    negative = [tag.pk for tag in segment.negative_tags.all()]
-    group_ids = [group.pk for group in segment.groups.all()]
+    return rules_q(
+        positive=[tag.pk for tag in segment.positive_tags.all()],
+        positive_operator=segment.positive_tags_operator,
+        negative=[tag.pk for tag in segment.negative_tags.all()],
+        negative_operator=segment.negative_tags_operator,
+        group_ids=[group.pk for group in segment.groups.all()],
+        conditions=segment.conditions or [],
+    )
+
+
+def rules_q(
+    *,
+    positive: Iterable[int] = (),
+    positive_operator: str = TagOperator.ANY,
+    negative: Iterable[int] = (),
+    negative_operator: str = TagOperator.ANY,
+    group_ids: Iterable[int] = (),
+    conditions: Iterable[dict] = (),
+) -> Q:
+    """A segment rule from tag and group primary keys (also for unsaved rules, e.g. the builder's live count)."""
+    positive, negative, group_ids = list(positive), list(negative), list(group_ids)
     rule = Q()
     if positive:
-        rule &= contacts_with_tags_q(positive, operator=segment.positive_tags_operator)
+        rule &= contacts_with_tags_q(positive, operator=positive_operator)
     if negative:
-        rule &= ~contacts_with_tags_q(negative, operator=segment.negative_tags_operator)
+        rule &= ~contacts_with_tags_q(negative, operator=negative_operator)
     if group_ids:
         rule &= contacts_in_groups_q(group_ids)
-    for condition in segment.conditions or []:
+    for condition in conditions:
         rule &= condition_q(condition)
     return rule
+
+
+def with_contact_counts(queryset: QuerySet) -> QuerySet:
+    """Tags or groups annotated with `contacts_count` (one correlated count per row over the link table)."""
+    link_model, column = (ContactTag, "tag") if queryset.model is Tag else (GroupMember, "group")
+    counts = (
+        link_model.objects.filter(**{column: OuterRef("pk")})
+        .order_by()
+        .values(column)
+        .annotate(total=Count("*"))
+        .values("total")
+    )
+    return queryset.annotate(contacts_count=Coalesce(Subquery(counts, output_field=IntegerField()), 0))
 
 
 def resolve_audience(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import IO, Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-__all__ = ["ExportColumn", "iter_csv", "safe_cell", "write_xlsx"]
+__all__ = ["ExportColumn", "contact_export_columns", "iter_csv", "safe_cell", "write_xlsx"]
 
 FORMULA_TRIGGERS = ("=", "@", "-", "+", "\t", "\r")
 E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -125,3 +126,27 @@ def _xlsx_cell(sheet, value: Any) -> WriteOnlyCell | Any:
 def _sheet_title(title: str) -> str:
     cleaned = re.sub(r"[\[\]:*?/\\]", " ", title).strip() or "Export"
     return cleaned[:31]
+
+
+def contact_export_columns(account) -> list[ExportColumn]:
+    """Columns of a contact export; phone numbers are masked for accounts with `mobile_secure`."""
+    from contacts.templatetags.optout import mask_msisdn
+
+    return [
+        ExportColumn("id", lambda contact: str(contact.uid)),
+        ExportColumn("identity", lambda contact: contact.identity),
+        ExportColumn("phone", lambda contact: mask_msisdn(contact.phone, account), phone=True),
+        ExportColumn("country", lambda contact: contact.country),
+        ExportColumn("number_type", lambda contact: contact.number_type),
+        ExportColumn("email", lambda contact: contact.email),
+        ExportColumn("first_name", lambda contact: contact.first_name),
+        ExportColumn("last_name", lambda contact: contact.last_name),
+        ExportColumn("gender", lambda contact: contact.gender),
+        ExportColumn("birth_date", lambda contact: contact.birth_date),
+        ExportColumn("postal_code", lambda contact: contact.postal_code),
+        ExportColumn("company", lambda contact: contact.company),
+        ExportColumn("tags", lambda contact: ", ".join(sorted(tag.name for tag in contact.tags.all()))),
+        ExportColumn("groups", lambda contact: ", ".join(sorted(group.name for group in contact.groups.all()))),
+        ExportColumn("attributes", lambda contact: json.dumps(contact.attributes, ensure_ascii=False)),
+        ExportColumn("created_at", lambda contact: contact.created_at),
+    ]

@@ -3,6 +3,10 @@
 from portal.navigation import NavItem
 
 NAV_ITEMS: list[NavItem] = [
+    NavItem("Contacts", "Contacts", "contacts:contact_list", order=10),
+    NavItem("Contacts", "Groups", "contacts:group_list", order=20),
+    NavItem("Contacts", "Tags", "contacts:tag_list", order=30),
+    NavItem("Contacts", "Segments", "contacts:segment_list", order=40),
     NavItem("Contacts", "Unsubscribers", "contacts:unsubscriber_list", order=60),
     NavItem("Contacts", "Inbound messages", "contacts:inbound_list", order=65),
 ]

@@ -3,8 +3,6 @@
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import re_path
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from contacts import services
-from contacts.audience import resolve_audience, segments_with_rules
+from contacts.audience import resolve_audience, segments_with_rules, with_contact_counts
 from contacts.filtersets import (
     ContactFilterSet,
     GroupFilterSet,
@@ -24,10 +22,8 @@ from contacts.filtersets import (
 from contacts.models import (
     AttributeOperator,
     Contact,
-    ContactTag,
     Gender,
     Group,
-    GroupMember,
     Identifier,
     IdentifierType,
     Segment,
@@ -184,17 +180,6 @@ class IdentifierViewSet(AccountScopedViewSet):
 # --- tags and groups ------------------------------------------------------------------------------------
 
 
-def _link_count(link_model, column: str):
-    counts = (
-        link_model.objects.filter(**{column: OuterRef("pk")})
-        .order_by()
-        .values(column)
-        .annotate(total=Count("*"))
-        .values("total")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
-
-
 class TagSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uid", read_only=True)
     contacts_count = serializers.IntegerField(read_only=True, default=0)
@@ -218,13 +203,11 @@ class GroupSerializer(serializers.ModelSerializer):
 class NamedViewSet(AccountScopedViewSet):
     """CRUD of tags or groups with a contact count; deleting one keeps its contacts."""
 
-    link_model = ContactTag
-    link_column = "tag"
     ordering_fields = ["name", "created_at", "contacts_count"]
     ordering = ["name"]
 
     def get_queryset(self):
-        return super().get_queryset().annotate(contacts_count=_link_count(self.link_model, self.link_column))
+        return with_contact_counts(super().get_queryset())
 
     def perform_create(self, serializer):
         with service_errors():
@@ -283,8 +266,6 @@ class GroupViewSet(NamedViewSet):
     queryset = Group.objects.all()
     serializer_class = GroupSerializer
     filterset_class = GroupFilterSet
-    link_model = GroupMember
-    link_column = "group"
     resource_name = "Group"
     capabilities = {"members": "read"}
 
