@@ -1,3 +1,6 @@
 """Django admin registrations of the contacts app (platform staff)."""
 
-from contacts import admin_unsubscribers  # noqa: F401  (registers opt-out models)
+from contacts import (
+    admin_contacts,  # noqa: F401  (registers contacts, tags, groups, segments)
+    admin_unsubscribers,  # noqa: F401  (registers opt-out models)
+)

@@ -1,0 +1,81 @@
+"""Django admin of contacts, identifiers, tags, groups and segments (platform staff)."""
+
+from django.contrib import admin
+
+from contacts.models import Contact, ContactTag, Group, GroupMember, Identifier, Segment, Tag
+
+
+class IdentifierInline(admin.TabularInline):
+    model = Identifier
+    fields = ["type", "value", "account"]
+    extra = 0
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = [
+        "phone",
+        "identity",
+        "first_name",
+        "last_name",
+        "email",
+        "country",
+        "number_type",
+        "account",
+        "created_at",
+    ]
+    list_filter = ["country", "number_type", "phone_valid", "gender", "account"]
+    search_fields = ["phone", "identity", "email", "first_name", "last_name", "uid"]
+    readonly_fields = ["uid", "created_at", "updated_at"]
+    raw_id_fields = ["account"]
+    inlines = [IdentifierInline]
+    list_select_related = ["account"]
+    show_full_result_count = False
+
+
+@admin.register(Identifier)
+class IdentifierAdmin(admin.ModelAdmin):
+    list_display = ["type", "value", "contact", "account", "created_at"]
+    list_filter = ["type", "account"]
+    search_fields = ["value", "contact__phone", "uid"]
+    raw_id_fields = ["account", "contact"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "created_at"]
+    list_filter = ["account"]
+    search_fields = ["name", "uid"]
+
+
+@admin.register(Group)
+class GroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "account", "created_at"]
+    list_filter = ["account"]
+    search_fields = ["name", "description", "uid"]
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "positive_tags_operator", "negative_tags_operator", "account", "created_at"]
+    list_filter = ["positive_tags_operator", "negative_tags_operator", "account"]
+    search_fields = ["name", "description", "uid"]
+    filter_horizontal = ["positive_tags", "negative_tags", "groups"]
+
+
+@admin.register(ContactTag)
+class ContactTagAdmin(admin.ModelAdmin):
+    list_display = ["contact", "tag"]
+    list_filter = ["tag__account"]
+    search_fields = ["contact__phone", "tag__name"]
+    raw_id_fields = ["contact", "tag"]
+    show_full_result_count = False
+
+
+@admin.register(GroupMember)
+class GroupMemberAdmin(admin.ModelAdmin):
+    list_display = ["contact", "group"]
+    list_filter = ["group__account"]
+    search_fields = ["contact__phone", "group__name"]
+    raw_id_fields = ["contact", "group"]
+    show_full_result_count = False
