@@ -1,1 +1,3 @@
 """Django admin registrations of the campaigns app (platform staff)."""
+
+from campaigns import admin_templates  # noqa: F401

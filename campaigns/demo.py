@@ -1,0 +1,7 @@
+"""Demo data of the campaigns app (`manage.py load_demo`)."""
+
+from campaigns import demo_templates
+
+
+def load(account, user) -> None:
+    demo_templates.load(account, user)

@@ -1,0 +1,105 @@
+"""Blocked template pages: list, add, activate/deactivate, delete, import a file of ids, clean all."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.views import View
+
+from campaigns import services
+from campaigns.filtersets import BlockedTemplateFilterSet
+from campaigns.forms import BlockedTemplateForm, UploadForm
+from campaigns.models import BlockedTemplate, BlockedTemplateStatus
+from campaigns.template_files import read_blocked_template_ids
+from campaigns.views.common import apply_errors
+from portal import htmx
+from portal.roles import READ, REVIEW
+from portal.views import AccountViewMixin
+
+CLEAN_CONFIRMATION = "DELETE ALL"
+
+
+class BlockedListView(AccountViewMixin, View):
+    template_name = "campaigns/blockedtemplate_list.html"
+
+    def capability_for(self, request) -> str:
+        return READ if request.method == "GET" else REVIEW
+
+    def render_page(self, request, form, status=200):
+        filterset = BlockedTemplateFilterSet(request.GET, queryset=BlockedTemplate.objects.for_account(self.account))
+        context = {
+            "form": form,
+            "upload_form": UploadForm(),
+            "filter": filterset,
+            "blocked": filterset.qs[:500],
+            "total": BlockedTemplate.objects.for_account(self.account).count(),
+            "can_review": self.can(REVIEW),
+            "clean_confirmation": CLEAN_CONFIRMATION,
+        }
+        return htmx.render(request, self.template_name, context, partial="blocked-rows", status=status)
+
+    def get(self, request):
+        return self.render_page(request, BlockedTemplateForm())
+
+    def post(self, request):
+        form = BlockedTemplateForm(request.POST)
+        if form.is_valid():
+            try:
+                services.block_template(
+                    self.account, acting_user=request.user, template_id=form.cleaned_data["template_id"]
+                )
+            except (ValidationError, services.Conflict) as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, f"Template id {form.cleaned_data['template_id']} blocked.")
+                return redirect("campaigns:blockedtemplate_list")
+        return self.render_page(request, form, status=422)
+
+
+class BlockedUpdateView(AccountViewMixin, View):
+    """POST action=activate|deactivate|delete."""
+
+    required_capability = REVIEW
+
+    def post(self, request, uid):
+        blocked = get_object_or_404(BlockedTemplate.objects.for_account(self.account), uid=uid)
+        action = request.POST.get("action")
+        if action == "delete":
+            services.unblock_template(blocked, acting_user=request.user)
+            messages.success(request, f"Template id {blocked.template_id} unblocked.")
+        elif action in ("activate", "deactivate"):
+            status = BlockedTemplateStatus.ACTIVE if action == "activate" else BlockedTemplateStatus.INACTIVE
+            services.set_blocked_status(blocked, acting_user=request.user, status=status)
+            messages.success(request, f"Template id {blocked.template_id} {action}d.")
+        return redirect("campaigns:blockedtemplate_list")
+
+
+class BlockedImportView(AccountViewMixin, View):
+    required_capability = REVIEW
+
+    def post(self, request):
+        form = UploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            messages.error(request, "Choose a txt, csv, xls or xlsx file of template ids.")
+            return redirect("campaigns:blockedtemplate_list")
+        try:
+            rows = read_blocked_template_ids(form.cleaned_data["file"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("campaigns:blockedtemplate_list")
+        summary = services.import_blocked_templates(self.account, acting_user=request.user, rows=rows)
+        messages.success(request, f"Imported: {summary.created} blocked, {summary.existing} already blocked.")
+        for row, message in summary.errors[:20]:
+            messages.warning(request, f"Row {row}: {message}")
+        return redirect("campaigns:blockedtemplate_list")
+
+
+class BlockedCleanView(AccountViewMixin, View):
+    required_capability = REVIEW
+
+    def post(self, request):
+        if request.POST.get("confirm", "").strip().upper() != CLEAN_CONFIRMATION:
+            messages.error(request, f"Type {CLEAN_CONFIRMATION} to remove every blocked template id.")
+        else:
+            count = services.clean_blocked_templates(self.account, acting_user=request.user)
+            messages.success(request, f"Removed {count} blocked template ids.")
+        return redirect("campaigns:blockedtemplate_list")
