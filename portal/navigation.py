@@ -22,6 +22,7 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem("Developers", "API tokens", "portal:token_list", order=10),
+    NavItem("Developers", "Webhooks", "portal:webhook_list", order=20),
     NavItem("Developers", "API docs", "portal-api:docs", order=90),
     NavItem("Settings", "Account", "portal:account_settings", order=10),
     NavItem("Settings", "Members", "portal:member_list", order=20),

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal import views
+from portal.urls_webhooks import urlpatterns as webhook_urlpatterns
 
 app_patterns = (
     [
@@ -15,6 +16,7 @@ app_patterns = (
         path("settings/members/<int:pk>/", views.MemberUpdateView.as_view(), name="member_update"),
         path("settings/audit/", views.AuditListView.as_view(), name="audit_list"),
         path("notifications/<int:pk>/read/", views.NotificationReadView.as_view(), name="notification_read"),
+        *webhook_urlpatterns,
     ],
     "portal",
 )
