@@ -62,3 +62,5 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ["created_at", "account", "user", "text", "read_at"]
     list_filter = ["level", "account"]
     search_fields = ["text", "user__email"]
+
+from portal import admin_webhooks  # noqa: E402, F401  (Webhook, Subscription, WebhookDelivery)
