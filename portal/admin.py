@@ -63,4 +63,5 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ["level", "account"]
     search_fields = ["text", "user__email"]
 
+
 from portal import admin_webhooks  # noqa: E402, F401  (Webhook, Subscription, WebhookDelivery)
