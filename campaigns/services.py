@@ -441,7 +441,21 @@ def delete_template(template: Template, *, acting_user) -> None:
 # --- blocked templates ---------------------------------------------------------------------------------------
 
 
+EXACT_FLOAT_DIGITS = 15
+
+
 def _clean_template_id(value) -> str:
+    """A template id as text. Spreadsheets store long ids typed as numbers as floats, which keep only 15
+    significant digits: such a value has lost digits and is refused (ValueError) rather than guessed."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{value} is not a template id.")
+        if abs(value) >= 10**EXACT_FLOAT_DIGITS:
+            raise ValueError(
+                "The spreadsheet stored this id as a number and lost digits: "
+                "format the column as text and export again."
+            )
+        return str(int(value))
     text = "" if value is None else str(value).strip()
     if text.endswith(".0") and text[:-2].isdigit():
         text = text[:-2]
@@ -450,7 +464,10 @@ def _clean_template_id(value) -> str:
 
 @transaction.atomic
 def block_template(account, *, acting_user, template_id, status: int = BlockedTemplateStatus.ACTIVE) -> BlockedTemplate:
-    template_id = _clean_template_id(template_id)
+    try:
+        template_id = _clean_template_id(template_id)
+    except ValueError as exc:
+        raise ValidationError({"template_id": [str(exc)]}) from None
     if not template_id:
         raise ValidationError({"template_id": ["Enter a template id."]})
     if len(template_id) > 64:
@@ -513,7 +530,11 @@ def import_blocked_templates(account, *, acting_user, rows: Iterable[tuple[int, 
     summary = ImportSummary()
     wanted: dict[str, int] = {}
     for number, value in rows:
-        template_id = _clean_template_id(value)
+        try:
+            template_id = _clean_template_id(value)
+        except ValueError as exc:
+            summary.errors.append((number, str(exc)))
+            continue
         if not template_id:
             continue
         if len(template_id) > 64:
@@ -547,9 +568,13 @@ def import_dlt_template_ids(account, *, acting_user, rows: Iterable[tuple[int, s
         index.setdefault(template.name.casefold(), template)
         index[template.alias.casefold()] = template
         index[str(template.uid)] = template
-    for number, reference, dlt_id in rows:
-        dlt_id = _clean_template_id(dlt_id)
+    for number, reference, raw_id in rows:
         template = index.get(str(reference or "").strip().casefold())
+        try:
+            dlt_id = _clean_template_id(raw_id)
+        except ValueError as exc:
+            summary.errors.append((number, str(exc)))
+            continue
         if template is None:
             summary.errors.append((number, f"No template named “{reference}”."))
         elif not dlt_id.isdigit():

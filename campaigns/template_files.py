@@ -101,20 +101,21 @@ def _rows_from_path(path: Path):
 
 
 def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+    return "" if value is None else str(value).strip()
+
+
+def _cell(value):
+    """Floats stay floats (the services refuse ids that lost digits); everything else becomes trimmed text."""
+    return value if isinstance(value, float) else _text(value)
 
 
 def _find(headers: list[str], names: tuple[str, ...]) -> int | None:
     return next((headers.index(name) for name in names if name in headers), None)
 
 
-def read_blocked_template_ids(upload) -> list[tuple[int, str]]:
+def read_blocked_template_ids(upload) -> list[tuple[int, str | float]]:
     """(row number, template id) pairs: a bare list (first column) or a table with a template id column."""
-    pairs: list[tuple[int, str]] = []
+    pairs: list[tuple[int, str | float]] = []
     column = 0
     for index, (number, values) in enumerate(_rows(upload)):
         if index == 0:
@@ -123,15 +124,15 @@ def read_blocked_template_ids(upload) -> list[tuple[int, str]]:
             if found is not None:
                 column = found
                 continue
-        value = _text(values[column]) if column < len(values) else ""
-        if value:
+        value = _cell(values[column]) if column < len(values) else ""
+        if value != "":
             pairs.append((number, value))
     if not pairs:
         raise ValidationError({"file": ["The file contains no template ids."]})
     return pairs
 
 
-def read_dlt_template_ids(upload) -> list[tuple[int, str, str]]:
+def read_dlt_template_ids(upload) -> list[tuple[int, str, str | float]]:
     """(row number, template name or alias, DLT template id) from a sheet with a header row."""
     triples: list[tuple[int, str, str]] = []
     reference_column = id_column = None
@@ -144,7 +145,7 @@ def read_dlt_template_ids(upload) -> list[tuple[int, str, str]]:
                     {"file": ["The first row must name a “Template Name” column and a “DLT Template ID” column."]}
                 )
             continue
-        cells = [_text(value) for value in values]
+        cells = [_cell(value) for value in values]
         reference = cells[reference_column] if reference_column < len(cells) else ""
         dlt_id = cells[id_column] if id_column < len(cells) else ""
         if reference or dlt_id:
