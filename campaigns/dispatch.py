@@ -472,6 +472,30 @@ def plan_campaign(campaign: Campaign, on_drafts=None) -> PreparationCounts:
     return counts
 
 
+def sample_messages(campaign: Campaign, count: int = 3) -> list[Draft | Rejection]:
+    """What the first `count` recipients would receive (the wizard's preview)."""
+    spec = campaign_spec(campaign)
+    samples = []
+    for chunk in audience_chunks(campaign, spec, chunk_size=count):
+        for msisdn, contact in chunk[: count - len(samples)]:
+            if msisdn.startswith("!"):
+                samples.append(Rejection(msisdn[1:], Reason.INVALID_NUMBER))
+            else:
+                samples.append(plan_message(spec, msisdn, contact))
+        if len(samples) >= count:
+            break
+    return samples
+
+
+def audience_size(campaign: Campaign) -> int:
+    """Contacts selected plus pasted numbers, before de-duplication and opt-outs (one count query)."""
+    audience = campaign.audience or {}
+    contacts = 0
+    if audience.get("groups") or audience.get("segments") or audience.get("tags"):
+        contacts = audience_contacts(campaign).count()
+    return contacts + len(audience.get("numbers") or [])
+
+
 def quote_campaign(campaign: Campaign) -> PreparationCounts:
     """What preparing the campaign now would give: recipients, opt-outs by reason, rejections, parts, cost."""
     return plan_campaign(campaign)

@@ -1,0 +1,125 @@
+"""The campaign wizard's form: audience, sender and content, variable mapping, schedule, batches and throttle."""
+
+import re
+import zoneinfo
+
+from django import forms
+from django.utils import timezone
+
+from campaigns.models import Campaign, Sender, Template
+from campaigns.rendering import variables_in
+from campaigns.states import MessageType
+
+NUMBER_SPLIT = re.compile(r"[\s,;]+")
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    groups = forms.MultipleChoiceField(required=False)
+    segments = forms.MultipleChoiceField(required=False)
+    tags = forms.MultipleChoiceField(required=False)
+    numbers = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Numbers separated by commas or lines."
+    )
+    numbers_file = forms.FileField(required=False, label="Upload a list", help_text="txt or csv, one number a line.")
+    sender = forms.ModelChoiceField(queryset=Sender.objects.none(), to_field_name="uid")
+    template = forms.ModelChoiceField(queryset=Template.objects.none(), to_field_name="uid", required=False)
+    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Or free text")
+    message_type = forms.ChoiceField(choices=MessageType.choices, initial=MessageType.AUTO, label="Type")
+    max_units = forms.TypedChoiceField(
+        choices=[("", "No limit"), ("2", "2 parts"), ("3", "3 parts")], coerce=int, empty_value=None, required=False
+    )
+    start_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Empty: send now. Up to 30 days ahead, in the account's time zone.",
+    )
+    batch_size = forms.IntegerField(required=False, min_value=1, label="Batch size")
+    batch_interval_minutes = forms.IntegerField(required=False, min_value=1, label="Minutes between batches")
+    throttle_per_second = forms.IntegerField(required=False, min_value=1, label="Messages per second at most")
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        from contacts.models import Group, Segment, Tag
+
+        self.account = account
+        self.fields["groups"].choices = [(str(g.uid), g.name) for g in Group.objects.for_account(account)]
+        self.fields["segments"].choices = [(str(s.uid), s.name) for s in Segment.objects.for_account(account)]
+        self.fields["tags"].choices = [(t.name, t.name) for t in Tag.objects.for_account(account)]
+        self.fields["sender"].queryset = Sender.objects.for_account(account).approved()
+        self.fields["template"].queryset = Template.objects.for_account(account).approved().select_related("sender")
+
+    def body(self) -> str:
+        template = self.cleaned_data.get("template") if hasattr(self, "cleaned_data") else None
+        return template.body if template else (self.cleaned_data.get("text") or "")
+
+    def variables(self) -> list[str]:
+        return variables_in(self.body())
+
+    def mapping(self) -> dict:
+        """`map_<var>_source` / `map_<var>_default` inputs as the campaign's variable mapping."""
+        mapping = {}
+        for name in self.variables():
+            source = (self.data.get(f"map_{name}_source") or name).strip()
+            default = self.data.get(f"map_{name}_default") or ""
+            mapping[name] = {"source": source, "default": default}
+        return mapping
+
+    def clean_numbers_file(self):
+        upload = self.cleaned_data.get("numbers_file")
+        if upload and upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("The list is larger than 5 MB; import the contacts into a group instead.")
+        return upload
+
+    def clean_start_at(self):
+        value = self.cleaned_data.get("start_at")
+        if value is not None and timezone.is_naive(value):
+            value = value.replace(tzinfo=zoneinfo.ZoneInfo(self.account.time_zone))
+        return value
+
+    def clean(self):
+        data = super().clean()
+        template, sender = data.get("template"), data.get("sender")
+        if template is None and not (data.get("text") or "").strip():
+            self.add_error("template", "Choose an approved template or write a text.")
+        if template is not None and sender is not None and template.sender_id not in (None, sender.pk):
+            self.add_error("template", f"This template is registered for {template.sender.name}, not {sender.name}.")
+        if bool(data.get("batch_size")) != bool(data.get("batch_interval_minutes")):
+            self.add_error("batch_size", "Give both the batch size and the minutes between batches.")
+        if not any([data.get("groups"), data.get("segments"), data.get("tags"), self.numbers_list()]):
+            self.add_error("groups", "Choose at least one group, segment or tag, or give numbers.")
+        return data
+
+    def numbers_list(self) -> list[str]:
+        text = (self.cleaned_data.get("numbers") or "") if hasattr(self, "cleaned_data") else ""
+        upload = self.cleaned_data.get("numbers_file") if hasattr(self, "cleaned_data") else None
+        if upload:
+            upload.seek(0)
+            text += "\n" + upload.read().decode("utf-8-sig", errors="replace")
+        return [item for item in NUMBER_SPLIT.split(text) if item.strip()]
+
+    def build(self, *, user=None) -> Campaign:
+        """An unsaved Campaign from the valid form (preview and creation share it)."""
+        data = self.cleaned_data
+        return Campaign(
+            account=self.account,
+            name=data["name"],
+            sender=data["sender"],
+            template=data.get("template"),
+            text="" if data.get("template") else data.get("text", ""),
+            message_type=data.get("message_type") or MessageType.AUTO,
+            max_units=data.get("max_units"),
+            audience={
+                "groups": list(data.get("groups") or []),
+                "segments": list(data.get("segments") or []),
+                "tags": list(data.get("tags") or []),
+                "numbers": self.numbers_list(),
+            },
+            variable_mapping=self.mapping(),
+            start_at=data.get("start_at"),
+            batch_size=data.get("batch_size"),
+            batch_interval_minutes=data.get("batch_interval_minutes"),
+            throttle_per_second=data.get("throttle_per_second"),
+            created_by=user,
+        )

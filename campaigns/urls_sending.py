@@ -1,0 +1,17 @@
+"""Browser routes of campaigns, the message log, balance and pricing."""
+
+from django.urls import path
+
+from campaigns.views import billing
+from campaigns.views import campaigns as campaign_views
+from campaigns.views import messages as message_views
+
+urlpatterns = [
+    path("", campaign_views.CampaignListView.as_view(), name="campaign_list"),
+    path("new/", campaign_views.CampaignCreateView.as_view(), name="campaign_create"),
+    path("<uuid:uid>/", campaign_views.CampaignDetailView.as_view(), name="campaign_detail"),
+    path("<uuid:uid>/<slug:action>/", campaign_views.CampaignActionView.as_view(), name="campaign_action"),
+    path("messages/", message_views.MessageListView.as_view(), name="message_list"),
+    path("balance/", billing.BalanceView.as_view(), name="balance"),
+    path("pricing/", billing.PricingView.as_view(), name="pricing"),
+]

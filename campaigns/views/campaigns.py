@@ -1,0 +1,158 @@
+"""Campaign pages: the wizard (with a live review), the list, and the campaign page with live progress."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+from django.views import View
+
+from campaigns.dispatch import Draft, Reason, audience_size, plan_campaign, sample_messages
+from campaigns.filtersets_sending import CampaignFilterSet
+from campaigns.forms_campaigns import CampaignForm
+from campaigns.models import Campaign
+from campaigns.rendering import CONTACT_FIELDS
+from campaigns.sending import (
+    SendingError,
+    campaign_stats,
+    cancel_campaign,
+    pause_campaign,
+    resume_campaign,
+    schedule_campaign,
+)
+from campaigns.states import CampaignState
+from portal import htmx
+from portal.audit import record
+from portal.models import Account
+from portal.roles import WRITE
+from portal.views import AccountViewMixin
+
+REVIEW_LIMIT = 50_000
+
+
+def campaign_review(campaign: Campaign) -> dict:
+    """Live figures of the wizard: audience size, 3 sample messages and, for audiences up to REVIEW_LIMIT,
+    the exact recipients, opt-outs by reason, rejections, parts and cost."""
+    size = audience_size(campaign)
+    review = {"size": size, "samples": [_sample(item) for item in sample_messages(campaign)]}
+    review["exact"] = size <= REVIEW_LIMIT
+    balance = Account.objects.filter(pk=campaign.account_id).values_list("balance", flat=True).get()
+    review["balance"] = balance
+    if review["exact"]:
+        counts = plan_campaign(campaign)
+        review.update(counts.as_dict(), sufficient=counts.cost <= balance)
+        review["rejected_reasons"] = {
+            Reason.DESCRIPTIONS.get(key, key): value for key, value in counts.rejected.items()
+        }
+    return review
+
+
+def _sample(item) -> dict:
+    if isinstance(item, Draft):
+        return {
+            "recipient": item.recipient,
+            "body": item.body,
+            "encoding": item.encoding.encoding,
+            "parts": item.encoding.parts,
+            "cost": item.cost,
+        }
+    return {
+        "recipient": item.recipient,
+        "error": Reason.DESCRIPTIONS.get(item.reason, item.reason),
+        "detail": item.detail,
+    }
+
+
+class CampaignListView(AccountViewMixin, View):
+    def get(self, request):
+        campaigns = Campaign.objects.for_account(self.account).select_related("sender", "template")
+        filterset = CampaignFilterSet(request.GET, queryset=campaigns)
+        page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
+        context = {"filter": filterset, "page": page, "states": CampaignState.choices, "can_write": self.can(WRITE)}
+        return htmx.render(request, "campaigns/campaign_list.html", context, partial="campaign-rows")
+
+
+class CampaignCreateView(AccountViewMixin, View):
+    """The wizard: one form in steps; the review panel updates as the audience and content change."""
+
+    required_capability = WRITE
+    template_name = "campaigns/campaign_form.html"
+
+    def context(self, form, review=None) -> dict:
+        variables = form.variables() if form.is_bound and hasattr(form, "cleaned_data") else []
+        return {
+            "form": form,
+            "review": review,
+            "variables": [
+                {
+                    "name": name,
+                    "source": form.data.get(f"map_{name}_source", name if name in CONTACT_FIELDS else ""),
+                    "default": form.data.get(f"map_{name}_default", ""),
+                }
+                for name in variables
+            ],
+            "sources": [*CONTACT_FIELDS, "attributes."],
+        }
+
+    def get(self, request):
+        form = CampaignForm(account=self.account, initial={"name": "", "message_type": "A"})
+        return htmx.render(request, self.template_name, self.context(form))
+
+    def post(self, request):
+        form = CampaignForm(request.POST, request.FILES, account=self.account)
+        preview = request.POST.get("intent") == "preview"
+        if not form.is_valid():
+            status = 200 if preview else 422
+            return htmx.render(request, self.template_name, self.context(form), partial="wizard-review", status=status)
+        campaign = form.build(user=request.user)
+        if preview:
+            review = campaign_review(campaign)
+            return htmx.render(request, self.template_name, self.context(form, review), partial="wizard-review")
+        with transaction.atomic():
+            campaign.save()
+            record(self.account, request.user, "campaign.created", campaign)
+        if request.POST.get("intent") == "draft":
+            messages.success(request, f"Draft “{campaign.name}” saved.")
+            return redirect("campaigns:campaign_detail", uid=campaign.uid)
+        try:
+            schedule_campaign(campaign, start_at=campaign.start_at, actor=request.user)
+        except SendingError as error:
+            messages.error(request, f"Saved as a draft, not scheduled: {error}")
+            return redirect("campaigns:campaign_detail", uid=campaign.uid)
+        messages.success(request, f"“{campaign.name}” is scheduled.")
+        return redirect("campaigns:campaign_detail", uid=campaign.uid)
+
+
+class CampaignDetailView(AccountViewMixin, View):
+    """The campaign page; its progress partial is polled while the campaign runs."""
+
+    def get(self, request, uid):
+        campaign = get_object_or_404(
+            Campaign.objects.for_account(self.account).select_related("sender", "template"), uid=uid
+        )
+        context = {"campaign": campaign, "stats": campaign_stats(campaign), "can_write": self.can(WRITE)}
+        return htmx.render(request, "campaigns/campaign_detail.html", context, partial="campaign-progress")
+
+
+class CampaignActionView(AccountViewMixin, View):
+    """Pause, resume, cancel or schedule (a draft) from the campaign page."""
+
+    required_capability = WRITE
+    ACTIONS = {
+        "pause": (pause_campaign, "paused"),
+        "resume": (resume_campaign, "resumed"),
+        "cancel": (cancel_campaign, "cancelled"),
+        "schedule": (schedule_campaign, "scheduled"),
+    }
+
+    def post(self, request, uid, action):
+        campaign = get_object_or_404(Campaign.objects.for_account(self.account), uid=uid)
+        if action not in self.ACTIONS:
+            return redirect("campaigns:campaign_detail", uid=uid)
+        service, done = self.ACTIONS[action]
+        kwargs = {"start_at": campaign.start_at} if action == "schedule" else {}
+        try:
+            service(campaign, actor=request.user, **kwargs)
+            messages.success(request, f"Campaign {done}.")
+        except SendingError as error:
+            messages.error(request, str(error))
+        return redirect("campaigns:campaign_detail", uid=uid)
