@@ -1,7 +1,8 @@
 """Demo data of the campaigns app (`manage.py load_demo`)."""
 
-from campaigns import demo_templates
+from campaigns import demo_campaigns, demo_templates
 
 
 def load(account, user) -> None:
     demo_templates.load(account, user)
+    demo_campaigns.load(account, user)

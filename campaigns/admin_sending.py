@@ -1,0 +1,71 @@
+"""Admin of connectors, prices, campaigns, messages, delivery reports, balance moves and simulator submissions."""
+
+from django.contrib import admin
+
+from campaigns.models import (
+    BalanceTransaction,
+    Campaign,
+    Connector,
+    DeliveryReport,
+    Message,
+    Price,
+    SimulatorSubmission,
+)
+
+
+@admin.register(Connector)
+class ConnectorAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "is_default", "is_active", "uid", "created_at"]
+    list_filter = ["kind", "is_default", "is_active"]
+    search_fields = ["name", "uid"]
+    readonly_fields = ["uid", "created_at"]
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ["country", "service", "price", "currency", "status", "account", "updated_at"]
+    list_filter = ["service", "status", "currency", "account"]
+    search_fields = ["country", "service", "account__name"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "sender", "state", "recipients_count", "suppressed_count", "start_at"]
+    list_filter = ["state", "message_type", "account"]
+    search_fields = ["name", "uid", "account__name", "sender__name"]
+    readonly_fields = ["uid", "created_at", "updated_at", "scheduled_at", "started_at", "finished_at"]
+    raw_id_fields = ["sender", "template", "created_by", "connector"]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "account", "sender_name", "state", "error_code", "parts", "cost", "created_at"]
+    list_filter = ["state", "encoding", "country", "account"]
+    search_fields = ["recipient", "uid", "custom_id", "connector_message_id", "group_id"]
+    readonly_fields = ["uid", "group_id", "created_at", "updated_at", "sent_at", "done_at"]
+    raw_id_fields = ["campaign", "sender", "template", "connector"]
+    list_select_related = ["account"]
+    show_full_result_count = False
+
+
+@admin.register(DeliveryReport)
+class DeliveryReportAdmin(admin.ModelAdmin):
+    list_display = ["message", "code", "status", "state", "applied", "source", "created_at"]
+    list_filter = ["state", "applied", "source"]
+    search_fields = ["message__uid", "message__recipient", "code"]
+    raw_id_fields = ["message"]
+
+
+@admin.register(BalanceTransaction)
+class BalanceTransactionAdmin(admin.ModelAdmin):
+    list_display = ["account", "kind", "amount", "balance_after", "messages", "campaign", "actor", "created_at"]
+    list_filter = ["kind", "account"]
+    search_fields = ["account__name", "note"]
+    raw_id_fields = ["campaign", "actor"]
+
+
+@admin.register(SimulatorSubmission)
+class SimulatorSubmissionAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "message_uid", "dlr_code", "duplicates", "report_due_at", "reported_at"]
+    list_filter = ["dlr_code"]
+    search_fields = ["recipient", "message_uid"]
