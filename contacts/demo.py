@@ -4,6 +4,7 @@ import random
 
 from django.db import transaction
 
+from contacts.demo_unsubscribers import load as load_opt_outs
 from contacts.models import Contact, ContactTag, Group, GroupMember, Tag, TagOperator
 from contacts.phones import normalize_many
 from contacts.services import save_segment
@@ -65,6 +66,7 @@ def load(account, user) -> None:
             groups=[groups[1]],
             conditions=[{"key": "plan", "operator": "equals", "value": "gold"}],
         )
+    load_opt_outs(account, user)
 
 
 def _contacts(account, rng: random.Random) -> list[Contact]:
