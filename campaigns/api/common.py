@@ -4,6 +4,8 @@ import uuid
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns import services
@@ -22,6 +24,7 @@ def service_errors():
         raise Conflict(str(exc)) from None
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class AccountObjectField(serializers.Field):
     """An object of the caller's account given by its public id (or by `lookup_name`, e.g. a sender's name)."""
 
