@@ -177,6 +177,14 @@ class IdentifierViewSet(AccountScopedViewSet):
         instance.delete()
 
 
+class AllIdentifiersViewSet(IdentifierViewSet):
+    """`GET /contacts/identifiers`: identifiers of every contact of the account (filter[type|value|contact])."""
+
+    @extend_schema(operation_id="contacts_identifiers_all")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
 # --- tags and groups ------------------------------------------------------------------------------------
 
 
@@ -475,7 +483,7 @@ def identifier_routes() -> list:
     """`/contacts/identifiers` (all, read) and `/contacts/{id}/identifiers[/{iid}]` (one contact's, CRUD)."""
     contact = rf"^contacts/(?P<id>{UID_PATTERN})/identifiers"
     return [
-        re_path(r"^contacts/identifiers/?$", IdentifierViewSet.as_view({"get": "list"}), name="identifier-all"),
+        re_path(r"^contacts/identifiers/?$", AllIdentifiersViewSet.as_view({"get": "list"}), name="identifier-all"),
         re_path(rf"{contact}/?$", IdentifierViewSet.as_view({"get": "list", "post": "create"}), name="identifier-list"),
         re_path(
             rf"{contact}/(?P<iid>[^/]+)/?$",
