@@ -45,6 +45,7 @@ def test_list_search_filters_and_htmx_partial(client_for, marketer, account):
     assert "<html" not in partial
     assert partial.lstrip().startswith('<div id="contact-rows">')
     assert "3 contacts" in partial
+    assert "/contacts/export/?q=Person&amp;format=csv" in partial
 
 
 def test_list_pagination_keeps_the_filters_in_the_links(client_for, viewer, account):
