@@ -27,7 +27,9 @@ from __future__ import annotations
 import datetime
 import logging
 import multiprocessing
+import queue
 import re
+import threading
 import time
 import zipfile
 from collections import deque
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from contacts.importing.errors import ImportFileError
@@ -184,29 +187,28 @@ class PhoneNormalizer:
         pool = self._pool() if len(missing) >= POOL_MIN_VALUES else None
         if pool is None:
             done: Future = Future()
-            done.set_result((missing, normalize_many(missing, self.country)))
+            done.set_result(normalize_many(missing, self.country))
+            done.values = missing
             return [done]
         size = max(1, -(-len(missing) // self.processes))
-        return [
-            pool.submit(_normalize_part, missing[start : start + size], self.country)
-            for start in range(0, len(missing), size)
-        ]
+        futures = []
+        for start in range(0, len(missing), size):
+            part = missing[start : start + size]
+            future = pool.submit(normalize_many, part, self.country)
+            future.values = part
+            futures.append(future)
+        return futures
 
     def collect(self, futures: list[Future]) -> None:
         if len(self.cache) > PHONE_CACHE_SIZE:
             self.cache.clear()
         for future in futures:
-            values, results = future.result()
-            self.cache.update(zip(values, results, strict=True))
+            self.cache.update(zip(future.values, future.result(), strict=True))
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
             self.pool = None
-
-
-def _normalize_part(values: list, country: str) -> tuple[list, list[PhoneResult]]:
-    return values, normalize_many(values, country)
 
 
 def _phone_key(value: Any) -> Any:
@@ -395,9 +397,13 @@ class Runner:
         if self.record.dry_run:
             self._progress()
             return
-        started = time.perf_counter()
-        result = self.target.write(records, self.job)
-        self.timings["write"] += time.perf_counter() - started
+        if self.record.state != ImportState.WRITING:
+            self._save(state=ImportState.WRITING)
+        for result in self.writer.submit(records):
+            self._account(result)
+        self._progress()
+
+    def _account(self, result: WriteResult) -> None:
         self.counts["created"] += result.created
         self.counts["updated"] += result.updated
         self.counts["skipped"] += result.skipped
@@ -407,13 +413,10 @@ class Runner:
             column = self._column_label(record.sheet, problem.field)
             self._problem(record.sheet, record.row, column, problem.value, problem.code, problem.reason)
         self._flush_errors()
-        if self.record.state != ImportState.WRITING:
-            self._save(state=ImportState.WRITING)
-        self._progress()
 
-    def _drain(self, queue: deque, *, keep: int) -> None:
-        while len(queue) > keep:
-            mapped, futures = queue.popleft()
+    def _drain(self, waiting: deque, *, keep: int) -> None:
+        while len(waiting) > keep:
+            mapped, futures = waiting.popleft()
             started = time.perf_counter()
             self.normalizer.collect(futures)
             self._validate(mapped)
@@ -427,8 +430,9 @@ class Runner:
         if self.record.rows_estimate >= POOL_MIN_ROWS:
             self.normalizer.processes = _setting("IMPORT_PHONE_PROCESSES", 2)
         self.target.begin(self.job)
-        queue: deque = deque()
+        waiting: deque = deque()
         chunks: Iterator[list[Row]] = read_rows(path, kind=self.record.kind)
+        self.writer = BatchWriter(self.target, self.job, threaded=_can_write_on_a_thread())
         try:
             while True:
                 started = time.perf_counter()
@@ -439,17 +443,22 @@ class Runner:
                 started = time.perf_counter()
                 mapped = self._map_chunk(chunk)
                 values = [_phone_key(row.fields.get(name)) for row in mapped for name in self.phone_fields]
-                queue.append((mapped, self.normalizer.submit(values)))
+                waiting.append((mapped, self.normalizer.submit(values)))
                 self.timings["validate"] += time.perf_counter() - started
                 if self.record.state == ImportState.READING:
                     self._save(state=ImportState.VALIDATING)
-                self._drain(queue, keep=1)
+                self._drain(waiting, keep=1)
                 self._progress()
-            self._drain(queue, keep=0)
+            self._drain(waiting, keep=0)
             self._write()
+            for result in self.writer.finish():
+                self._account(result)
         finally:
             chunks.close()
             self.normalizer.close()
+            for result in self.writer.finish(discard_queued=True):
+                self._account(result)
+            self.timings["write"] = self.writer.seconds
             self.target.end(self.job)
         if not self.counts["rows_read"]:
             raise ImportFileError("no_data", "The file has no data rows (only empty rows or a header).")
@@ -467,8 +476,73 @@ class Runner:
         }
 
 
+def _can_write_on_a_thread() -> bool:
+    """PostgreSQL takes writes from a second connection while this one records progress; SQLite has one
+    writer at a time, and inside an atomic block a second connection would not see this one's rows."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
 class _Cancelled(Exception):
     pass
+
+
+class BatchWriter:
+    """Writes batches on a thread with its own database connection, so the database works while the next
+    batch is validated; at most one batch waits. Writes inline when `threaded` is false."""
+
+    def __init__(self, target: Target, job: ImportJob, *, threaded: bool):
+        self.target, self.job, self.threaded = target, job, threaded
+        self.seconds = 0.0
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self.failure: BaseException | None = None
+        self.discard = False
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.thread: threading.Thread | None = None
+
+    def _write(self, records: list[Record]) -> WriteResult:
+        started = time.perf_counter()
+        try:
+            return self.target.write(records, self.job)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _loop(self) -> None:
+        try:
+            while (records := self.queue.get()) is not None:
+                if self.failure is None and not self.discard:
+                    try:
+                        self.results.put(self._write(records))
+                    except BaseException as exc:  # handed to the engine's thread
+                        self.failure = exc
+        finally:
+            connection.close()
+
+    def _completed(self) -> list[WriteResult]:
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
+        done = []
+        while not self.results.empty():
+            done.append(self.results.get())
+        return done
+
+    def submit(self, records: list[Record]) -> list[WriteResult]:
+        if not self.threaded:
+            return [self._write(records)]
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._loop, name="import-writer", daemon=True)
+            self.thread.start()
+        self.queue.put(records)
+        return self._completed()
+
+    def finish(self, *, discard_queued: bool = False) -> list[WriteResult]:
+        """Wait for the batches handed over (or only the one being written, with `discard_queued`)."""
+        if self.thread is not None:
+            self.discard = discard_queued
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+        return self._completed()
 
 
 def _estimate_rows(path: Path, kind: str) -> int:
@@ -487,7 +561,7 @@ def _estimate_rows(path: Path, kind: str) -> int:
                     with archive.open(name) as part:
                         match = _DIMENSION.search(part.read(4096))
                     total += int(match.group(1) or 1) if match else 0
-        return total
+        return total or size // 38
     return max(1, size // 40)
 
 

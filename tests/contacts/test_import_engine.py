@@ -226,3 +226,14 @@ def test_deleting_an_import_removes_its_errors_and_file(
     assert not ImportRowError.objects.exists()
     assert not stored.exists()
     assert Contact.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_batches_written_on_the_writer_thread_all_arrive(transactional_db, account, marketer, tmp_path, settings):
+    settings.IMPORT_BATCH_ROWS = 10
+    lines = "".join(f"+4474001{index:05d},vip;b2b\n" for index in range(95))
+    job = run(account, marketer, csv_file(tmp_path, "phone,tags\n" + lines + "bad,x\n"))
+    assert (job.state, job.created, job.failed) == (ImportState.DONE, 95, 1)
+    assert Contact.objects.count() == 95
+    assert ContactTag.objects.count() == 190
+    assert job.timings["write"] > 0
