@@ -7,15 +7,15 @@ a whole word in any matching message) to the template. A message only tries the 
 words (plus the few templates that have no whole word), so matching stays fast with thousands of templates.
 
 `match_message(account, sender, text)` is the Django-facing entry: it compiles the account's approved, non-blocked
-templates per sender once and keeps them in a process cache invalidated when templates, blocked templates or
-senders change (see `invalidate_account`).
+templates per sender once and keeps them in a process cache, dropped at once when this process changes a template,
+blocked template or sender (model signals), and rebuilt in other processes when the account's fingerprint (counts
+and latest update times) moves, which is checked at most once a second.
 """
 
 import difflib
 import re
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -253,59 +253,41 @@ def _common_prefix(fixed: str, text: str, offset: int) -> int:
 # --- Django-facing: per-account compiled cache ---------------------------------------------------------------
 
 RECHECK_SECONDS = 1.0
-_CACHE_KEY = "campaigns:matcher-version:{account_id}"
 _local: dict[int, "AccountMatchers"] = {}
 _lock = threading.Lock()
 
 
 @dataclass
 class AccountMatchers:
-    version: str
+    fingerprint: tuple
     checked_at: float
     by_sender: dict[Any, TemplateMatcher]
     templates: dict[int, Any]
 
 
 def invalidate_account(account_id: int) -> None:
-    """Drop the compiled templates of an account here and, through the shared cache, in every process."""
-    from django.core.cache import cache
-
-    cache.set(_CACHE_KEY.format(account_id=account_id), uuid.uuid4().hex, None)
+    """Drop this process's compiled templates of an account (signals call it on every change)."""
     with _lock:
         _local.pop(account_id, None)
 
 
-def _current_version(account_id: int) -> str:
-    from django.core.cache import cache
+def _fingerprint(account) -> tuple:
+    """Changes whenever a template, blocked template or sender of the account is added, changed or deleted, so
+    that other processes (workers) notice changes within RECHECK_SECONDS."""
+    from django.db.models import Count, Max
 
-    key = _CACHE_KEY.format(account_id=account_id)
-    version = cache.get(key)
-    if version is None:
-        version = uuid.uuid4().hex
-        cache.add(key, version, None)
-        version = cache.get(key) or version
-    return version
+    from campaigns.models import BlockedTemplate, Sender, Template
+
+    return tuple(
+        tuple(model.objects.for_account(account).aggregate(n=Count("pk"), at=Max("updated_at")).values())
+        for model in (Template, BlockedTemplate, Sender)
+    )
 
 
 def _build(account) -> tuple[dict[Any, TemplateMatcher], dict[int, Any]]:
-    from campaigns.models import BlockedTemplate, BlockedTemplateStatus, SenderStatus, Template
+    from campaigns.models import Template
 
-    blocked = set(
-        BlockedTemplate.objects.for_account(account)
-        .filter(status=BlockedTemplateStatus.ACTIVE)
-        .values_list("template_id", flat=True)
-    )
-    rows = (
-        Template.objects.for_account(account)
-        .approved()
-        .filter(sender__status=SenderStatus.APPROVED)
-        .select_related("sender")
-    )
-    templates = {
-        t.pk: t
-        for t in rows
-        if str(t.uid) not in blocked and (not t.dlt_template_id or t.dlt_template_id not in blocked)
-    }
+    templates = {t.pk: t for t in Template.objects.for_account(account).usable().select_related("sender")}
     grouped: dict[Any, list[tuple[int, str]]] = defaultdict(list)
     for template in templates.values():
         grouped[template.sender_id].append((template.pk, template.body))
@@ -313,16 +295,17 @@ def _build(account) -> tuple[dict[Any, TemplateMatcher], dict[int, Any]]:
 
 
 def account_matchers(account) -> AccountMatchers:
+    """The account's compiled templates, rebuilt when this process saw a change or the fingerprint moved."""
     now = time.monotonic()
     entry = _local.get(account.pk)
     if entry is not None and now - entry.checked_at < RECHECK_SECONDS:
         return entry
-    version = _current_version(account.pk)
-    if entry is not None and entry.version == version:
+    fingerprint = _fingerprint(account)
+    if entry is not None and entry.fingerprint == fingerprint:
         entry.checked_at = now
         return entry
     by_sender, templates = _build(account)
-    entry = AccountMatchers(version, now, by_sender, templates)
+    entry = AccountMatchers(fingerprint, now, by_sender, templates)
     with _lock:
         _local[account.pk] = entry
     return entry

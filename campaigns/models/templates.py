@@ -10,6 +10,9 @@ from portal.tenancy import AccountQuerySet, AccountScopedModel
 __all__ = ["BlockedTemplate", "BlockedTemplateStatus", "Template", "TemplateStatus", "TemplateType", "TemplateVersion"]
 
 
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+
+
 class TemplateType(models.TextChoices):
     TRANSACTIONAL = "T", "Transactional"
     PROMOTIONAL = "P", "Promotional"
@@ -34,6 +37,27 @@ class TemplateQuerySet(AccountQuerySet):
 
     def pending(self):
         return self.filter(status=TemplateStatus.PENDING)
+
+    def not_blocked(self):
+        """Templates whose DLT template id or public id is not an active blocked template of their account.
+
+        Public ids are compared in Python (a UUID column renders differently per database), so the few blocked
+        entries that hold a public id are read when this is called."""
+        active = BlockedTemplate.objects.filter(status=BlockedTemplateStatus.ACTIVE)
+        by_dlt_id = active.filter(account=models.OuterRef("account"), template_id=models.OuterRef("dlt_template_id"))
+        queryset = self.exclude(models.Exists(by_dlt_id.exclude(template_id="")))
+        by_uid = models.Q()
+        for account_id, template_id in active.filter(template_id__regex=UUID_PATTERN).values_list(
+            "account_id", "template_id"
+        ):
+            by_uid |= models.Q(account_id=account_id, uid=template_id)
+        return queryset.exclude(by_uid) if by_uid else queryset
+
+    def usable(self):
+        """Approved, of an approved sender, and not blocked: what may be matched and sent."""
+        from campaigns.models.senders import SenderStatus
+
+        return self.approved().filter(sender__status=SenderStatus.APPROVED).not_blocked()
 
 
 class Template(AccountScopedModel):
@@ -75,6 +99,12 @@ class Template(AccountScopedModel):
     @property
     def is_approved(self) -> bool:
         return self.status == TemplateStatus.APPROVED
+
+    def is_blocked(self) -> bool:
+        """True when the public id or the DLT template id is an active blocked template of the account."""
+        ids = [str(self.uid), *([self.dlt_template_id] if self.dlt_template_id else [])]
+        active = BlockedTemplate.objects.filter(account_id=self.account_id, status=BlockedTemplateStatus.ACTIVE)
+        return active.filter(template_id__in=ids).exists()
 
     @property
     def is_legacy_type(self) -> bool:

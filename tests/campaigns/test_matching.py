@@ -168,3 +168,34 @@ def test_compiled_cache_follows_template_changes(account, senders):
     template.save()
     assert not match_message(account, senders[0], text).matched
     assert match_message(account, senders[0], "Your Acme code is 1234. Do not share it.").matched
+
+
+@pytest.mark.django_db
+def test_changes_made_by_other_processes_are_seen_after_the_recheck_interval(account, senders, monkeypatch):
+    from django.utils import timezone
+
+    from campaigns import matching
+
+    monkeypatch.setattr(matching, "RECHECK_SECONDS", 3600)
+    template = make_template(account, senders[0], OTP, dlt_template_id="1107161234567890123")
+    text = "Your Acme OTP is 1234. Do not share it."
+    assert match_message(account, senders[0], text).matched
+    BlockedTemplate.objects.bulk_create([BlockedTemplate(account=account, template_id="1107161234567890123")])
+    assert match_message(account, senders[0], text).matched, "within the interval the compiled copy is used"
+    monkeypatch.setattr(matching, "RECHECK_SECONDS", 0)
+    assert not match_message(account, senders[0], text).matched
+    BlockedTemplate.objects.all().delete()
+    Template.objects.filter(pk=template.pk).update(body="Your Acme PIN is {{pin}}.", updated_at=timezone.now())
+    assert match_message(account, senders[0], "Your Acme PIN is 99.").matched
+
+
+@pytest.mark.django_db
+def test_usable_templates_exclude_blocked_by_either_id(account, senders):
+    first = make_template(account, senders[0], OTP, dlt_template_id="1107000000000000001")
+    second = make_template(account, senders[0], "Acme order {{id}} shipped.")
+    BlockedTemplate.objects.create(account=account, template_id="1107000000000000001")
+    BlockedTemplate.objects.create(account=account, template_id=str(second.uid))
+    assert list(Template.objects.for_account(account).usable()) == []
+    assert first.is_blocked() and second.is_blocked()
+    BlockedTemplate.objects.update(status=0)
+    assert set(Template.objects.for_account(account).usable()) == {first, second}
