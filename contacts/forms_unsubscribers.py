@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from contacts.keywords import clean_word_list
 from contacts.models.unsubscribers import OptOutScope, UnsubscriberType
 from contacts.services_unsubscribers import CLEAN_ALL_CONFIRMATION
-from contacts.unsubscriber_files import ALLOWED_EXTENSIONS
 
 VALUE_HELP = "Sender name, product code or tag name. Leave empty for “All messages”."
 
@@ -50,7 +49,7 @@ class CleanAllForm(forms.Form):
 
 
 class UnsubscriberImportForm(ScopeFields):
-    file = forms.FileField(help_text=f"{', '.join(ALLOWED_EXTENSIONS)}; up to 100 MB. Optional columns type, value.")
+    file = forms.FileField(help_text="txt, csv, xls or xlsx; up to 100 MB. Optional columns type, value.")
     field_order = ["file", "type", "value"]
 
 

@@ -447,24 +447,3 @@ def _opt_in_by_keyword(account: Account, message: InboundMessage) -> int:
     for unsubscriber in lifted:
         delete_unsubscriber(unsubscriber, None, reason=f"inbound {message.keyword} from {message.from_number}")
     return len(lifted)
-
-
-def import_rows(
-    account: Account, actor, rows: Iterable, *, type: str | None = None, value: str | None = None
-) -> BulkAddResult:
-    """Add opt-outs from file rows (`receiver`, optional per-row `type`/`value`; defaults from the arguments)."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    total = BulkAddResult()
-    for row in rows:
-        try:
-            scope = clean_scope(row.type or type, row.value if row.type else value)
-        except ValidationError as exc:
-            total.invalid.append((row.receiver, " ".join(exc.messages)))
-            continue
-        groups.setdefault(scope, []).append(row.receiver)
-    for (kind, text), receivers in groups.items():
-        part = add_many(account, actor, receivers, type=kind, value=text, source=UnsubscriberSource.IMPORT)
-        total.created += part.created
-        total.existing += part.existing
-        total.invalid.extend(part.invalid)
-    return total

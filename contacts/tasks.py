@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from contacts import unsubscriber_import  # noqa: F401  (registers the unsubscribers import target)
+
 
 @shared_task(name="contacts.run_import", acks_late=True)
 def run_import_task(import_id: int) -> str:

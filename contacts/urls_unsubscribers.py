@@ -8,6 +8,11 @@ urlpatterns = [
     path("unsubscribers/", views.UnsubscriberListView.as_view(), name="unsubscriber_list"),
     path("unsubscribers/new/", views.UnsubscriberCreateView.as_view(), name="unsubscriber_create"),
     path("unsubscribers/import/", views.UnsubscriberImportView.as_view(), name="unsubscriber_import"),
+    path(
+        "unsubscribers/import/<uuid:uid>/",
+        views.UnsubscriberImportStatusView.as_view(),
+        name="unsubscriber_import_status",
+    ),
     path("unsubscribers/export.csv", views.UnsubscriberExportView.as_view(), name="unsubscriber_export"),
     path("unsubscribers/delete-all/", views.UnsubscriberCleanView.as_view(), name="unsubscriber_clean"),
     path("unsubscribers/settings/", views.OptOutSettingsView.as_view(), name="unsubscriber_settings"),

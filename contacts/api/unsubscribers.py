@@ -14,12 +14,13 @@ from rest_framework import exceptions, permissions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from contacts.filtersets_unsubscribers import InboundMessageFilterSet, UnsubscriberFilterSet
+from contacts.importing.errors import ImportFileError
+from contacts.models.imports import ImportState
 from contacts.models.unsubscribers import (
     InboundMessage,
     InboundSettings,
     Unsubscriber,
     UnsubscriberSource,
-    UnsubscriberType,
 )
 from contacts.services_unsubscribers import (
     DuplicateOptOut,
@@ -27,15 +28,14 @@ from contacts.services_unsubscribers import (
     add_unsubscriber,
     clean_all,
     delete_unsubscriber,
-    import_rows,
     receive_inbound,
     rotate_inbound_token,
     settings_for,
     update_settings,
     update_unsubscriber,
 )
-from contacts.unsubscriber_files import read_receiver_rows
-from portal.api.exceptions import Conflict, InactiveAccount
+from contacts.unsubscriber_import import import_summary, start_unsubscriber_import
+from portal.api.exceptions import Conflict, InactiveAccount, PayloadTooLarge
 from portal.api.responses import envelope
 from portal.api.throttling import TokenRateThrottle
 from portal.api.viewsets import AccountAPIView, AccountScopedViewSet
@@ -44,7 +44,7 @@ from portal.roles import MANAGE
 
 @contextmanager
 def service_errors():
-    """Service exceptions as API errors: Django ValidationError → 422, DuplicateOptOut → 409."""
+    """Service exceptions as API errors: validation → 422, DuplicateOptOut → 409, an oversized file → 413."""
     try:
         yield
     except DjangoValidationError as exc:
@@ -52,6 +52,10 @@ def service_errors():
         raise serializers.ValidationError(detail) from None
     except DuplicateOptOut as exc:
         raise Conflict(str(exc)) from None
+    except ImportFileError as exc:
+        if exc.code == "too_large":
+            raise PayloadTooLarge(exc.message) from None
+        raise serializers.ValidationError({"file": [exc.message]}) from None
 
 
 class UnsubscriberSerializer(serializers.ModelSerializer):
@@ -151,22 +155,12 @@ class UnsubscriberViewSet(AccountScopedViewSet):
                 {"file": ["Upload a txt, csv, xls or xlsx file as multipart field `file`."]}
             )
         with service_errors():
-            rows = read_receiver_rows(upload)
-            result = import_rows(
-                request.account,
-                request.user,
-                rows,
-                type=request.data.get("type") or UnsubscriberType.ALL,
-                value=request.data.get("value", ""),
+            job = start_unsubscriber_import(
+                request.account, request.user, upload, type=request.data.get("type"), value=request.data.get("value")
             )
-        data = {
-            "total": result.total,
-            "created": result.created,
-            "existing": result.existing,
-            "invalid": len(result.invalid),
-            "errors": [{"receiver": raw, "reason": reason} for raw, reason in result.invalid[:100]],
-        }
-        return envelope(data, "Receivers accepted for import")
+        if job.state == ImportState.FAILED:
+            raise serializers.ValidationError({"file": [job.error_message]})
+        return envelope(import_summary(job), "Receivers accepted for import", status=202)
 
 
 # --- inbound --------------------------------------------------------------------------------------------

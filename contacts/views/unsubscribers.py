@@ -19,13 +19,14 @@ from contacts.forms_unsubscribers import (
     UnsubscriberImportForm,
     apply_errors,
 )
+from contacts.importing.errors import ImportFileError
+from contacts.models.imports import Import, ImportKind
 from contacts.models.unsubscribers import InboundMessage, Unsubscriber, UnsubscriberSource, UnsubscriberType
 from contacts.services_unsubscribers import (
     DuplicateOptOut,
     add_from_text,
     clean_all,
     delete_unsubscriber,
-    import_rows,
     rotate_inbound_token,
     settings_for,
     update_settings,
@@ -33,7 +34,7 @@ from contacts.services_unsubscribers import (
 )
 from contacts.suppression import annotate_opt_out
 from contacts.templatetags.optout import mask_msisdn
-from contacts.unsubscriber_files import read_receiver_rows
+from contacts.unsubscriber_import import import_summary, start_unsubscriber_import
 from portal import htmx
 from portal.roles import MANAGE, READ, WRITE
 from portal.views import AccountViewMixin
@@ -172,6 +173,8 @@ class UnsubscriberCleanView(AccountViewMixin, View):
 
 
 class UnsubscriberImportView(AccountViewMixin, View):
+    """Upload a list; small files are imported at once, larger ones in the background with a polled progress."""
+
     required_capability = WRITE
     template_name = "contacts/unsubscriber_import.html"
 
@@ -181,19 +184,29 @@ class UnsubscriberImportView(AccountViewMixin, View):
     def post(self, request):
         form = UnsubscriberImportForm(request.POST, request.FILES)
         context = {"form": form}
-        status = 422
         if form.is_valid():
             data = form.cleaned_data
-            upload = data["file"]
             try:
-                rows = read_receiver_rows(upload)
-                context["result"] = import_rows(
-                    self.account, request.user, rows, type=data["type"], value=data["value"]
+                job = start_unsubscriber_import(
+                    self.account, request.user, data["file"], type=data["type"], value=data["value"]
                 )
-                context["form"], status = UnsubscriberImportForm(), 200
             except ValidationError as exc:
                 apply_errors(form, exc)
-        return htmx.render(request, self.template_name, context, partial="import-panel", status=status)
+            except ImportFileError as exc:
+                form.add_error("file", exc.message)
+            else:
+                context.update(form=UnsubscriberImportForm(), job=job, summary=import_summary(job))
+                return htmx.render(request, self.template_name, context, partial="import-panel")
+        return htmx.render(request, self.template_name, context, partial="import-panel", status=422)
+
+
+class UnsubscriberImportStatusView(AccountViewMixin, View):
+    """The progress of one unsubscriber import (polled by the import page while it runs)."""
+
+    def get(self, request, uid):
+        job = get_object_or_404(Import, account=self.account, uid=uid, kind=ImportKind.UNSUBSCRIBERS)
+        context = {"job": job, "summary": import_summary(job)}
+        return htmx.render(request, "contacts/unsubscriber_import.html", context, partial="import-status")
 
 
 class UnsubscriberExportView(AccountViewMixin, View):

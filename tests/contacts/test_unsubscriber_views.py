@@ -182,3 +182,22 @@ def test_opted_out_badge_and_number_list(account, admin_user):
     assert "opted out</span>" in html and "partly opted out" in html
     assert html.count('data-testid="opted-out"') == 2
     assert "tag vip" in html
+
+
+def test_import_status_is_polled_until_done_and_scoped(admin_client, account, admin_user, other_account, outsider):
+    from contacts.models.imports import ImportKind, ImportState
+    from contacts.services_imports import create_import
+    from contacts.unsubscriber_import import start_unsubscriber_import
+
+    queued = create_import(
+        account, admin_user, SimpleUploadedFile("a.txt", b"9876543210"), kind=ImportKind.UNSUBSCRIBERS
+    )
+    status = reverse("contacts:unsubscriber_import_status", args=[queued.uid])
+    body = admin_client.get(status, HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="load delay:1s"' in body and "<progress" in body
+    done = start_unsubscriber_import(account, admin_user, SimpleUploadedFile("b.txt", b"9876543211"))
+    assert done.state == ImportState.DONE
+    body = admin_client.get(reverse("contacts:unsubscriber_import_status", args=[done.uid])).content.decode()
+    assert "hx-trigger" not in body.split('id="import-status"')[1].split(">")[0]
+    foreign = start_unsubscriber_import(other_account, outsider, SimpleUploadedFile("c.txt", b"7400123456"))
+    assert admin_client.get(reverse("contacts:unsubscriber_import_status", args=[foreign.uid])).status_code == 404
