@@ -428,9 +428,7 @@ def _opt_out_by_keyword(account: Account, settings: InboundSettings, message: In
             "text": message.text,
             "created_at": unsubscriber.created_at.isoformat(),
         }
-        transaction.on_commit(
-            lambda: emit(account, "sms:unsubscription", payload, identity=message.to or unsubscriber.receiver)
-        )
+        emit(account, "sms:unsubscription", payload, identity=message.to or unsubscriber.receiver)
     return unsubscriber
 
 
