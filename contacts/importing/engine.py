@@ -14,8 +14,9 @@ One engine serves every import kind; what differs is its *target*. A target is a
   return the created / updated / skipped counts and the problems of rows it refused.
 - ``end(job)``: once, after the last batch, also after a cancel or failure (drop temporary tables, ANALYZE).
 
-Register a target with `register_target(kind, factory)`; `run_import(job_id)` looks it up by the Import's
-kind. Contacts: `contacts.importing.targets.ContactTarget`.
+Register a target with `register_target(kind, factory)` in its module and name that module in
+`TARGET_MODULES`; `run_import(record)` looks the target up by the Import's kind. Contacts:
+`contacts.importing.targets.ContactTarget`; unsubscribers: `contacts.unsubscriber_import.UnsubscriberTarget`.
 
 Batches commit one by one: a cancel (checked between batches) or a failure leaves every committed batch
 whole and nothing of the others. A bad row never stops the file; only a file-level `ImportFileError`
@@ -25,6 +26,7 @@ whole and nothing of the others. A bad row never stops the file; only a file-lev
 from __future__ import annotations
 
 import datetime
+import importlib
 import logging
 import multiprocessing
 import queue
@@ -107,6 +109,11 @@ class Target(Protocol):
 
 
 _TARGETS: dict[str, Callable[[], Target]] = {}
+# The module that registers each kind's target, imported on first use (a worker process may not have it yet).
+TARGET_MODULES: dict[str, str] = {
+    "contacts": "contacts.importing.targets",
+    "unsubscribers": "contacts.unsubscriber_import",
+}
 
 
 def register_target(kind: str, factory: Callable[[], Target]) -> None:
@@ -114,8 +121,8 @@ def register_target(kind: str, factory: Callable[[], Target]) -> None:
 
 
 def target_for(kind: str) -> Target:
-    if kind not in _TARGETS:
-        from contacts.importing import targets  # noqa: F401  (registers the built-in targets)
+    if kind not in _TARGETS and kind in TARGET_MODULES:
+        importlib.import_module(TARGET_MODULES[kind])
     try:
         return _TARGETS[kind]()
     except KeyError:

@@ -10,7 +10,8 @@ Hindi, Arabic, Chinese, Russian): the names are data, so another language is one
 
 The header row is the best-scoring of a sheet's first rows (a merged title above the header is skipped); a
 sheet whose first row already holds data (a bare list of numbers) has no header and its columns are named by
-letter (`A`, `B`, …), the phone-looking column feeding the phone field.
+letter (`A`, `B`, …). When no header names the phone field, the column whose values look most like phone
+numbers feeds it.
 
 Overrides map a header text (or a column letter) to a field name, to `ATTRIBUTE` (keep in attributes) or to
 `IGNORE`. Columns nothing claims go to attributes under a key made from the header, or are ignored.
@@ -374,12 +375,15 @@ def plan_sheet(
     if header is not None:
         headers = [_header_text(value) for value in header.values] + [""] * (width - len(header.values))
         targets = _auto_targets(headers, fields)
+        data = [row for row in head if row.number > header.number]
     else:
         headers = [""] * width
         targets = {}
-        phone = next((spec.name for spec in fields if spec.is_phone), None)
-        column = _phone_column(head, width)
-        if phone and column is not None:
+        data = list(head)
+    phone = next((spec.name for spec in fields if spec.is_phone), None)
+    if phone and phone not in targets.values():
+        column = _phone_column(data, width)
+        if column is not None and column not in targets:
             targets[column] = phone
     valid_targets = {spec.name for spec in fields} | {ATTRIBUTE, IGNORE}
     columns = []

@@ -133,3 +133,8 @@ def test_empty_header_cell_is_named_by_its_letter():
 
 def test_column_letters():
     assert [column_letter(index) for index in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+
+
+def test_unnamed_phone_column_is_found_by_its_values():
+    mapping = plan_sheet("S", rows(["Primary", "Notes"], ["x", "+447400123456"], ["y", "07400123457"]), CONTACT_FIELDS)
+    assert targets(mapping) == {"Primary": ATTRIBUTE, "Notes": "phone"}
