@@ -618,7 +618,10 @@ def claim_batch(account_id: int, campaign_id: int | None, limit: int | None = No
             claimed_until=now + timedelta(seconds=setting("SMS_OUTBOX_LEASE_SECONDS")),
             attempts=F("attempts") + 1,
         )
+        account = Account.objects.get(pk=account_id)
         messages = list(Message.objects.filter(claim_token=token).order_by("not_before", "id"))
+        for message in messages:
+            message.account = account
         messages = _drop_opted_out(messages, campaign, now)
         messages = _debit(account_id, campaign, messages, token, now)
         if campaign is not None and campaign.throttle_per_second and messages:
@@ -840,11 +843,29 @@ def record_results(claim: Claim, results: list[tuple[Message, object]]) -> None:
                     not_before=now + timedelta(seconds=backoff_seconds(message.attempts)),
                     error_detail=result.detail[:300],
                 )
-        Message.objects.bulk_update(
-            sent, ["state", "connector_message_id", "sent_at", "claim_token", "claimed_until"], batch_size=500
+        Message.objects.filter(pk__in=[m.pk for m in sent]).update(
+            state=MessageState.SENT, sent_at=now, claim_token=None, claimed_until=None
         )
+        set_connector_ids([(m.pk, m.connector_message_id) for m in sent])
         for message in sent:
             emit_status(message)
+
+
+def set_connector_ids(pairs: list[tuple[int, str]]) -> None:
+    """Store each message's upstream id: one `UPDATE … FROM unnest()` on PostgreSQL, bulk_update elsewhere."""
+    if not pairs:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Message._meta.db_table} AS m SET connector_message_id = v.cid "
+                "FROM unnest(%s::bigint[], %s::text[]) AS v(id, cid) WHERE m.id = v.id",
+                [[pk for pk, _ in pairs], [cid for _, cid in pairs]],
+            )
+        return
+    Message.objects.bulk_update(
+        [Message(pk=pk, connector_message_id=cid) for pk, cid in pairs], ["connector_message_id"], batch_size=500
+    )
 
 
 def dispatch_once(account_id: int, campaign_id: int | None) -> int:
@@ -950,9 +971,13 @@ def apply_delivery_reports(reports: list[Report]) -> int:
                     raw=report.raw,
                 )
             )
-        Message.objects.bulk_update(
-            changed, ["state", "done_at", "claim_token", "claimed_until", "error_code"], batch_size=500
-        )
+        by_outcome: dict[tuple[str, str], list[int]] = {}
+        for message in changed:
+            by_outcome.setdefault((message.state, message.error_code), []).append(message.pk)
+        for (state, code), ids in by_outcome.items():
+            Message.objects.filter(pk__in=ids).update(
+                state=state, error_code=code, done_at=now, claim_token=None, claimed_until=None
+            )
         DeliveryReport.objects.bulk_create(rows, batch_size=500)
         for message in changed:
             emit_status(message)
