@@ -28,7 +28,7 @@ from campaigns.models import (
     TemplateVersion,
 )
 from campaigns.sender_rules import normalize_sender_name, validate_sender
-from campaigns.template_rules import ERROR, AccountFacts, Finding, validate_template
+from campaigns.template_rules import ERROR, AccountFacts, Finding, normalize_newlines, validate_template
 from portal.audit import record
 from portal.notify import notify
 
@@ -233,6 +233,7 @@ def lint_template(
     exclude: Template | None = None,
 ) -> list[Finding]:
     """All findings for a template as it would be saved (used by the live lint, the API and the services)."""
+    body = normalize_newlines(body)
     facts = template_facts(account, body=body, sender=sender, consent_template=consent_template, exclude=exclude)
     return validate_template(
         body,
@@ -317,7 +318,7 @@ def create_template(
         account=account,
         name=name,
         alias=slugify((alias or "").strip() or name)[:100],
-        body=body or "",
+        body=normalize_newlines(body or ""),
         sender=sender,
         template_type=template_type,
         is_english=is_english,
@@ -340,7 +341,9 @@ def update_template(template: Template, *, acting_user, **changes) -> SavedTempl
     before = snapshot(template, TEMPLATE_FIELDS)
     old = {name: getattr(template, name) for name in TEMPLATE_CONTENT_FIELDS}
     for name, value in changes.items():
-        if name == "alias":
+        if name == "body":
+            value = normalize_newlines(value or "")
+        elif name == "alias":
             value = slugify((value or "").strip() or changes.get("name") or template.name)[:100]
         elif isinstance(value, str) and name != "body":
             value = value.strip()

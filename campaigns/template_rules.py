@@ -123,6 +123,11 @@ def parse_body(body: str) -> ParsedBody:
     return ParsedBody(tuple(fixed), tuple(variables), tuple(malformed))
 
 
+def normalize_newlines(body: str) -> str:
+    """Browsers submit textarea line breaks as CRLF; templates and messages use LF."""
+    return body.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def extract_variables(body: str) -> list[str]:
     """Variable names in order of first appearance."""
     return list(dict.fromkeys(variable.name for variable in parse_body(body).variables))

@@ -14,7 +14,7 @@ from campaigns.filtersets import BlockedTemplateFilterSet, TemplateFilterSet
 from campaigns.matching import match_message
 from campaigns.models import BlockedTemplate, BlockedTemplateStatus, Sender, Template, TemplateType
 from campaigns.template_files import XLSX, dlt_export_response, read_blocked_template_ids, read_dlt_template_ids
-from campaigns.template_rules import ERROR, extract_variables
+from campaigns.template_rules import ERROR, extract_variables, normalize_newlines
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountScopedViewSet
 from portal.roles import READ, REVIEW
@@ -175,7 +175,7 @@ class TemplateViewSet(AccountScopedViewSet):
             name=data.get("name") or None,
             exclude=data.get("id"),
         )
-        return envelope(lint_payload(findings, data["body"]), "Template Validated")
+        return envelope(lint_payload(findings, normalize_newlines(data["body"])), "Template Validated")
 
     @extend_schema(request=MatchSerializer, responses=OpenApiTypes.OBJECT, summary="Find the template a text matches")
     @action(detail=False, methods=["post"])

@@ -16,7 +16,7 @@ from campaigns.filtersets import TemplateFilterSet
 from campaigns.forms import ReviewForm, TemplateForm, UploadForm
 from campaigns.models import Sender, Template, TemplateStatus, TemplateType
 from campaigns.template_files import dlt_export_response, read_dlt_template_ids
-from campaigns.template_rules import ERROR, Finding, extract_variables
+from campaigns.template_rules import ERROR, Finding, extract_variables, normalize_newlines
 from campaigns.views.common import apply_errors, flash_warnings
 from portal import htmx
 from portal.audit import trail_for
@@ -55,7 +55,7 @@ def highlight_segments(body: str, findings: list[Finding]) -> list[Segment]:
 
 def lint_context(account, data, instance: Template | None = None) -> dict:
     """Findings, highlighted preview, encoding and variables of the editor's current content."""
-    body = data.get("body", "")
+    body = normalize_newlines(data.get("body", ""))
     sender = Sender.objects.for_account(account).filter(uid=_uuid_or_none(data.get("sender"))).first()
     consent = Template.objects.for_account(account).filter(uid=_uuid_or_none(data.get("consent_template"))).first()
     template_type = data.get("template_type") or TemplateType.PROMOTIONAL

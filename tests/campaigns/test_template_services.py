@@ -215,3 +215,20 @@ def test_demo_data_has_senders_and_templates_in_each_status(account, admin_user)
     }
     load(account, admin_user)
     assert Sender.objects.for_account(account).count() == 4
+
+
+def test_browser_line_breaks_are_stored_as_lf_and_linted(account, marketer):
+    sender = make_sender(account)
+    findings = services.lint_template(
+        account, body="Dear {{name}}, \r\nyour Acme order is ready.", template_type="SI", is_english=True, sender=sender
+    )
+    assert [f.code for f in findings] == ["trailing_space"]
+    saved = services.create_template(
+        account,
+        acting_user=marketer,
+        name="Ready",
+        body="Dear {{name}},\r\nyour Acme order is ready.",
+        sender=sender,
+        template_type="SI",
+    )
+    assert saved.template.body == "Dear {{name}},\nyour Acme order is ready."
