@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from contacts.models.unsubscribers import Unsubscriber, UnsubscriberType
 from contacts.suppression import REASON_PRIORITY
+from portal.roles import WRITE, has_capability
 
 register = template.Library()
 
@@ -71,7 +72,9 @@ def optouts_for(context, number) -> dict:
     account = _account(context)
     number = _number_of(number)
     optouts = Unsubscriber.objects.filter(account=account, receiver=number) if account and number else []
-    return {"optouts": optouts, "number": number, "request": context.get("request")}
+    request = context.get("request")
+    can_write = has_capability(getattr(request, "role", None), WRITE)
+    return {"optouts": optouts, "number": number, "request": request, "can_write": can_write}
 
 
 def mask_msisdn(number, account) -> str:

@@ -76,7 +76,8 @@ class UnsubscriberCreateView(AccountViewMixin, View):
     template_name = "contacts/unsubscriber_form.html"
 
     def get(self, request):
-        return htmx.render(request, self.template_name, {"form": UnsubscriberAddForm(), "creating": True})
+        form = UnsubscriberAddForm(initial={"receivers": request.GET.get("receiver", "")})
+        return htmx.render(request, self.template_name, {"form": form, "creating": True})
 
     def post(self, request):
         form = UnsubscriberAddForm(request.POST)

@@ -176,12 +176,18 @@ def test_opted_out_badge_and_number_list(account, admin_user):
     add_unsubscriber(account, admin_user, receiver="+919876543210")
     add_unsubscriber(account, admin_user, receiver="+919876543211", type="tag", value="vip")
     request = RequestFactory().get("/")
-    request.account = account
+    request.account, request.role = account, "marketer"
     template = Template("{% load optout %}[{% opted_out a %}][{% opted_out b %}][{% opted_out c %}]{% optouts_for b %}")
     html = template.render(Context({"request": request, "a": "+919876543210", "b": "+919876543211", "c": "+91"}))
     assert "opted out</span>" in html and "partly opted out" in html
     assert html.count('data-testid="opted-out"') == 2
     assert "tag vip" in html
+    assert "Add an opt-out for this number" in html
+
+
+def test_add_form_takes_the_number_from_the_link(admin_client):
+    page = admin_client.get(reverse("contacts:unsubscriber_create"), {"receiver": "+919876543210"}).content.decode()
+    assert "+919876543210</textarea>" in page
 
 
 def test_import_status_is_polled_until_done_and_scoped(admin_client, account, admin_user, other_account, outsider):
