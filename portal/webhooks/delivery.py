@@ -12,6 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -29,6 +30,21 @@ Clock = Callable[[], datetime]
 PENDING, SUCCEEDED, FAILED = WebhookDelivery.State.values
 ACTIVE = Webhook.Status.ACTIVE
 REQUEST_EXCERPT_CHARS = 4000
+WINDOW = 50  # pending deliveries read at once from the head of a queue
+SUCCESS_STAMP_INTERVAL = timedelta(seconds=1)
+RECORDED_FIELDS = [
+    "attempt_count",
+    "attempts",
+    "last_attempt_at",
+    "last_status_code",
+    "request_excerpt",
+    "response_excerpt",
+    "duration_ms",
+    "error",
+    "state",
+    "next_attempt_at",
+    "updated_at",
+]
 
 
 def envelope(event: Event) -> dict:
@@ -48,50 +64,75 @@ def body_bytes(payload: dict) -> bytes:
 # Fan-out -------------------------------------------------------------------------------------------------
 
 
+def _explicit_uid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        logger.warning("an event names an unknown webhook_id %r", value)
+        return None
+
+
+def match_webhooks(events: list[Event], explicit: dict[int, str | None]) -> dict[int, list[int]]:
+    """Event pk → active webhooks subscribed to it (identity `all` or the event's), plus the one named explicitly.
+
+    Two queries whatever the number of events."""
+    subscriptions: dict[tuple[int, str], list[tuple[str, int]]] = {}
+    rows = Subscription.objects.filter(
+        account_id__in={event.account_id for event in events},
+        event__in={event.name for event in events},
+        webhook__status=ACTIVE,
+    ).values_list("account_id", "event", "identity", "webhook_id")
+    for account_id, name, identity, webhook_id in rows:
+        subscriptions.setdefault((account_id, name), []).append((identity, webhook_id))
+    uids = {uid for uid in (_explicit_uid(explicit.get(event.pk)) for event in events) if uid}
+    named = {
+        (uid, account_id): webhook_id
+        for uid, account_id, webhook_id in Webhook.objects.filter(uid__in=uids, status=ACTIVE).values_list(
+            "uid", "account_id", "id"
+        )
+    }
+    matches = {}
+    for event in events:
+        identities = {Subscription.ALL, event.identity}
+        ids = {wid for identity, wid in subscriptions.get((event.account_id, event.name), []) if identity in identities}
+        named_id = named.get((_explicit_uid(explicit.get(event.pk)), event.account_id))
+        if named_id:
+            ids.add(named_id)
+        matches[event.pk] = sorted(ids)
+    return matches
+
+
 def matching_webhook_ids(event: Event, webhook_uid: str | None = None) -> list[int]:
     """Active webhooks subscribed to the event (identity `all` or the event's), plus the one named explicitly."""
-    identities = {Subscription.ALL} | ({event.identity} if event.identity else set())
-    ids = set(
-        Subscription.objects.filter(
-            account_id=event.account_id, event=event.name, identity__in=identities, webhook__status=ACTIVE
-        ).values_list("webhook_id", flat=True)
-    )
-    if webhook_uid:
-        try:
-            uid = uuid.UUID(str(webhook_uid))
-        except ValueError:
-            logger.warning("event %s names an unknown webhook_id %r", event.uid, webhook_uid)
-        else:
-            ids.update(
-                Webhook.objects.filter(account_id=event.account_id, uid=uid, status=ACTIVE).values_list("id", flat=True)
-            )
-    return sorted(ids)
+    return match_webhooks([event], {event.pk: webhook_uid})[event.pk]
 
 
-def fan_out(event: Event, webhook_uid: str | None = None, *, now: datetime | None = None) -> list[int]:
-    """Create one pending delivery per matching webhook; returns the webhook ids."""
+def fan_out(events: list[Event], explicit: dict[int, str | None], *, now: datetime | None = None) -> list[int]:
+    """Create one pending delivery per (event, matching webhook), in event order; returns the webhook ids."""
     now = now or timezone.now()
-    webhook_ids = matching_webhook_ids(event, webhook_uid)
-    body = envelope(event)
-    WebhookDelivery.objects.bulk_create(
+    matches = match_webhooks(events, explicit)
+    deliveries = [
         WebhookDelivery(
             account_id=event.account_id,
             webhook_id=webhook_id,
             event_uid=event.uid,
             event_name=event.name,
             identity=event.identity,
-            payload=body,
+            payload=envelope(event),
             next_attempt_at=now,
         )
-        for webhook_id in webhook_ids
-    )
-    return webhook_ids
+        for event in sorted(events, key=lambda event: event.pk)
+        for webhook_id in matches[event.pk]
+    ]
+    with transaction.atomic():
+        WebhookDelivery.objects.bulk_create(deliveries, batch_size=500)
+    return sorted({delivery.webhook_id for delivery in deliveries})
 
 
-def dispatch_event(event_id: int, webhook_uid: str | None = None) -> list[int]:
-    """After commit of an emitted event: create its deliveries and start the queues that are idle."""
-    event = Event.objects.get(pk=event_id)
-    webhook_ids = fan_out(event, webhook_uid)
+def dispatch_events(explicit: dict[int, str | None]) -> list[int]:
+    """After commit: create the deliveries of these events (pk → explicit webhook id) and start idle queues."""
+    events = list(Event.objects.filter(pk__in=list(explicit)))
+    webhook_ids = fan_out(events, explicit)
     kick(webhook_ids)
     return webhook_ids
 
@@ -119,10 +160,26 @@ def claim(webhook_id: int, now: datetime | None = None) -> str | None:
     return token if updated else None
 
 
+@contextmanager
+def relaxed_durability():
+    """A transaction whose commit does not wait for the disk on PostgreSQL (`synchronous_commit off`).
+
+    For attempt records and lease renewals only: if the database crashed right after such a commit, the
+    delivery would be sent again with the same event id (at least once), never lost."""
+    with transaction.atomic():
+        connection = transaction.get_connection()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
 def renew(webhook_id: int, token: str, now: datetime) -> bool:
-    return bool(
-        Webhook.objects.filter(pk=webhook_id, lease_token=token, status=ACTIVE).update(lease_until=_lease_end(now))
-    )
+    with relaxed_durability():
+        updated = Webhook.objects.filter(pk=webhook_id, lease_token=token, status=ACTIVE).update(
+            lease_until=_lease_end(now)
+        )
+    return bool(updated)
 
 
 def release(webhook_id: int, token: str) -> None:
@@ -174,17 +231,26 @@ def sweep(now: datetime | None = None, limit: int = 200) -> list[int]:
     return [webhook_id for webhook_id, _ in claimed]
 
 
+def holds_lease(webhook_id: int, token: str) -> bool:
+    return Webhook.objects.filter(pk=webhook_id, lease_token=token, status=ACTIVE).exists()
+
+
 def run_queue(webhook_id: int, token: str, *, clock: Clock | None = None, batch: int | None = None) -> int:
-    """Send the webhook's due deliveries in order while holding the lease; returns the number of attempts."""
+    """Send the webhook's due deliveries in order while holding the lease; returns the number of attempts.
+
+    The lease is renewed (a write) only when it could run out during the next attempt; before every attempt a
+    read checks it is still ours and the webhook still active (a user may disable it meanwhile)."""
     clock = clock or timezone.now
     batch = batch or int(conf.setting("WEBHOOK_TASK_BATCH"))
+    margin = timedelta(seconds=transport.MAX_TIMEOUT + 5)
     attempts = 0
     while True:
         now = clock()
         if not renew(webhook_id, token, now):
             return attempts
-        head = head_of_queue(webhook_id)
-        if head is None or head.next_attempt_at > now:
+        lease_ends = _lease_end(now)
+        window = list(WebhookDelivery.objects.filter(webhook_id=webhook_id, state=PENDING).order_by("id")[:WINDOW])
+        if not window or window[0].next_attempt_at > now:
             release(webhook_id, token)
             head = head_of_queue(webhook_id)  # a delivery created while we were releasing
             if head is None or head.next_attempt_at > now or not (token := claim(webhook_id, now)):
@@ -194,10 +260,20 @@ def run_queue(webhook_id: int, token: str, *, clock: Clock | None = None, batch:
             enqueue(webhook_id, token)
             return attempts
         webhook = Webhook.objects.get(pk=webhook_id)
-        attempts += 1
-        if not attempt(webhook, head, clock=clock):
-            release(webhook_id, token)
-            return attempts
+        for item in window:
+            now = clock()
+            if item.next_attempt_at > now:
+                break
+            if lease_ends - now < margin:
+                if not renew(webhook_id, token, now):
+                    return attempts
+                lease_ends = _lease_end(now)
+            elif not holds_lease(webhook_id, token):
+                return attempts
+            attempts += 1
+            if not attempt(webhook, item, clock=clock):
+                release(webhook_id, token)
+                return attempts
 
 
 # One attempt ---------------------------------------------------------------------------------------------
@@ -286,20 +362,25 @@ def record_attempt(
     delivery.error = result.error[:500]
     if result.succeeded:
         delivery.state, delivery.next_attempt_at = SUCCEEDED, None
-        delivery.save()
-        Webhook.objects.filter(pk=webhook.pk).update(last_success_at=now, failing_since=None)
+        stale = webhook.last_success_at is None or now - webhook.last_success_at >= SUCCESS_STAMP_INTERVAL
+        with relaxed_durability():
+            delivery.save(update_fields=RECORDED_FIELDS)
+            if webhook.failing_since is not None or stale:
+                Webhook.objects.filter(pk=webhook.pk).update(last_success_at=now, failing_since=None)
+                webhook.last_success_at, webhook.failing_since = now, None
         return True
     delay = _next_delay(delivery.attempt_count, result) if retries and result.status_code != 410 else None
     if delay is None:
         delivery.state, delivery.next_attempt_at = FAILED, None
     else:
         delivery.state, delivery.next_attempt_at = PENDING, now + timedelta(seconds=delay)
-    delivery.save()
+    delivery.save(update_fields=RECORDED_FIELDS)
     Webhook.objects.filter(pk=webhook.pk).update(last_failure_at=now, failing_since=Coalesce("failing_since", now))
     if result.status_code == 410:
         disable(webhook, Webhook.DisabledReason.GONE, now=now)
         return False
     failing_since = Webhook.objects.filter(pk=webhook.pk).values_list("failing_since", flat=True).first()
+    webhook.failing_since, webhook.last_failure_at = failing_since, now
     limit = timedelta(seconds=float(conf.setting("WEBHOOK_DISABLE_AFTER_SECONDS")))
     if retries and failing_since is not None and now - failing_since >= limit:
         disable(webhook, Webhook.DisabledReason.FAILING, now=now)
