@@ -73,3 +73,7 @@ class InboundMessageFilterSet(filters.FilterSet):
         if not text:
             return queryset
         return queryset.filter(_number_q("from_number", _account_of(self), text) | Q(text__icontains=text))
+
+
+# `filter[from]` (the field is `from` in the API); `from` cannot be a class attribute name.
+InboundMessageFilterSet.base_filters["from"] = InboundMessageFilterSet.base_filters.pop("from_number")

@@ -186,6 +186,8 @@ def test_inbound_list_needs_an_api_token_and_is_scoped(api, account, other_accou
     assert response.status_code == 200
     assert [row["from"] for row in response.json()["data"]] == ["+919876543210"]
     assert client.get(URL, {"filter[action]": "opted_out"}).json()["meta"]["total"] == 1
+    assert client.get(URL, {"filter[from]": "09876543210"}).json()["meta"]["total"] == 1
+    assert client.get(URL, {"filter[from]": "+919876543299"}).json()["meta"]["total"] == 0
     foreign = InboundMessage.objects.get(account=other_account)
     assert client.get(f"{URL}/{foreign.uid}").status_code == 404
 
