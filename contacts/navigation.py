@@ -7,6 +7,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Contacts", "Groups", "contacts:group_list", order=20),
     NavItem("Contacts", "Tags", "contacts:tag_list", order=30),
     NavItem("Contacts", "Segments", "contacts:segment_list", order=40),
+    NavItem("Contacts", "Import", "contacts:import_list", order=50),
     NavItem("Contacts", "Unsubscribers", "contacts:unsubscriber_list", order=60),
     NavItem("Contacts", "Inbound messages", "contacts:inbound_list", order=65),
 ]

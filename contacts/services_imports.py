@@ -74,6 +74,7 @@ def start_import(job: Import, *, dry_run: bool | None = None, mapping: dict | No
         "duplicates": 0,
         "opted_out": 0,
         "finished_at": None,
+        "report": {},
     }
     if dry_run is not None:
         changes["dry_run"] = dry_run

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from contacts.urls_unsubscribers import urlpatterns as unsubscriber_urls
-from contacts.views import contacts, groups, segments, tags
+from contacts.views import contacts, groups, imports, segments, tags
 
 app_name = "contacts"
 
@@ -19,6 +19,14 @@ contact_urls = [
     path(
         "<uuid:uid>/identifiers/<uuid:iid>/delete/", contacts.IdentifierDeleteView.as_view(), name="identifier_delete"
     ),
+    path("imports/", imports.ImportListView.as_view(), name="import_list"),
+    path("imports/<uuid:uid>/", imports.ImportDetailView.as_view(), name="import_detail"),
+    path("imports/<uuid:uid>/preview/", imports.ImportPreviewView.as_view(), name="import_preview"),
+    path("imports/<uuid:uid>/start/", imports.ImportStartView.as_view(), name="import_start"),
+    path("imports/<uuid:uid>/status/", imports.ImportStatusView.as_view(), name="import_status"),
+    path("imports/<uuid:uid>/cancel/", imports.ImportCancelView.as_view(), name="import_cancel"),
+    path("imports/<uuid:uid>/delete/", imports.ImportDeleteView.as_view(), name="import_delete"),
+    path("imports/<uuid:uid>/errors.<str:file_format>", imports.ImportErrorsView.as_view(), name="import_errors"),
     path("tags/", tags.TagListView.as_view(), name="tag_list"),
     path("tags/<uuid:uid>/edit/", tags.TagEditView.as_view(), name="tag_edit"),
     path("tags/<uuid:uid>/delete/", tags.TagDeleteView.as_view(), name="tag_delete"),
