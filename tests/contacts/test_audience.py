@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from contacts.audience import resolve_audience, segment_q, segments_with_rules
+from contacts.audience import iter_members, resolve_audience, segment_q, segments_with_rules
 from contacts.models import Contact, ContactTag, Group, GroupMember, Segment, Tag
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +157,16 @@ def test_opted_out_numbers_are_excluded_when_asked(world, account):
     assert names(excluded) == {"abc"}
     by_tag_only = resolve_audience(account, tags=["b"], exclude_suppressed=True)
     assert names(by_tag_only) == {"b", "ab", "abc"}
+
+
+def test_iter_members_streams_in_keyset_chunks(world, account, django_assert_max_num_queries):
+    tags, _ = world
+    segment = make_segment(account, tags, "a", "any", "c", "any")
+    loaded = segments_with_rules(Segment.objects.filter(pk=segment.pk)).get()
+    audience = resolve_audience(account, segments=[loaded], exclude_suppressed=True)
+    with django_assert_max_num_queries(3):
+        phones = [row[0] for row in iter_members(audience, chunk_size=1, fields=("phone",))]
+    assert sorted(phones) == sorted(audience.values_list("phone", flat=True))
+    assert len(phones) == 2
+    names_streamed = [contact.first_name for contact in iter_members(audience, chunk_size=5)]
+    assert names_streamed == ["a", "ab"]
