@@ -23,7 +23,7 @@ from typing import Any
 
 from campaigns.template_rules import parse_body, variable_max_length
 
-CLOSEST_CANDIDATES = 20
+CLOSEST_CANDIDATES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +111,10 @@ class TemplateMatcher:
         frequency = Counter(word for item in self.compiled for word in item.words)
         self.by_word: dict[str, list[CompiledTemplate]] = defaultdict(list)
         self.unindexed: list[CompiledTemplate] = []
-        self.all_words: dict[str, list[CompiledTemplate]] = defaultdict(list)
-        for item in self.compiled:
+        self.all_words: dict[str, list[int]] = defaultdict(list)
+        for position, item in enumerate(self.compiled):
             for word in item.words:
-                self.all_words[word].append(item)
+                self.all_words[word].append(position)
             if item.words:
                 anchor = min(item.words, key=lambda word: (frequency[word], -len(word), word))
                 self.by_word[anchor].append(item)
@@ -163,20 +163,24 @@ class TemplateMatcher:
         return MatchResult(reason=reason, closest=closest.key, difference=difference)
 
     def _closest(self, text: str) -> CompiledTemplate:
+        """The template sharing most whole words with the text; near ties are ranked by similarity of fixed text."""
         overlap: Counter = Counter()
         for word in set(text.split()):
-            for item in self.all_words.get(word, ()):
-                overlap[id(item)] += 1
-        by_id = {id(item): item for item in self.compiled}
-        shortlist = [by_id[key] for key, _ in overlap.most_common(CLOSEST_CANDIDATES)] or self.compiled[
-            :CLOSEST_CANDIDATES
-        ]
-        shortlist.extend(self.unindexed[:CLOSEST_CANDIDATES])
+            overlap.update(self.all_words.get(word, ()))
+        ranked = overlap.most_common(CLOSEST_CANDIDATES)
+        if ranked:
+            best = ranked[0][1]
+            shortlist = [self.compiled[position] for position, count in ranked if count >= best - 1]
+            shortlist += self.unindexed[:CLOSEST_CANDIDATES]
+        else:
+            shortlist = self.unindexed[:CLOSEST_CANDIDATES] or self.compiled[:CLOSEST_CANDIDATES]
+        if len(shortlist) == 1:
+            return shortlist[0]
 
         def similarity(item: CompiledTemplate) -> float:
             return difflib.SequenceMatcher(None, "".join(item.fixed), text, autojunk=False).ratio()
 
-        return max(shortlist, key=similarity)
+        return max(shortlist[:CLOSEST_CANDIDATES], key=similarity)
 
 
 def first_difference(item: CompiledTemplate, text: str, max_length: int) -> Difference:
