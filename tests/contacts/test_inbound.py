@@ -230,3 +230,33 @@ def test_demo_data_has_every_type_and_a_lifted_keyword_opt_out(account, admin_us
     actions = list(InboundMessage.objects.filter(account=account).values_list("action", flat=True))
     assert len(actions) == 5
     assert {"opted_out", "opted_in", "none"} <= set(actions)
+
+
+@pytest.mark.postgres
+def test_concurrent_deliveries_of_one_message_store_it_once(transactional_db, account):
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(6)
+    results, errors = [], []
+
+    def deliver():
+        try:
+            barrier.wait()
+            results.append(receive_inbound(account, from_number="+919876543210", text="STOP", provider_id="race-1"))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(result.created for result in results) == 1
+    assert len({result.message.pk for result in results}) == 1
+    assert InboundMessage.objects.filter(account=account).count() == 1
+    assert Unsubscriber.objects.filter(account=account).count() == 1
