@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 BENCH_DB = "bench_campaign"
 WORKERS = 2
-CONTACT_COLUMNS = ["account_id", "uid", "created_at", "updated_at", "identity", "phone", "country", "first_name"]
-CONTACT_COLUMNS += ["attributes"]
+CONTACT_COLUMNS = ["account_id", "uid", "created_at", "updated_at", "identity", "phone", "country", "number_type"]
+CONTACT_COLUMNS += ["phone_valid", "email", "first_name", "last_name", "gender", "postal_code", "company", "attributes"]
 FIRST = ["Asha", "Ravi", "Meera", "Arjun", "Priya", "Karan", "Sneha", "Vikram"]
 CITIES = ["Pune", "Mumbai", "Delhi", "Chennai", "Kolkata"]
 
@@ -235,7 +235,14 @@ def seed(account, contacts: int, opt_outs: int) -> None:
                         f"c{n:08d}",
                         f"+919{n:09d}",
                         "IN",
+                        "mobile",
+                        True,
+                        "",
                         FIRST[n % len(FIRST)],
+                        "",
+                        "",
+                        "",
+                        "",
                         json.dumps({"city": CITIES[n % len(CITIES)]}),
                     )
                 )

@@ -269,7 +269,7 @@ MESSAGE_COLUMNS = (
     "attempts",
     "not_before",
 )
-JSON_COLUMNS = frozenset({"variables", "meta"})
+JSON_COLUMNS = ("variables", "meta")
 
 
 @dataclass
@@ -290,55 +290,66 @@ class MessageDefaults:
     meta: dict = field(default_factory=dict)
 
 
-def message_row(defaults: MessageDefaults, draft: Draft, not_before: datetime, now: datetime) -> dict:
-    return {
-        "account_id": defaults.account_id,
-        "uid": uuid.uuid4(),
-        "created_at": now,
-        "updated_at": now,
-        "campaign_id": defaults.campaign_id,
-        "group_id": defaults.group_id,
-        "recipient": draft.recipient,
-        "country": draft.country,
-        "sender_id": defaults.sender_id,
-        "sender_name": defaults.sender_name,
-        "service": defaults.service,
-        "body": draft.body,
-        "message_type": defaults.message_type,
-        "encoding": draft.encoding.encoding,
-        "units": draft.encoding.units,
-        "parts": draft.encoding.parts,
-        "flash": defaults.flash,
-        "template_id": draft.template_id,
-        "variables": draft.variables,
-        "price": draft.price,
-        "cost": draft.cost,
-        "debited": False,
-        "custom_id": defaults.custom_id,
-        "meta": defaults.meta,
-        "webhook_id": defaults.webhook_id,
-        "india_promotional": draft.india_promotional,
-        "connector_id": defaults.connector_id,
-        "connector_message_id": "",
-        "state": MessageState.QUEUED,
-        "error_code": "",
-        "error_detail": "",
-        "attempts": 0,
-        "not_before": not_before,
-    }
+def message_row(defaults: MessageDefaults, draft: Draft, not_before: datetime, now: datetime) -> tuple:
+    """One Message row as a tuple in MESSAGE_COLUMNS order (COPY takes it as it is)."""
+    encoding = draft.encoding
+    return (
+        defaults.account_id,
+        uuid.uuid4(),
+        now,
+        now,
+        defaults.campaign_id,
+        defaults.group_id,
+        draft.recipient,
+        draft.country,
+        defaults.sender_id,
+        defaults.sender_name,
+        defaults.service,
+        draft.body,
+        defaults.message_type,
+        encoding.encoding,
+        encoding.units,
+        encoding.parts,
+        defaults.flash,
+        draft.template_id,
+        draft.variables,
+        draft.price,
+        draft.cost,
+        False,
+        defaults.custom_id,
+        defaults.meta,
+        defaults.webhook_id,
+        draft.india_promotional,
+        defaults.connector_id,
+        "",
+        MessageState.QUEUED,
+        "",
+        "",
+        0,
+        not_before,
+    )
 
 
-def write_messages(rows: list[dict]) -> None:
+def row_value(row: tuple, column: str):
+    return row[MESSAGE_COLUMNS.index(column)]
+
+
+def write_messages(rows: list[tuple]) -> None:
     """Insert message rows, skipping (campaign, recipient) pairs that exist: COPY on PostgreSQL, bulk elsewhere."""
     if not rows:
         return
     if connection.vendor == "postgresql":
         _copy_messages(rows)
     else:
-        Message.objects.bulk_create([Message(**row) for row in rows], batch_size=500, ignore_conflicts=True)
+        messages = [Message(**dict(zip(MESSAGE_COLUMNS, row, strict=True))) for row in rows]
+        Message.objects.bulk_create(messages, batch_size=500, ignore_conflicts=True)
 
 
-def _copy_messages(rows: list[dict]) -> None:
+_JSON_INDEXES = tuple(MESSAGE_COLUMNS.index(name) for name in JSON_COLUMNS)
+
+
+def _copy_messages(rows: list[tuple]) -> None:
+    """COPY into a session staging table, then one INSERT … ON CONFLICT DO NOTHING (a re-run adds nothing twice)."""
     import json
 
     columns = ", ".join(MESSAGE_COLUMNS)
@@ -350,9 +361,10 @@ def _copy_messages(rows: list[dict]) -> None:
         )
         with cursor.cursor.copy(f"COPY message_stage ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(
-                    [json.dumps(row[name]) if name in JSON_COLUMNS else row[name] for name in MESSAGE_COLUMNS]
-                )
+                values = list(row)
+                for index in _JSON_INDEXES:
+                    values[index] = json.dumps(values[index])
+                copy.write_row(values)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM message_stage "
             f"ON CONFLICT (campaign_id, recipient) DO NOTHING"
@@ -409,6 +421,21 @@ def audience_contacts(campaign: Campaign):
     )
 
 
+def audience_opt_outs(campaign: Campaign, spec: SendSpec) -> dict[str, str]:
+    """Opted-out numbers among the campaign's contacts, with the reason: one query finds them (a join of the
+    audience with the applicable opt-outs), then their reasons are read for those few numbers only."""
+    from contacts.suppression import suppressed_receivers_q, suppression_reasons
+
+    audience = campaign.audience or {}
+    if not (audience.get("groups") or audience.get("segments") or audience.get("tags")):
+        return {}
+    applicable = suppressed_receivers_q(campaign.account, sender=campaign.sender, product=spec.service, tags=spec.tags)
+    numbers = list(
+        audience_contacts(campaign).order_by().filter(phone__in=applicable).values_list("phone", flat=True).distinct()
+    )
+    return suppression_reasons(campaign.account, numbers, sender=campaign.sender, product=spec.service, tags=spec.tags)
+
+
 def audience_chunks(campaign: Campaign, spec: SendSpec, chunk_size: int) -> Iterator[list[tuple[str, object]]]:
     """(E.164, contact values or None) for the campaign's contacts and pasted numbers, in chunks."""
     from contacts.phones import check_msisdn
@@ -443,6 +470,7 @@ def plan_campaign(campaign: Campaign, on_drafts=None) -> PreparationCounts:
     counts = PreparationCounts()
     seen: set[str] = set()
     chunk_size = setting("SMS_PREPARE_CHUNK_SIZE")
+    contact_opt_outs = audience_opt_outs(campaign, spec)
     for chunk in audience_chunks(campaign, spec, chunk_size):
         fresh = []
         for msisdn, contact in chunk:
@@ -451,9 +479,12 @@ def plan_campaign(campaign: Campaign, on_drafts=None) -> PreparationCounts:
             elif msisdn not in seen:
                 seen.add(msisdn)
                 fresh.append((msisdn, contact))
-        reasons = suppression_reasons(
-            campaign.account, [m for m, _ in fresh], sender=campaign.sender, product=spec.service, tags=spec.tags
-        )
+        pasted = [m for m, contact in fresh if contact is None]
+        reasons = contact_opt_outs
+        if pasted:
+            reasons = contact_opt_outs | suppression_reasons(
+                campaign.account, pasted, sender=campaign.sender, product=spec.service, tags=spec.tags
+            )
         drafts = []
         for msisdn, contact in fresh:
             if msisdn in reasons:

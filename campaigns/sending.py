@@ -26,6 +26,7 @@ from campaigns.dispatch import (
     message_row,
     plan_message,
     prepare_campaign,
+    row_value,
     write_messages,
 )
 from campaigns.models import BalanceTransaction, BalanceTransactionKind, Campaign, Message
@@ -348,7 +349,12 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
             )
             _enqueue("dispatch_outbox")
     outcome.accepted = [
-        {"id": str(row["uid"]), "mobile": row["recipient"], "parts": row["parts"], "cost": str(row["cost"])}
+        {
+            "id": str(row_value(row, "uid")),
+            "mobile": row_value(row, "recipient"),
+            "parts": row_value(row, "parts"),
+            "cost": str(row_value(row, "cost")),
+        }
         for row in rows
     ]
     return outcome

@@ -134,11 +134,15 @@ class MessageQuerySet(AccountQuerySet):
 class Message(AccountScopedModel):
     """One SMS to one recipient: the outbox row and its history. At most one per (campaign, recipient)."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
+    )
     group_id = models.UUIDField(db_index=True, help_text="The API send or campaign the message belongs to.")
     recipient = models.CharField(max_length=16, help_text="E.164 with +.")
     country = models.CharField(max_length=2, blank=True)
-    sender = models.ForeignKey("campaigns.Sender", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    sender = models.ForeignKey(
+        "campaigns.Sender", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     sender_name = models.CharField(max_length=15)
     service = models.CharField(max_length=3, blank=True)
     body = models.TextField()
@@ -148,7 +152,7 @@ class Message(AccountScopedModel):
     parts = models.PositiveSmallIntegerField(default=1)
     flash = models.BooleanField(default=False)
     template = models.ForeignKey(
-        "campaigns.Template", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "campaigns.Template", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     variables = models.JSONField(default=dict, blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=5, default=Decimal("0"))
@@ -158,8 +162,10 @@ class Message(AccountScopedModel):
     meta = models.JSONField(default=dict, blank=True)
     webhook_id = models.CharField(max_length=64, blank=True)
     india_promotional = models.BooleanField(default=False, help_text="Held outside the Indian promotional hours.")
-    connector = models.ForeignKey(Connector, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    connector_message_id = models.CharField(max_length=100, blank=True, db_index=True)
+    connector = models.ForeignKey(
+        Connector, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    connector_message_id = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=12, choices=MessageState.choices, default=MessageState.QUEUED)
     error_code = models.CharField(max_length=8, blank=True)
     error_detail = models.CharField(max_length=300, blank=True)
@@ -182,7 +188,7 @@ class Message(AccountScopedModel):
             models.Index(fields=["campaign", "state"], name="message_campaign_state"),
             models.Index(fields=["account", "recipient"], name="message_account_recipient"),
             models.Index(fields=["account", "-created_at"], name="message_account_recent"),
-            models.Index(fields=["claim_token"], name="message_claim_token"),
+            models.Index(fields=["claim_token"], condition=Q(claim_token__isnull=False), name="message_claimed"),
         ]
 
     def __str__(self) -> str:
