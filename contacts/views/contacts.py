@@ -9,6 +9,7 @@ from django.http import FileResponse, HttpResponseBadRequest, QueryDict, Streami
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views import View
 
 from contacts import services
@@ -22,6 +23,7 @@ from portal.roles import WRITE
 from portal.views import AccountViewMixin
 
 PAGE_SIZE = 50
+COUNT_CAP = 10_000
 EXPORT_CHUNK = 2000
 SORTS = {
     "-created_at": ("-created_at", "-id"),
@@ -37,6 +39,21 @@ SORTS = {
 }
 DEFAULT_SORT = "-created_at"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class CappedPaginator(Paginator):
+    """Counts at most `COUNT_CAP` + 1 rows, so a page of a million-row list costs a bounded count.
+
+    `capped` tells the template to show "10,000+"; pages stop at the cap (narrow the filters to go further).
+    """
+
+    @cached_property
+    def count(self) -> int:
+        found = self.object_list.order_by()[: COUNT_CAP + 1].count()
+        self.capped = found > COUNT_CAP
+        return min(found, COUNT_CAP)
+
+    capped = False
 
 
 def query_without(request, *names: str) -> str:
@@ -69,7 +86,7 @@ class ContactListView(AccountViewMixin, View):
         filterset, contacts = filtered_contacts(self.account, request)
         sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else DEFAULT_SORT
         ordered = contacts.order_by(*SORTS[sort]).prefetch_related("tags", "groups")
-        page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
         page.object_list = with_opt_out_state(self.account, list(page.object_list))
         context = {
             "filterset": filterset,

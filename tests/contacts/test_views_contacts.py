@@ -303,3 +303,16 @@ def test_another_accounts_objects_are_404_in_pages(client_for, admin_user, accou
     assert client.post(f"/contacts/{contact.uid}/delete/").status_code == 404
     assert "No contacts match" in client.get(f"/contacts/?tag={tag.uid}").content.decode()
     assert Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_list_count_is_capped_for_large_results(client_for, viewer, account, monkeypatch):
+    from contacts.views import contacts as contact_views
+
+    monkeypatch.setattr(contact_views, "COUNT_CAP", 5)
+    monkeypatch.setattr(contact_views, "PAGE_SIZE", 2)
+    make_contacts(account, 8)
+    html = client_for(viewer).get("/contacts/").content.decode()
+    assert "More than 5 contacts" in html
+    assert "Page 1 of 3+" in html
+    narrowed = client_for(viewer).get("/contacts/?q=Person000").content.decode()
+    assert "1 contact<" in narrowed and "More than" not in narrowed
