@@ -32,6 +32,7 @@ ACTIVE = Webhook.Status.ACTIVE
 REQUEST_EXCERPT_CHARS = 4000
 WINDOW = 50  # pending deliveries read at once from the head of a queue
 SUCCESS_STAMP_INTERVAL = timedelta(seconds=1)
+LEASE_CHECK_INTERVAL = timedelta(seconds=1)
 RECORDED_FIELDS = [
     "attempt_count",
     "attempts",
@@ -238,17 +239,21 @@ def holds_lease(webhook_id: int, token: str) -> bool:
 def run_queue(webhook_id: int, token: str, *, clock: Clock | None = None, batch: int | None = None) -> int:
     """Send the webhook's due deliveries in order while holding the lease; returns the number of attempts.
 
-    The lease is renewed (a write) only when it could run out during the next attempt; before every attempt a
-    read checks it is still ours and the webhook still active (a user may disable it meanwhile)."""
+    The lease is renewed (a write) only when it could run out during the next attempt; at most every
+    LEASE_CHECK_INTERVAL a read checks it is still ours and the webhook still active (a user may disable it)."""
     clock = clock or timezone.now
-    batch = batch or int(conf.setting("WEBHOOK_TASK_BATCH"))
+    with transport.ConnectionPool() as pool:
+        return _drain(webhook_id, token, clock, batch or int(conf.setting("WEBHOOK_TASK_BATCH")), pool)
+
+
+def _drain(webhook_id: int, token: str, clock: Clock, batch: int, pool: transport.ConnectionPool) -> int:
     margin = timedelta(seconds=transport.MAX_TIMEOUT + 5)
     attempts = 0
     while True:
         now = clock()
         if not renew(webhook_id, token, now):
             return attempts
-        lease_ends = _lease_end(now)
+        lease_ends, checked_at = _lease_end(now), now
         window = list(WebhookDelivery.objects.filter(webhook_id=webhook_id, state=PENDING).order_by("id")[:WINDOW])
         if not window or window[0].next_attempt_at > now:
             release(webhook_id, token)
@@ -267,11 +272,13 @@ def run_queue(webhook_id: int, token: str, *, clock: Clock | None = None, batch:
             if lease_ends - now < margin:
                 if not renew(webhook_id, token, now):
                     return attempts
-                lease_ends = _lease_end(now)
-            elif not holds_lease(webhook_id, token):
-                return attempts
+                lease_ends, checked_at = _lease_end(now), now
+            elif now - checked_at >= LEASE_CHECK_INTERVAL:
+                if not holds_lease(webhook_id, token):
+                    return attempts
+                checked_at = now
             attempts += 1
-            if not attempt(webhook, item, clock=clock):
+            if not attempt(webhook, item, clock=clock, pool=pool):
                 release(webhook_id, token)
                 return attempts
 
@@ -316,13 +323,19 @@ def describe_request(request: transport.OutgoingRequest) -> str:
     return text[:REQUEST_EXCERPT_CHARS]
 
 
-def attempt(webhook: Webhook, delivery: WebhookDelivery, *, clock: Clock | None = None, retries: bool = True) -> bool:
+def attempt(
+    webhook: Webhook,
+    delivery: WebhookDelivery,
+    *,
+    clock: Clock | None = None,
+    retries: bool = True,
+    pool: transport.ConnectionPool | None = None,
+) -> bool:
     """Send one attempt and record it. True when the queue may go on to the next delivery."""
     clock = clock or timezone.now
-    now = clock()
-    request = build_request(webhook, delivery, now)
+    request = build_request(webhook, delivery, clock())
     timeout = webhook.timeout_seconds or float(conf.setting("WEBHOOK_TIMEOUT_SECONDS"))
-    result = transport.send(request, timeout=timeout, policy=conf.policy())
+    result = transport.send(request, timeout=timeout, policy=conf.policy(), pool=pool)
     return record_attempt(webhook, delivery, request, result, clock(), retries=retries)
 
 

@@ -65,17 +65,74 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _read_excerpt(response: http.client.HTTPResponse) -> str:
-    data = response.read(EXCERPT_BYTES)
-    return data.decode("utf-8", errors="replace")
-
-
 def _error_for_status(status: int, location: str | None) -> str:
     if 200 <= status < 300:
         return ""
     if 300 <= status < 400:
         return f"HTTP {status}: redirect to {location or '(no Location)'} not followed"
     return f"HTTP {status}"
+
+
+class ConnectionPool:
+    """Open connections kept between the attempts of one queue run (HTTP keep-alive), one per checked target.
+
+    A connection is only reused for the same host, port and set of checked addresses."""
+
+    def __init__(self):
+        self._connections: dict[tuple, http.client.HTTPConnection] = {}
+
+    @staticmethod
+    def key(target: ssrf.Target) -> tuple:
+        return (target.scheme, target.host, target.port, target.addresses)
+
+    def take(self, target: ssrf.Target) -> http.client.HTTPConnection | None:
+        return self._connections.pop(self.key(target), None)
+
+    def give_back(self, target: ssrf.Target, connection: http.client.HTTPConnection) -> None:
+        previous = self._connections.pop(self.key(target), None)
+        if previous is not None:
+            previous.close()
+        self._connections[self.key(target)] = connection
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
+
+    def __enter__(self) -> "ConnectionPool":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    excerpt: str
+    location: str | None
+    retry_after: str | None
+    address: str
+    reusable: bool
+
+
+def _exchange(connection, target: ssrf.Target, request: OutgoingRequest, headers: dict, deadline: float) -> _Answer:
+    connection.request(request.method, target.request_target, body=request.body or None, headers=headers)
+    address = connection.sock.getpeername()[0]
+    connection.sock.settimeout(max(deadline - time.monotonic(), MIN_TIMEOUT))
+    response = connection.getresponse()
+    data = response.read(EXCERPT_BYTES)
+    return _Answer(
+        status=response.status,
+        excerpt=data.decode("utf-8", errors="replace"),
+        location=response.getheader("Location"),
+        retry_after=response.getheader("Retry-After"),
+        address=address,
+        reusable=response.isclosed() and not response.will_close,
+    )
+
+
+STALE_CONNECTION_ERRORS = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
 def send(
@@ -85,38 +142,48 @@ def send(
     policy: ssrf.Policy | None = None,
     resolver: ssrf.Resolver | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    pool: ConnectionPool | None = None,
 ) -> AttemptResult:
     """Make one attempt. Never raises for network trouble: the result carries the error."""
     timeout = clamp_timeout(timeout)
     started = time.monotonic()
 
-    def elapsed_ms() -> int:
-        return int((time.monotonic() - started) * 1000)
+    def failure(error: str) -> AttemptResult:
+        return AttemptResult(status_code=None, duration_ms=int((time.monotonic() - started) * 1000), error=error)
 
     try:
         target = ssrf.check_url(request.url, policy=policy, resolver=resolver)
     except ssrf.UnsafeURL as exc:
-        return AttemptResult(status_code=None, duration_ms=elapsed_ms(), error=f"Refused: {exc}")
+        return failure(f"Refused: {exc}")
     headers = {"User-Agent": USER_AGENT, **request.headers}
-    connection = ssrf.connection_for(target, timeout, ssl_context)
+    pooled = pool.take(target) if pool is not None else None
+    connection = pooled or ssrf.connection_for(target, timeout, ssl_context)
     try:
-        connection.request(request.method, target.request_target, body=request.body or None, headers=headers)
-        address = connection.sock.getpeername()[0]
-        connection.sock.settimeout(max(timeout - (time.monotonic() - started), MIN_TIMEOUT))
-        response = connection.getresponse()
-        excerpt = _read_excerpt(response)
+        if pooled is not None:
+            pooled.sock.settimeout(timeout)
+        try:
+            answer = _exchange(connection, target, request, headers, started + timeout)
+        except STALE_CONNECTION_ERRORS:
+            if pooled is None:
+                raise
+            connection.close()  # the server closed the idle kept-alive connection: one fresh try
+            connection = ssrf.connection_for(target, timeout, ssl_context)
+            answer = _exchange(connection, target, request, headers, started + timeout)
     except TimeoutError:
-        return AttemptResult(status_code=None, duration_ms=elapsed_ms(), error=f"No answer within {timeout:g} s")
-    except (OSError, http.client.HTTPException) as exc:
-        return AttemptResult(status_code=None, duration_ms=elapsed_ms(), error=f"Connection failed: {exc}")
-    finally:
         connection.close()
-    status = response.status
+        return failure(f"No answer within {timeout:g} s")
+    except (OSError, http.client.HTTPException) as exc:
+        connection.close()
+        return failure(f"Connection failed: {exc}")
+    if pool is not None and answer.reusable:
+        pool.give_back(target, connection)
+    else:
+        connection.close()
     return AttemptResult(
-        status_code=status,
-        response_excerpt=excerpt,
-        duration_ms=elapsed_ms(),
-        error=_error_for_status(status, response.getheader("Location")),
-        retry_after=parse_retry_after(response.getheader("Retry-After")) if status in (429, 503) else None,
-        address=address,
+        status_code=answer.status,
+        response_excerpt=answer.excerpt,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        error=_error_for_status(answer.status, answer.location),
+        retry_after=parse_retry_after(answer.retry_after) if answer.status in (429, 503) else None,
+        address=answer.address,
     )

@@ -108,3 +108,30 @@ def test_timeout_is_clamped(given, expected):
 @pytest.mark.parametrize("value", [None, "", "soon", "-5"])
 def test_unusable_retry_after_is_ignored(value):
     assert transport.parse_retry_after(value) is None
+
+
+def test_pool_keeps_the_connection_alive_between_attempts(live_http_receiver):
+    with transport.ConnectionPool() as pool:
+        for _ in range(3):
+            assert post(live_http_receiver.url(), pool=pool).succeeded
+    assert len(live_http_receiver.requests) == 3
+    assert len(live_http_receiver.ports) == 1
+
+
+def test_pool_recovers_when_the_server_closed_the_idle_connection(live_http_receiver):
+    with transport.ConnectionPool() as pool:
+        assert post(live_http_receiver.url(), pool=pool).succeeded
+        port = live_http_receiver.port
+        live_http_receiver.stop()
+        live_http_receiver.port = port
+        live_http_receiver.start()
+        assert post(live_http_receiver.url(), pool=pool).succeeded
+    assert len(live_http_receiver.requests) == 2 and len(live_http_receiver.ports) == 2
+
+
+def test_pool_does_not_keep_a_connection_the_server_closes(live_http_receiver):
+    live_http_receiver.default = Reply(200, headers={"Connection": "close"})
+    with transport.ConnectionPool() as pool:
+        assert post(live_http_receiver.url(), pool=pool).succeeded
+        assert post(live_http_receiver.url(), pool=pool).succeeded
+    assert len(live_http_receiver.ports) == 2

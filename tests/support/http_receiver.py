@@ -7,7 +7,10 @@ receiver.default = Reply(200, body=b"ok", delay=0.0)                     # every
 receiver.stop()        # down (the port is kept, start() brings it back on the same port)
 """
 
+import contextlib
 import json
+import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -32,6 +35,7 @@ class ReceivedRequest:
     headers: dict[str, str]
     body: bytes
     received_at: float
+    client_port: int = 0
 
     def json(self):
         return json.loads(self.body)
@@ -56,6 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={key.lower(): value for key, value in self.headers.items()},
             body=body,
             received_at=time.time(),
+            client_port=self.client_address[1],
         )
         reply = self.server.owner._record(received)
         if reply.delay:
@@ -72,6 +77,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
+    def setup(self) -> None:
+        super().setup()
+        self.server.open_sockets.add(self.connection)
+
+    def finish(self) -> None:
+        self.server.open_sockets.discard(self.connection)
+        super().finish()
+
     def log_message(self, format, *args):
         return
 
@@ -82,7 +95,19 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address, owner: "HttpReceiver"):
         self.owner = owner
+        self.open_sockets: set[socket.socket] = set()
         super().__init__(address, _Handler)
+
+    def drop_connections(self) -> None:
+        """Close kept-alive client connections too, as a server going down does."""
+        for connection in list(self.open_sockets):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up (e.g. after reading only an excerpt) is normal here, not an error."""
+        if not isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            super().handle_error(request, client_address)
 
 
 class HttpReceiver:
@@ -106,6 +131,7 @@ class HttpReceiver:
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
+            self._server.drop_connections()
             self._server.server_close()
             self._thread.join(timeout=5)
             self._server = None
@@ -133,6 +159,11 @@ class HttpReceiver:
     def requests(self) -> list[ReceivedRequest]:
         with self._lock:
             return list(self._requests)
+
+    @property
+    def ports(self) -> set[int]:
+        """Client ports seen: one per connection the sender opened."""
+        return {request.client_port for request in self.requests}
 
     def clear(self) -> None:
         with self._lock:
