@@ -445,6 +445,7 @@ def delete_template(template: Template, *, acting_user) -> None:
 
 
 EXACT_FLOAT_DIGITS = 15
+IMPORT_BATCH = 500
 
 
 def _clean_template_id(value) -> str:
@@ -544,11 +545,11 @@ def import_blocked_templates(account, *, acting_user, rows: Iterable[tuple[int, 
             summary.errors.append((number, "A template id has at most 64 characters."))
             continue
         wanted.setdefault(template_id, number)
-    existing = set(
-        BlockedTemplate.objects.for_account(account)
-        .filter(template_id__in=wanted)
-        .values_list("template_id", flat=True)
-    )
+    existing: set[str] = set()
+    ids = list(wanted)
+    for start in range(0, len(ids), IMPORT_BATCH):
+        blocked = BlockedTemplate.objects.for_account(account).filter(template_id__in=ids[start : start + IMPORT_BATCH])
+        existing.update(blocked.values_list("template_id", flat=True))
     summary.existing = len(existing)
     new = [BlockedTemplate(account=account, template_id=tid) for tid in wanted if tid not in existing]
     BlockedTemplate.objects.bulk_create(new, batch_size=1000)

@@ -232,3 +232,11 @@ def test_browser_line_breaks_are_stored_as_lf_and_linted(account, marketer):
         template_type="SI",
     )
     assert saved.template.body == "Dear {{name}},\nyour Acme order is ready."
+
+
+def test_large_blocked_import_checks_existing_ids_in_batches(account, compliance_user):
+    BlockedTemplate.objects.create(account=account, template_id="1107000000000001999")
+    rows = [(n, f"1107000000000{n:06d}") for n in range(1, 2501)]
+    summary = services.import_blocked_templates(account, acting_user=compliance_user, rows=rows)
+    assert (summary.created, summary.existing) == (2499, 1)
+    assert BlockedTemplate.objects.for_account(account).count() == 2500
