@@ -657,6 +657,8 @@ def _preview_row(mapping: SheetMapping, row: Row, target: Target, job: ImportJob
     outcome = target.clean(mapped, phones, job)
     problems = {problem.field: problem.reason for problem in outcome} if isinstance(outcome, list) else {}
     cleaned = outcome.values if isinstance(outcome, Record) else {}
+    if "full_name" in mapped.fields and cleaned:
+        cleaned = {**cleaned, "full_name": " / ".join(cleaned.get(name, "") for name in ("first_name", "last_name"))}
     cells = []
     for column in mapping.columns:
         value = row.values[column.index] if column.index < len(row.values) else None
