@@ -23,7 +23,7 @@ from portal.roles import WRITE
 from portal.views import AccountViewMixin
 
 PAGE_SIZE = 50
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 EXPORT_CHUNK = 2000
 SORTS = {
     "-created_at": ("-created_at", "-id"),
@@ -44,7 +44,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class CappedPaginator(Paginator):
     """Counts at most `COUNT_CAP` + 1 rows, so a page of a million-row list costs a bounded count.
 
-    `capped` tells the template to show "10,000+"; pages stop at the cap (narrow the filters to go further).
+    `capped` tells the template to show "More than 1,000"; pages stop at the cap (narrow the filters to go further).
     """
 
     @cached_property
