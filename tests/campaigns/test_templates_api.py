@@ -224,3 +224,24 @@ def test_dlt_export_and_import_round_trip(api, account):
     imported = client.post(f"{TEMPLATES}/dlt-import", {"file": buffer}, format="multipart")
     assert imported.json()["data"]["updated"] == 1
     assert Template.objects.get(name="Login OTP").dlt_template_id == "1107161234567890123"
+
+
+def test_patching_an_approved_templates_body_sends_it_back_to_review(api, account):
+    template = make_template(account, make_sender(account), status=TemplateStatus.APPROVED, name="Login OTP")
+    client = api("marketer")
+    renamed = client.patch(f"{TEMPLATES}/{template.uid}", {"dlt_template_id": "1107161234567890123"}, format="json")
+    assert renamed.json()["data"]["status"] == "approved"
+    edited = client.patch(f"{TEMPLATES}/{template.uid}", {"body": "Your Acme PIN is {{pin}}. Keep it."}, format="json")
+    data = edited.json()["data"]
+    assert (edited.status_code, data["status"], data["version"], data["variables"]) == (200, "pending", 2, ["pin"])
+
+
+def test_validating_an_edited_template_does_not_flag_it_as_its_own_duplicate(api, account):
+    template = make_template(account, make_sender(account, "ACMEIN"), OTP_BODY)
+    make_sender(account, "ACMEOT")
+    client = api("marketer")
+    payload = {"body": OTP_BODY, "type": "SI", "sender": "ACMEOT"}
+    duplicate = client.post(f"{TEMPLATES}/validate", payload, format="json").json()["data"]
+    assert "duplicate_body_other_sender" in {f["code"] for f in duplicate["findings"]}
+    itself = client.post(f"{TEMPLATES}/validate", {**payload, "id": str(template.uid)}, format="json").json()["data"]
+    assert "duplicate_body_other_sender" not in {f["code"] for f in itself["findings"]}
