@@ -204,7 +204,9 @@ class WebhookViewSet(PublicIdLookupMixin, AccountScopedViewSet):
         data = {"id": str(webhook.uid), "secret": secret, "secret_rotation_ends_at": webhook.previous_secret_expires_at}
         return envelope(data, f"Secret Rotated Successfully. {SECRET_ONCE}")
 
-    @extend_schema(responses=DeliverySerializer(many=True), summary="The delivery log of this webhook")
+    @extend_schema(
+        operation_id="webhooks_delivery_log", responses=DeliverySerializer(many=True), summary="Delivery log"
+    )
     @action(detail=True, methods=["get"])
     def deliveries(self, request, id=None):
         webhook = self.get_object()
