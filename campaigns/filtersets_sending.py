@@ -1,6 +1,7 @@
 """FilterSets of messages, prices and campaigns: shared by the API (`filter[x]`) and the HTML lists."""
 
 import django_filters
+from django.db.models import Q
 
 from campaigns.models import Campaign, Message, Price
 from campaigns.states import CampaignState, MessageState
@@ -11,7 +12,7 @@ class MessageFilterSet(django_filters.FilterSet):
     mobile = django_filters.CharFilter(field_name="recipient", lookup_expr="contains")
     sender = django_filters.CharFilter(field_name="sender_name", lookup_expr="iexact")
     campaign = django_filters.UUIDFilter(field_name="campaign__uid")
-    group_id = django_filters.UUIDFilter(field_name="group_id")
+    group_id = django_filters.UUIDFilter(method="filter_group")
     custom = django_filters.CharFilter(field_name="custom_id")
     error_code = django_filters.CharFilter(field_name="error_code")
     country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
@@ -21,6 +22,10 @@ class MessageFilterSet(django_filters.FilterSet):
     class Meta:
         model = Message
         fields = []
+
+    def filter_group(self, queryset, name, value):
+        """An API send's group id, or a campaign's id (its messages' group)."""
+        return queryset.filter(Q(group_id=value, campaign__isnull=True) | Q(campaign__uid=value))
 
 
 class PriceFilterSet(django_filters.FilterSet):

@@ -300,7 +300,8 @@ def dlr_messages(account: Account, params):
     if params.get("id"):
         conditions &= Q(uid=params["id"])
     if params.get("group_id"):
-        conditions &= Q(group_id=params["group_id"])
+        group = params["group_id"]
+        conditions &= Q(group_id=group, campaign__isnull=True) | Q(campaign__uid=group)
     if params.get("mobile"):
         from contacts.suppression import normalize_receiver_or_none
 

@@ -137,7 +137,7 @@ class Message(AccountScopedModel):
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
     )
-    group_id = models.UUIDField(db_index=True, help_text="The API send or campaign the message belongs to.")
+    group_id = models.UUIDField(help_text="The API send, or the campaign's public id, the message belongs to.")
     recipient = models.CharField(max_length=16, help_text="E.164 with +.")
     country = models.CharField(max_length=2, blank=True)
     sender = models.ForeignKey(
@@ -158,7 +158,7 @@ class Message(AccountScopedModel):
     price = models.DecimalField(max_digits=10, decimal_places=5, default=Decimal("0"))
     cost = models.DecimalField(max_digits=12, decimal_places=5, default=Decimal("0"))
     debited = models.BooleanField(default=False, help_text="The cost has been taken from the balance.")
-    custom_id = models.CharField(max_length=100, blank=True, db_index=True)
+    custom_id = models.CharField(max_length=100, blank=True)
     meta = models.JSONField(default=dict, blank=True)
     webhook_id = models.CharField(max_length=64, blank=True)
     india_promotional = models.BooleanField(default=False, help_text="Held outside the Indian promotional hours.")
@@ -189,6 +189,9 @@ class Message(AccountScopedModel):
             models.Index(fields=["account", "recipient"], name="message_account_recipient"),
             models.Index(fields=["account", "-created_at"], name="message_account_recent"),
             models.Index(fields=["claim_token"], condition=Q(claim_token__isnull=False), name="message_claimed"),
+            # API sends only: a campaign's messages are found through the campaign (its uid is their group id)
+            models.Index(fields=["group_id"], condition=Q(campaign__isnull=True), name="message_api_group"),
+            models.Index(fields=["account", "custom_id"], condition=~Q(custom_id=""), name="message_custom_id"),
         ]
 
     def __str__(self) -> str:
