@@ -47,6 +47,7 @@ class Command(BaseCommand):
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def handle_one(self):
                 length = int(self.headers.get("Content-Length") or 0)
