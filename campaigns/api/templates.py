@@ -284,7 +284,12 @@ class BlockedTemplateViewSet(AccountScopedViewSet):
     def perform_destroy(self, instance):
         services.unblock_template(instance, acting_user=self.request.user)
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Delete every blocked template id")
+    @extend_schema(
+        operation_id="sms_blocked_templates_clean",
+        request=None,
+        responses=OpenApiTypes.OBJECT,
+        summary="Delete every blocked template id",
+    )
     def clean(self, request):
         count = services.clean_blocked_templates(request.account, acting_user=request.user)
         return envelope([], f"Deleted Successfully ({count} blocked templates)")
@@ -295,6 +300,7 @@ class BlockedTemplateViewSet(AccountScopedViewSet):
         },
         responses=OpenApiTypes.OBJECT,
         summary="Import blocked template ids from txt, csv, xls or xlsx",
+        operation_id="sms_blocked_templates_import",
     )
     def import_file(self, request):
         upload = _upload(request)
