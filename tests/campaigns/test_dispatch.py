@@ -331,3 +331,36 @@ def test_delivery_reports_only_move_forward_and_repeat_harmlessly(account, sende
     assert message.reports.filter(applied=True).count() == 1
     statuses = [e.payload["status"] for e in Event.objects.filter(name="sms:message:status").order_by("id")]
     assert statuses == ["delivered"]
+
+
+def test_batches_get_release_times_and_only_the_first_leaves_now(account, sender, admin_user):
+    from campaigns.sending import start_campaign
+
+    account.balance = Decimal("10")
+    account.save()
+    numbers = [f"+9198765432{i:02d}" for i in range(5)]
+    campaign = _running_campaign(account, sender, numbers, admin_user, batch_size=2, batch_interval_minutes=10)
+    start_campaign(campaign.pk)
+    times = sorted(Message.objects.filter(campaign=campaign).values_list("not_before", flat=True))
+    assert [int((t - times[0]).total_seconds() // 60) for t in times] == [0, 0, 10, 10, 20]
+    assert dispatch.dispatch_once(account.pk, campaign.pk) == 2
+    assert dispatch.dispatch_once(account.pk, campaign.pk) == 0
+
+
+def test_outbox_sweep_starts_no_second_run_in_a_held_slot(account, sender, admin_user):
+    from django.core.cache import cache
+
+    from campaigns import tasks
+
+    campaign = _running_campaign(account, sender, ["+919876543210"], admin_user)
+    from campaigns.sending import start_campaign
+
+    start_campaign(campaign.pk)
+    cache.add("campaigns:slot:outbox-0", 1, timeout=60)
+    assert tasks.sweep_outbox() == 0
+    cache.delete("campaigns:slot:outbox-0")
+    account.balance = Decimal("1")
+    account.save()
+    assert tasks.sweep_outbox() == 1  # eager in tests: the run sends at once and frees its slot
+    assert Message.objects.get().state != MessageState.QUEUED
+    assert cache.get("campaigns:slot:outbox-0") is None
