@@ -214,26 +214,27 @@ class SheetMapping:
     header_row: int | None
     columns: list[ColumnPlan] = field(default_factory=list)
 
-    def target_of(self, index: int) -> str:
-        for column in self.columns:
-            if column.index == index:
-                return column.target
-        return IGNORE
-
     def column_for(self, target: str) -> ColumnPlan | None:
         return next((column for column in self.columns if column.target == target), None)
 
+    def __post_init__(self) -> None:
+        self.plan()
+
+    def plan(self) -> None:
+        """Precompute (index, name) pairs; `apply` runs once per row of a million-row file."""
+        self._fields = [(c.index, c.target) for c in self.columns if c.target not in (ATTRIBUTE, IGNORE)]
+        self._attributes = [(c.index, c.attribute) for c in self.columns if c.target == ATTRIBUTE]
+
     def apply(self, row: Row) -> MappedRow:
         values = row.values
-        fields: dict = {}
-        attributes: dict = {}
-        for column in self.columns:
-            value = values[column.index] if column.index < len(values) else None
-            if column.target == ATTRIBUTE:
+        width = len(values)
+        fields = {name: values[index] if index < width else None for index, name in self._fields}
+        attributes = {}
+        for index, key in self._attributes:
+            if index < width:
+                value = values[index]
                 if value is not None and value != "":
-                    attributes[column.attribute] = value
-            elif column.target != IGNORE:
-                fields[column.target] = value
+                    attributes[key] = value
         return MappedRow(row.sheet, row.number, fields, attributes)
 
 

@@ -53,6 +53,7 @@ GENDERS = {
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d")
 US_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d")
+OPTIONAL_FIELDS = frozenset({"gender", "birth_date", "full_name", "tags"})
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TAG_SPLIT = re.compile(r"\s*[,;|]\s*")
 STAGE_COLUMNS = (
@@ -73,6 +74,10 @@ STAGE_COLUMNS = (
 
 
 def _text(value) -> str:
+    """A cell as trimmed text with single spaces; integral floats without `.0`, dates in ISO form."""
+    if type(value) is str:
+        text = value.strip()
+        return " ".join(text.split()) if "  " in text or "\t" in text or "\n" in text else text
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -83,12 +88,12 @@ def _text(value) -> str:
 
 
 def _json_value(value):
+    if type(value) is str:
+        return value.strip()
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return int(value)
     if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
         return value.isoformat()
-    if isinstance(value, str):
-        return value.strip()
     return value
 
 
@@ -119,30 +124,31 @@ class ContactTarget:
     def clean(self, row: MappedRow, phones: dict[str, PhoneResult], job: ImportJob) -> Record | list[Problem]:
         fields = row.fields
         problems: list[Problem] = []
+        values: dict = {}
         raw_phone = fields.get("phone")
         result = phones.get("phone")
-        values: dict = {}
-        if raw_phone is None or (isinstance(raw_phone, str) and not raw_phone.strip()):
+        if raw_phone is None or (type(raw_phone) is str and not raw_phone.strip()):
             problems.append(Problem("phone", raw_phone, "missing_phone", "The phone number is empty."))
         elif result is None or not result.valid:
             reason = result.reason if result else "not a number"
             problems.append(Problem("phone", raw_phone, "invalid_phone", f"Invalid phone number: {reason}."))
         else:
-            values["phone"], values["country"], values["number_type"] = (
-                result.e164,
-                result.country or "",
-                result.number_type or "",
-            )
-        for name, limit in TEXT_LIMITS.items():
-            if name in fields:
-                text = _text(fields[name])
-                if len(text) > limit:
-                    problems.append(Problem(name, fields[name], "too_long", f"Longer than {limit} characters."))
-                elif text:
-                    values[name] = text
+            values["phone"] = result.e164
+            values["country"] = result.country or ""
+            values["number_type"] = result.number_type or ""
+        for name, raw in fields.items():
+            limit = TEXT_LIMITS.get(name)
+            if limit is None or raw is None:
+                continue
+            text = _text(raw)
+            if len(text) > limit:
+                problems.append(Problem(name, raw, "too_long", f"Longer than {limit} characters."))
+            elif text:
+                values[name] = text
         if "email" in values and not EMAIL.match(values["email"]):
             problems.append(Problem("email", fields["email"], "invalid_email", "Not an e-mail address."))
-        self._clean_optional(fields, values, problems, job)
+        if fields.keys() & OPTIONAL_FIELDS:
+            self._clean_optional(fields, values, problems, job)
         if problems:
             return problems
         values["attributes"] = {key: _json_value(value) for key, value in row.attributes.items()}
@@ -169,8 +175,7 @@ class ContactTarget:
         tags = _text(fields.get("tags"))
         if tags:
             names = [name for name in TAG_SPLIT.split(tags) if name]
-            too_long = [name for name in names if len(name) > 100]
-            if too_long:
+            if any(len(name) > 100 for name in names):
                 problems.append(Problem("tags", fields["tags"], "too_long", "A tag is longer than 100 characters."))
             values["tags"] = names
 
