@@ -9,6 +9,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+from phonenumbers import SUPPORTED_REGIONS
+
 from campaigns.template_rules import ERROR, WARNING, Finding
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -16,10 +18,10 @@ INDIA = "IN"
 PROMOTIONAL_SERVICES = frozenset({"MKT"})
 
 _ALPHA_6 = re.compile(r"[A-Z]{6}\Z")
-_DIGITS_6 = re.compile(r"\d{6}\Z")
+_DIGITS_6 = re.compile(r"[0-9]{6}\Z")
 _ALPHANUMERIC = re.compile(r"[A-Za-z0-9]{3,11}\Z")
-_NUMERIC = re.compile(r"\d{1,15}\Z")
-_ENTITY_ID = re.compile(r"\d{10,30}\Z")
+_NUMERIC = re.compile(r"[0-9]{1,15}\Z")
+_ENTITY_ID = re.compile(r"[0-9]{10,30}\Z")
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
 
 
@@ -55,7 +57,7 @@ def validate_sender(
     """Errors and warnings for a sender ID; `name` should already be normalized."""
     country = (country_code or "").upper()
     findings: list[Finding] = []
-    if not _COUNTRY.match(country):
+    if not _COUNTRY.match(country) or country not in SUPPORTED_REGIONS:
         findings.append(_error("country_code", "invalid_country", "Use a two-letter ISO country code, e.g. IN or GB."))
     if not name:
         return [*findings, _error("name", "name_required", "Enter a sender ID.")]
@@ -107,7 +109,7 @@ def _india_format(name: str, service: str, entity_id: str) -> list[Finding]:
 
 
 def _generic_format(name: str) -> list[Finding]:
-    if name.isdigit():
+    if name.isascii() and name.isdigit():
         if _NUMERIC.match(name):
             return []
         return [
@@ -144,6 +146,6 @@ def sender_warnings(name: str, own_brands: tuple[str, ...] = ()) -> list[Finding
         findings.append(
             _warning("third_party_brand", f"“{name}” contains the brand {brand}: use only your own brand names.", name)
         )
-    if not name.isdigit() and any(char.isdigit() for char in name):
+    if not name.isdigit() and any(char in "0123456789" for char in name):
         findings.append(_warning("digits_in_alpha", "Digits in an alphanumeric sender are often refused.", name))
     return findings

@@ -30,7 +30,10 @@ def codes(*args, **kwargs):
         ("Demo Mart", "GB", "ENT", "", "alphanumeric_characters", "name"),
         ("1234567890123456", "GB", "ENT", "", "numeric_too_long", "name"),
         ("DemoMart", "G", "ENT", "", "invalid_country", "country_code"),
+        ("DemoMart", "XX", "ENT", "", "invalid_country", "country_code"),
         ("", "GB", "ENT", "", "name_required", "name"),
+        ("١٢٣٤٥٦", "GB", "ENT", "", "alphanumeric_characters", "name"),
+        ("١٢٣٤٥٦", "IN", "MKT", PE_ID, "in_promotional_format", "name"),
     ],
 )
 def test_format_errors_name_their_field(name, country, service, entity_id, code, field):
