@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from campaigns.models import Template, TemplateStatus
-from tests.campaigns.template_factories import make_sender
+from tests.campaigns.template_factories import make_sender, make_template
 
 pytestmark = pytest.mark.browser
 
@@ -48,3 +48,17 @@ def test_marketer_fixes_a_double_space_and_compliance_approves(page, login, mark
     page.goto(f"/campaigns/templates/{template.uid}/")
     expect(page.get_by_test_id("status")).to_have_text("Approved")
     expect(page.get_by_test_id("audit-trail")).to_contain_text("template.approved")
+
+
+def test_template_list_filters_as_you_type(page, login, marketer, account):
+    sender = make_sender(account, "ACMEIN")
+    make_template(account, sender, name="Order ready", body="Your Acme order {{id}} is ready.")
+    make_template(account, sender, name="Login code", body="Your Acme login code is {{code}}.")
+    login(marketer)
+    page.goto("/campaigns/templates/")
+    expect(page.get_by_test_id("template-table").get_by_role("row")).to_have_count(3)
+    page.get_by_label("Search").fill("login")
+    expect(page.get_by_test_id("template-table").get_by_role("row")).to_have_count(2)
+    expect(page.get_by_test_id("template-table")).to_contain_text("Login code")
+    page.get_by_label("Status").select_option("approved")
+    expect(page.get_by_text("No templates match.")).to_be_visible()
