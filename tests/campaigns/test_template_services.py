@@ -240,3 +240,13 @@ def test_large_blocked_import_checks_existing_ids_in_batches(account, compliance
     summary = services.import_blocked_templates(account, acting_user=compliance_user, rows=rows)
     assert (summary.created, summary.existing) == (2499, 1)
     assert BlockedTemplate.objects.for_account(account).count() == 2500
+
+
+def test_a_sender_with_templates_cannot_be_deleted(account, marketer):
+    sender = make_sender(account)
+    make_template(account, sender)
+    with pytest.raises(services.Conflict):
+        services.delete_sender(sender, acting_user=marketer)
+    unused = make_sender(account, "ACMEUN")
+    services.delete_sender(unused, acting_user=marketer)
+    assert AuditEvent.objects.filter(verb="sender.deleted", object_id=str(unused.uid)).exists()
