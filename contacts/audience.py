@@ -199,15 +199,21 @@ def exclude_opted_out(queryset: QuerySet[Contact], account, *, sender=None, prod
 
 
 def iter_members(queryset: QuerySet[Contact], *, chunk_size: int = 5000, fields: tuple[str, ...] = ()) -> Iterator:
-    """Every row of an audience in id order, `chunk_size` at a time (keyset pagination on the primary key).
+    """Every row of an audience, `chunk_size` at a time, in constant memory: model instances, or tuples of `fields`.
 
-    Constant memory, no long-lived cursor or transaction: each chunk is its own short query, and a worker can
-    resume after the last id it handled. Yields model instances, or tuples of `fields` when given.
+    PostgreSQL: keyset pagination on the primary key (each chunk a short query that can use a parallel plan; no
+    long-lived cursor or transaction; a worker can resume after the last id it handled). A server-side cursor
+    would run without parallel workers and measured about twice as slow at 1M contacts. SQLite: one query read in
+    chunks, since re-running its `NOT IN` subqueries per chunk costs more than the cursor.
     """
-    rows = queryset.order_by("pk")
+    if not _anti_joins_preferred():
+        rows = queryset.values_list(*fields) if fields else queryset
+        yield from rows.iterator(chunk_size=chunk_size)
+        return
+    ordered = queryset.order_by("pk")
     last_id = 0
     while True:
-        chunk = rows.filter(pk__gt=last_id)[:chunk_size]
+        chunk = ordered.filter(pk__gt=last_id)[:chunk_size]
         if fields:
             batch = list(chunk.values_list("pk", *fields))
             ids = [row[0] for row in batch]
