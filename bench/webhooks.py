@@ -8,7 +8,7 @@ emission rate, deliveries per second (first emit to last receipt) and the p50/p9
 
     .venv/bin/python bench/webhooks.py                    # SQLite + the embedded file-system broker
     .venv/bin/python bench/webhooks.py --db postgres      # PostgreSQL + Redis (BENCH_POSTGRES_URL, BENCH_REDIS_URL)
-    .venv/bin/python bench/webhooks.py --events 2000
+    .venv/bin/python bench/webhooks.py --rate 100         # pace emission (events/s) to see latency without backlog
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def run(events: int, db: str) -> None:
+def run(events: int, db: str, rate: float | None) -> None:
     var_dir = tempfile.mkdtemp(prefix="bench-webhooks-")
     configure(db, var_dir)
     import django
@@ -115,7 +115,10 @@ def run(events: int, db: str) -> None:
     try:
         beat.start()
         started = time.time()
+        batch_interval = BATCH / rate if rate else 0.0
         for first in range(0, events, BATCH):
+            if batch_interval:
+                time.sleep(max(0.0, started + (first // BATCH) * batch_interval - time.time()))
             with transaction.atomic():
                 for number in range(first, min(first + BATCH, events)):
                     payload = {"id": f"msg-{number}", "status": "DELIVRD", "emitted_at": time.time()}
@@ -140,7 +143,8 @@ def run(events: int, db: str) -> None:
         for receiver in receivers
     )
     unique = len({(r.headers["webhook-id"], r.headers["host"]) for r in received})
-    print(f"database {connection.vendor}, broker {os.environ['CELERY_BROKER_URL'].split(':')[0]}")
+    pacing = f", emission paced at {rate:g} events/s" if rate else ""
+    print(f"database {connection.vendor}, broker {os.environ['CELERY_BROKER_URL'].split(':')[0]}{pacing}")
     print(f"events emitted: {events} in {emitted - started:.1f} s ({events / (emitted - started):.0f} events/s)")
     print(f"deliveries received: {len(received)} of {expected} ({unique} distinct), in order per webhook: {in_order}")
     print(f"deliveries per second (first emit to last receipt): {len(received) / (last - started):.0f}")
@@ -155,8 +159,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--rate", type=float, help="events per second (default: no pacing)")
     args = parser.parse_args()
-    run(args.events, args.db)
+    run(args.events, args.db, args.rate)
 
 
 if __name__ == "__main__":
