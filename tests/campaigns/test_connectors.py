@@ -118,3 +118,14 @@ def test_http_connector_maps_answers(status, body, outcome, upstream_id):
 def test_http_connector_unreachable_upstream_is_transient():
     result = HttpConnector({"url": "http://127.0.0.1:9/send", "timeout": 1}).send(fake_message())
     assert result.outcome == Outcome.RETRY
+
+
+@pytest.mark.django_db
+def test_http_connector_hands_the_upstream_an_opaque_callback_url(settings):
+    settings.SMS_CALLBACK_BASE_URL = "https://portal.example"
+    row = Connector.objects.create(name="up", kind="http", config={"url": "http://x/{{callback_url}}"})
+    connector = connector_for(row)
+    message = fake_message()
+    values = connector.placeholder_values(message)
+    assert values["callback_url"] == f"https://portal.example/api/v2/sms/dlr/callback/{row.uid}/{message.uid}"
+    assert connector.build_request(message).full_url.startswith("http://x/https%3A%2F%2Fportal.example%2Fapi")
