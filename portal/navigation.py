@@ -39,8 +39,9 @@ def all_items() -> list[NavItem]:
 
 
 def menu_for(role: str | None, current_path: str) -> list[dict]:
-    """Sections with the entries the role may see, marking the one the user is on."""
-    sections = {name: [] for name in SECTIONS}
+    """Sections with the entries the role may see; the entry whose URL is the longest prefix of the path is active."""
+    sections: dict[str, list[dict]] = {name: [] for name in SECTIONS}
+    entries = []
     for item in sorted(all_items(), key=lambda i: (i.order, i.label)):
         if not has_capability(role, item.capability):
             continue
@@ -48,7 +49,10 @@ def menu_for(role: str | None, current_path: str) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        sections.setdefault(item.section, []).append(
-            {"label": item.label, "url": url, "active": current_path.startswith(url) and url != "/"}
-        )
+        entry = {"label": item.label, "url": url, "active": False}
+        sections.setdefault(item.section, []).append(entry)
+        entries.append(entry)
+    matching = [entry for entry in entries if entry["url"] != "/" and current_path.startswith(entry["url"])]
+    if matching:
+        max(matching, key=lambda entry: len(entry["url"]))["active"] = True
     return [{"name": name, "items": items} for name, items in sections.items() if items]
