@@ -155,6 +155,11 @@ class TreeMemory:
             time.sleep(0.1)
 
 
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def worker(database: str, file: Path) -> dict:
     """One import in this process against a fresh database; returns the figures."""
     var_dir = tempfile.mkdtemp(prefix="bench-imports-var-")
@@ -213,6 +218,8 @@ def worker(database: str, file: Path) -> dict:
         "store_upload": stored,
         "total": total,
         "peak_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_self": _cpu_seconds(resource.RUSAGE_SELF),
+        "load": os.getloadavg()[0],
         "peak_tree_mb": memory.peak / 1e6,
     }
 
@@ -236,7 +243,8 @@ def report(database: str, file: Path, figures: dict) -> None:
     print(
         f"          end to end {figures['total']:.1f} s = {rate(figures['total'])};"
         f" peak memory {figures['peak_self_mb']:.0f} MB (engine process), {figures['peak_tree_mb']:.0f} MB with"
-        " parser and phone workers"
+        f" parser and phone workers; engine process CPU {figures['cpu_self']:.1f} s;"
+        f" load average {figures['load']:.1f} on {os.cpu_count()} cores"
     )
     if figures["error"]:
         print(f"          error: {figures['error']}")

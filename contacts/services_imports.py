@@ -7,18 +7,41 @@ the `contacts.run_import` Celery task once the transaction that created the Impo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
-from contacts.importing.safety import check_size, limits_for
+from contacts.importing.safety import check_size, limits_for, too_large_error
 from contacts.models import Group, Import, ImportKind, ImportMode, ImportRowError, ImportState
 from portal.audit import record
 
-__all__ = ["cancel_import", "create_import", "delete_import", "start_import"]
+__all__ = [
+    "cancel_import",
+    "check_request_size",
+    "create_import",
+    "delete_import",
+    "fail_stale_imports",
+    "start_import",
+]
 
 INLINE_MAX_BYTES = 256 * 1024
+STALE_MINUTES = 30
+MULTIPART_OVERHEAD = 64 * 1024
+RUNNING_STATES = (ImportState.READING, ImportState.VALIDATING, ImportState.WRITING)
+
+
+def check_request_size(content_length: str | int | None, kind: str = ImportKind.CONTACTS) -> None:
+    """Refuse an upload from its Content-Length before the body is read (ImportFileError "too_large")."""
+    try:
+        length = int(content_length or 0)
+    except ValueError:
+        return
+    limit = limits_for(kind).max_bytes
+    if length > limit + MULTIPART_OVERHEAD:
+        raise too_large_error(length, limit)
 
 
 def create_import(
@@ -115,3 +138,21 @@ def delete_import(job: Import, user) -> None:
     job.delete()
     if name:
         transaction.on_commit(lambda: storage.delete(name))
+
+
+def fail_stale_imports() -> int:
+    """Imports that stopped reporting progress (their worker was killed or restarted) are marked failed.
+
+    A running import updates its row at least every batch; none for `IMPORT_STALE_MINUTES` (30) means it is
+    gone. Its committed batches stay; starting it again (API `POST …/start`) re-runs it (upserts are idempotent).
+    """
+    minutes = getattr(settings, "IMPORT_STALE_MINUTES", STALE_MINUTES)
+    cutoff = timezone.now() - timedelta(minutes=minutes)
+    return Import.objects.filter(state__in=RUNNING_STATES, updated_at__lt=cutoff).update(
+        state=ImportState.FAILED,
+        error_code="stalled",
+        error_message=f"The import stopped reporting progress for {minutes} minutes (its worker was stopped); "
+        "the batches written before stay. Start it again to finish it.",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )

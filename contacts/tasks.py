@@ -15,3 +15,10 @@ def run_import_task(import_id: int) -> str:
     if job is None or job.state != ImportState.QUEUED:
         return "skipped"
     return run_import(job).state
+
+
+@shared_task(name="contacts.fail_stale_imports")
+def fail_stale_imports_task() -> int:
+    from contacts.services_imports import fail_stale_imports
+
+    return fail_stale_imports()

@@ -13,7 +13,13 @@ from contacts.importing.downloads import REPORT_FORMATS, error_report_response
 from contacts.importing.errors import ImportFileError
 from contacts.importing.options import parse_import_options, parse_mapping
 from contacts.models import Import, ImportKind, ImportRowError
-from contacts.services_imports import cancel_import, create_import, delete_import, start_import
+from contacts.services_imports import (
+    cancel_import,
+    check_request_size,
+    create_import,
+    delete_import,
+    start_import,
+)
 from portal.api.exceptions import Conflict, PayloadTooLarge
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountScopedViewSet
@@ -125,6 +131,10 @@ class ImportViewSet(AccountScopedViewSet):
 
     @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={202: ImportSerializer})
     def create(self, request, *args, **kwargs):
+        try:
+            check_request_size(request.META.get("CONTENT_LENGTH"))
+        except ImportFileError as exc:
+            raise as_api_error(exc) from None
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError({"file": ["Upload a file in the multipart field `file`."]})

@@ -290,6 +290,7 @@ class Runner:
 
     # -- state -----------------------------------------------------------------------------------------
     def _save(self, **fields) -> None:
+        fields["updated_at"] = timezone.now()
         for name, value in fields.items():
             setattr(self.record, name, value)
         Import.objects.filter(pk=self.record.pk).update(**fields)

@@ -20,7 +20,13 @@ from contacts.importing.errors import ImportFileError
 from contacts.importing.mapping import ATTRIBUTE, IGNORE
 from contacts.importing.options import parse_mapping
 from contacts.models import Import, ImportKind, ImportState
-from contacts.services_imports import cancel_import, create_import, delete_import, start_import
+from contacts.services_imports import (
+    cancel_import,
+    check_request_size,
+    create_import,
+    delete_import,
+    start_import,
+)
 from portal import htmx
 from portal.roles import WRITE
 from portal.views import AccountViewMixin
@@ -53,6 +59,12 @@ class ImportListView(AccountViewMixin, View):
         return self.render_page(request, ImportUploadForm(account=self.account))
 
     def post(self, request):
+        try:
+            check_request_size(request.META.get("CONTENT_LENGTH"))
+        except ImportFileError as exc:
+            form = ImportUploadForm(account=self.account)
+            form.add_error(None, exc.message)
+            return self.render_page(request, form, status=413)
         form = ImportUploadForm(request.POST, request.FILES, account=self.account)
         if not form.is_valid():
             return self.render_page(request, form, status=422)

@@ -151,3 +151,11 @@ def test_cancel_a_finished_import_changes_nothing_and_start_a_running_one_confli
     assert marketer_api.post(f"{URL}/{import_id}/start").status_code == 409
     assert marketer_api.post(f"{URL}/{import_id}/cancel").json()["data"]["state"] == "writing"
     assert Import.objects.get(uid=import_id).cancel_requested is True
+
+
+def test_oversized_upload_is_refused_from_its_content_length(marketer_api, settings):
+    settings.IMPORT_MAX_FILE_SIZE = 100
+    body = "phone\n" + "+447400123456\n" * 20000
+    response = upload(marketer_api, csv_upload(body))
+    assert response.status_code == 413
+    assert "limit for this import" in response.json()["message"] + str(response.json().get("errors", ""))

@@ -237,3 +237,21 @@ def test_batches_written_on_the_writer_thread_all_arrive(transactional_db, accou
     assert Contact.objects.count() == 95
     assert ContactTag.objects.count() == 190
     assert job.timings["write"] > 0
+
+
+def test_imports_that_stopped_reporting_are_failed_by_the_sweep(account, marketer, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contacts.services_imports import fail_stale_imports
+
+    job = create_import(account, marketer, upload(csv_file(tmp_path, "phone\n+447400123456\n")))
+    long_ago = timezone.now() - timedelta(hours=1)
+    Import.objects.filter(pk=job.pk).update(state=ImportState.WRITING, updated_at=long_ago)
+    fresh = create_import(account, marketer, upload(csv_file(tmp_path, "phone\n+447400123457\n", "b.csv")))
+    Import.objects.filter(pk=fresh.pk).update(state=ImportState.WRITING)
+    assert fail_stale_imports() == 1
+    job.refresh_from_db()
+    assert (job.state, job.error_code) == (ImportState.FAILED, "stalled")
+    assert Import.objects.get(pk=fresh.pk).state == ImportState.WRITING
