@@ -135,3 +135,44 @@ def test_pool_does_not_keep_a_connection_the_server_closes(live_http_receiver):
         assert post(live_http_receiver.url(), pool=pool).succeeded
         assert post(live_http_receiver.url(), pool=pool).succeeded
     assert len(live_http_receiver.ports) == 2
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """An HTTPS receiver with a self-signed certificate for hooks.example.test; yields it, the client context
+    trusting that certificate, and the server names (SNI) clients asked for."""
+    pytest.importorskip("cryptography")
+    import ssl
+
+    from tests.support.http_receiver import HttpReceiver
+    from tests.support.tls import self_signed_certificate
+
+    cert_path, key_path = self_signed_certificate(tmp_path, "hooks.example.test")
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_path, key_path)
+    server_names = []
+    server_context.sni_callback = lambda sock, name, context: server_names.append(name)
+    client_context = ssl.create_default_context(cafile=str(cert_path))
+    receiver = HttpReceiver(tls=server_context).start()
+    yield receiver, client_context, server_names
+    receiver.stop()
+
+
+def local_resolver(host, port):
+    return [ipaddress.ip_address("127.0.0.1")]
+
+
+def test_https_to_the_checked_address_uses_sni_and_verifies_the_hostname(tls_receiver):
+    receiver, client_context, server_names = tls_receiver
+    url = f"https://hooks.example.test:{receiver.port}/in"
+    result = post(url, resolver=local_resolver, ssl_context=client_context)
+    assert result.succeeded, result.error
+    assert server_names == ["hooks.example.test"]
+    assert receiver.requests[0].headers["host"] == f"hooks.example.test:{receiver.port}"
+
+
+def test_https_certificate_for_another_name_is_refused(tls_receiver):
+    receiver, client_context, _ = tls_receiver
+    result = post(f"https://other.example.test:{receiver.port}/in", resolver=local_resolver, ssl_context=client_context)
+    assert not result.succeeded and "certificate" in result.error.lower()
+    assert receiver.requests == []

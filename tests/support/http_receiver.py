@@ -10,6 +10,7 @@ receiver.stop()        # down (the port is kept, start() brings it back on the s
 import contextlib
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -112,9 +113,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class HttpReceiver:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None):
         self.host = host
         self.port = port
+        self.tls = tls
         self.default = Reply()
         self._script: deque[Reply] = deque()
         self._requests: list[ReceivedRequest] = []
@@ -125,6 +127,8 @@ class HttpReceiver:
     def start(self) -> "HttpReceiver":
         self._server = _Server((self.host, self.port), self)
         self.port = self._server.server_address[1]
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
@@ -142,7 +146,7 @@ class HttpReceiver:
         return self._server is not None
 
     def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}{path}"
 
     def respond(self, *replies: Reply | int) -> None:
         """Queue the next answers (a Reply or just a status); afterwards `default` answers."""
