@@ -184,7 +184,9 @@ class Message(AccountScopedModel):
             models.UniqueConstraint(fields=["campaign", "recipient"], name="unique_campaign_recipient"),
         ]
         indexes = [
-            models.Index(fields=["campaign", "not_before"], condition=Q(state="queued"), name="message_outbox"),
+            models.Index(
+                fields=["campaign", "not_before", "id"], condition=Q(state="queued"), name="message_outbox_order"
+            ),
             models.Index(fields=["campaign", "state"], name="message_campaign_state"),
             models.Index(fields=["account", "recipient"], name="message_account_recipient"),
             models.Index(fields=["account", "-created_at"], name="message_account_recent"),
