@@ -507,5 +507,7 @@ def dlr_callback(request, connector_id, message_id):
         code = STATUS_TO_CODE.get(str(params.get("status") or params.get("stat") or "").strip().upper(), "")
     known = Connector.objects.filter(uid=connector_id).exists() and bool(code)
     if known:
-        apply_delivery_report(message_id, code.zfill(3), source=f"callback:{connector_id}", raw=params)
+        apply_delivery_report(
+            message_id, code.zfill(3), source="callback", raw=params | {"connector": str(connector_id)}
+        )
     return JsonResponse({"status": "OK", "code": 200, "message": "Received"})
