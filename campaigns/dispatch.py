@@ -185,11 +185,13 @@ def plan_message(spec: SendSpec, recipient: str, contact=None, values: dict | No
         return Rejection(recipient, Reason.VARIABLE_TOO_LONG, f"{long_values[0]} over {spec.variable_limit}")
     text = spec.compiled.render(values)
     template_id = spec.template.pk if spec.template is not None else None
+    promotional = spec.promotional
     if spec.match_required:
         match = _match(spec, text)
         if getattr(match, "template", None) is None:
             return Rejection(recipient, Reason.NO_TEMPLATE_MATCH, str(getattr(match, "reason", "") or ""))
         template_id, values = match.template.pk, dict(match.values or {})
+        promotional = match.template.template_type in PROMOTIONAL_TYPES
     body, encoding = encode(text, spec.message_type)
     if spec.max_units and encoding.parts > spec.max_units:
         return Rejection(recipient, Reason.TOO_MANY_PARTS, f"{encoding.parts} parts > {spec.max_units}")
@@ -206,7 +208,7 @@ def plan_message(spec: SendSpec, recipient: str, contact=None, values: dict | No
         price=price,
         cost=price * encoding.parts,
         template_id=template_id,
-        india_promotional=spec.promotional and country == "IN",
+        india_promotional=promotional and country == "IN",
     )
 
 

@@ -364,3 +364,14 @@ def test_outbox_sweep_starts_no_second_run_in_a_held_slot(account, sender, admin
     assert tasks.sweep_outbox() == 1  # eager in tests: the run sends at once and frees its slot
     assert Message.objects.get().state != MessageState.QUEUED
     assert cache.get("campaigns:slot:outbox-0") is None
+
+
+def test_free_text_takes_the_matched_templates_type_for_the_india_hold(account, sender):
+    approved_template(account, sender, "Dear {{name}}, your Acme order {{order}} is ready", template_type="SI")
+    approved_template(account, sender, "Acme sale: {{pct}} off today. To opt-out, send STOP", name="Promo")
+    spec = build_spec(account, sender=sender, body="x")
+    assert plan_message(spec, "+919876543210", values={}).reason == Reason.NO_TEMPLATE_MATCH
+    service_text = build_spec(account, sender=sender, body="Dear A, your Acme order 7 is ready")
+    promo_text = build_spec(account, sender=sender, body="Acme sale: 20% off today. To opt-out, send STOP")
+    assert plan_message(service_text, "+919876543210").india_promotional is False
+    assert plan_message(promo_text, "+919876543210").india_promotional is True
