@@ -11,7 +11,8 @@ One engine serves every import kind; what differs is its *target*. A target is a
 - ``key(record)``: the de-duplication key (a row whose key was already seen in the file is skipped and each
   duplicated key is reported once), or None for no de-duplication.
 - ``write(records, job) -> WriteResult``: write one batch (at most `batch_rows` records) in one transaction;
-  return the created / updated / skipped counts and the problems of rows it refused.
+  return the created / updated / skipped (and opted-out) counts and the problems of rows it refused. On
+  PostgreSQL it runs on a writer thread with its own connection (see `BatchWriter`).
 - ``end(job)``: once, after the last batch, also after a cancel or failure (drop temporary tables, ANALYZE).
 
 Register a target with `register_target(kind, factory)` in its module and name that module in
@@ -287,6 +288,7 @@ class Runner:
         self.counts["opted_out"] = 0
         self.skipped_sheets: list[str] = []
         self.last_progress = 0.0
+        self.writer: BatchWriter | None = None
 
     # -- state -----------------------------------------------------------------------------------------
     def _save(self, **fields) -> None:
@@ -299,6 +301,7 @@ class Runner:
         now = time.monotonic()
         if force or now - self.last_progress > 0.5:
             self.last_progress = now
+            self.timings["write"] = self.writer.seconds if self.writer else 0.0
             self._save(**self.counts, timings={k: round(v, 3) for k, v in self.timings.items()})
 
     def _cancelled(self) -> bool:
