@@ -10,6 +10,7 @@ idempotent (a queue with a live lease is skipped). Times come from an injectable
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ REQUEST_EXCERPT_CHARS = 4000
 WINDOW = 50  # pending deliveries read at once from the head of a queue
 SUCCESS_STAMP_INTERVAL = timedelta(seconds=1)
 LEASE_CHECK_INTERVAL = timedelta(seconds=1)
+SUCCESS_BATCH = 25
+SUCCESS_FLUSH_SECONDS = 0.5
 RECORDED_FIELDS = [
     "attempt_count",
     "attempts",
@@ -240,16 +243,24 @@ def run_queue(webhook_id: int, token: str, *, clock: Clock | None = None, batch:
     """Send the webhook's due deliveries in order while holding the lease; returns the number of attempts.
 
     The lease is renewed (a write) only when it could run out during the next attempt; at most every
-    LEASE_CHECK_INTERVAL a read checks it is still ours and the webhook still active (a user may disable it)."""
+    LEASE_CHECK_INTERVAL a read checks it is still ours and the webhook still active (a user may disable it).
+    Successes are written in small batches, always before the queue is read again or let go."""
     clock = clock or timezone.now
+    successes = SuccessLog()
     with transport.ConnectionPool() as pool:
-        return _drain(webhook_id, token, clock, batch or int(conf.setting("WEBHOOK_TASK_BATCH")), pool)
+        try:
+            return _drain(webhook_id, token, clock, batch or int(conf.setting("WEBHOOK_TASK_BATCH")), pool, successes)
+        finally:
+            successes.flush()
 
 
-def _drain(webhook_id: int, token: str, clock: Clock, batch: int, pool: transport.ConnectionPool) -> int:
+def _drain(
+    webhook_id: int, token: str, clock: Clock, batch: int, pool: transport.ConnectionPool, successes: "SuccessLog"
+) -> int:
     margin = timedelta(seconds=transport.MAX_TIMEOUT + 5)
     attempts = 0
     while True:
+        successes.flush()
         now = clock()
         if not renew(webhook_id, token, now):
             return attempts
@@ -278,7 +289,8 @@ def _drain(webhook_id: int, token: str, clock: Clock, batch: int, pool: transpor
                     return attempts
                 checked_at = now
             attempts += 1
-            if not attempt(webhook, item, clock=clock, pool=pool):
+            if not attempt(webhook, item, clock=clock, pool=pool, successes=successes):
+                successes.flush()
                 release(webhook_id, token)
                 return attempts
 
@@ -330,13 +342,14 @@ def attempt(
     clock: Clock | None = None,
     retries: bool = True,
     pool: transport.ConnectionPool | None = None,
+    successes: "SuccessLog | None" = None,
 ) -> bool:
     """Send one attempt and record it. True when the queue may go on to the next delivery."""
     clock = clock or timezone.now
     request = build_request(webhook, delivery, clock())
     timeout = webhook.timeout_seconds or float(conf.setting("WEBHOOK_TIMEOUT_SECONDS"))
     result = transport.send(request, timeout=timeout, policy=conf.policy(), pool=pool)
-    return record_attempt(webhook, delivery, request, result, clock(), retries=retries)
+    return record_attempt(webhook, delivery, request, result, clock(), retries=retries, successes=successes)
 
 
 def _next_delay(attempt_count: int, result: transport.AttemptResult) -> float | None:
@@ -355,6 +368,7 @@ def record_attempt(
     now: datetime,
     *,
     retries: bool = True,
+    successes: "SuccessLog | None" = None,
 ) -> bool:
     """Store the outcome, schedule the retry or finish the delivery, and react to 410 and long failure."""
     delivery.attempt_count += 1
@@ -374,13 +388,11 @@ def record_attempt(
     delivery.duration_ms = result.duration_ms
     delivery.error = result.error[:500]
     if result.succeeded:
-        delivery.state, delivery.next_attempt_at = SUCCEEDED, None
-        stale = webhook.last_success_at is None or now - webhook.last_success_at >= SUCCESS_STAMP_INTERVAL
-        with relaxed_durability():
-            delivery.save(update_fields=RECORDED_FIELDS)
-            if webhook.failing_since is not None or stale:
-                Webhook.objects.filter(pk=webhook.pk).update(last_success_at=now, failing_since=None)
-                webhook.last_success_at, webhook.failing_since = now, None
+        delivery.state, delivery.next_attempt_at, delivery.updated_at = SUCCEEDED, None, now
+        if successes is not None:
+            successes.add(webhook, delivery, now)
+        else:
+            write_successes(webhook, [delivery], now)
         return True
     delay = _next_delay(delivery.attempt_count, result) if retries and result.status_code != 410 else None
     if delay is None:
@@ -399,6 +411,42 @@ def record_attempt(
         disable(webhook, Webhook.DisabledReason.FAILING, now=now)
         return False
     return delivery.state == FAILED
+
+
+def write_successes(webhook: Webhook, deliveries: list[WebhookDelivery], now: datetime) -> None:
+    """Store succeeded attempts in one transaction and stamp the webhook's last success (at most once a second)."""
+    stale = webhook.last_success_at is None or now - webhook.last_success_at >= SUCCESS_STAMP_INTERVAL
+    with relaxed_durability():
+        for delivery in deliveries:
+            delivery.save(update_fields=RECORDED_FIELDS)
+        if webhook.failing_since is not None or stale:
+            Webhook.objects.filter(pk=webhook.pk).update(last_success_at=now, failing_since=None)
+            webhook.last_success_at, webhook.failing_since = now, None
+
+
+class SuccessLog:
+    """Succeeded attempts of one queue run, written SUCCESS_BATCH at a time (or after SUCCESS_FLUSH_SECONDS).
+
+    If the worker dies before a flush, those deliveries are sent again with the same event id (at least once)."""
+
+    def __init__(self):
+        self.pending: list[WebhookDelivery] = []
+        self.webhook: Webhook | None = None
+        self.last_at: datetime | None = None
+        self.first_added = 0.0
+
+    def add(self, webhook: Webhook, delivery: WebhookDelivery, now: datetime) -> None:
+        if not self.pending:
+            self.first_added = time.monotonic()
+        self.pending.append(delivery)
+        self.webhook, self.last_at = webhook, now
+        if len(self.pending) >= SUCCESS_BATCH or time.monotonic() - self.first_added >= SUCCESS_FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            write_successes(self.webhook, self.pending, self.last_at)
+            self.pending = []
 
 
 def disable(webhook: Webhook, reason: str, *, now: datetime | None = None, actor=None) -> int:
