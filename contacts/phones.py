@@ -117,8 +117,8 @@ def normalize_many(
         chunks = [distinct[i : i + chunk_size] for i in range(0, len(distinct), chunk_size)]
         context = multiprocessing.get_context("forkserver")
         with context.Pool(processes=processes) as pool:
-            parts = pool.starmap(_check_chunk, [(chunk, region) for chunk in chunks])
-        results = [item for part in parts for item in part]
+            parts = pool.starmap(_check_chunk_as_tuples, [(chunk, region) for chunk in chunks])
+        results = [PhoneResult(*item) for part in parts for item in part]
     else:
         results = _check_chunk(distinct, region)
     by_key = dict(zip(distinct, results, strict=True))
@@ -132,6 +132,11 @@ def number_type_name(number: phonenumbers.PhoneNumber) -> str:
 
 def _check_chunk(values: Iterable[object], region: str | None) -> list[PhoneResult]:
     return [check_msisdn(value, region) for value in values]
+
+
+def _check_chunk_as_tuples(values: Iterable[object], region: str | None) -> list[tuple]:
+    """`_check_chunk` in a worker process: plain tuples pickle several times faster than dataclasses."""
+    return [(r.e164, r.country, r.number_type, r.valid, r.reason) for r in (check_msisdn(v, region) for v in values)]
 
 
 def _cache_key(value: object) -> object:
