@@ -172,6 +172,12 @@ def display_value(value: Any) -> str:
     return str(value)
 
 
+@dataclass
+class PendingPhones:
+    known: dict
+    parts: list[tuple[list, Future]] = field(default_factory=list)
+
+
 class PhoneNormalizer:
     """Normalises the phone cells of chunks over a process pool, overlapping with reading; caches repeats."""
 
@@ -188,30 +194,40 @@ class PhoneNormalizer:
             self.pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("forkserver"))
         return self.pool
 
-    def submit(self, values: Iterable[Any]) -> list[Future]:
-        missing = [value for value in dict.fromkeys(values) if value not in self.cache]
+    def submit(self, values: Iterable[Any]) -> PendingPhones:
+        """Start normalising a chunk's values; what the cache already knows is kept with the chunk, so the
+        cache can be emptied (it is bounded) while chunks are in flight."""
+        known: dict[Any, PhoneResult] = {}
+        missing = []
+        for value in dict.fromkeys(values):
+            result = self.cache.get(value)
+            if result is None:
+                missing.append(value)
+            else:
+                known[value] = result
+        pending = PendingPhones(known)
         if not missing:
-            return []
+            return pending
         pool = self._pool() if len(missing) >= POOL_MIN_VALUES else None
         if pool is None:
-            done: Future = Future()
-            done.set_result(normalize_many(missing, self.country))
-            done.values = missing
-            return [done]
+            known.update(zip(missing, normalize_many(missing, self.country), strict=True))
+            return pending
         size = max(1, -(-len(missing) // self.processes))
-        futures = []
         for start in range(0, len(missing), size):
             part = missing[start : start + size]
-            future = pool.submit(normalize_many, part, self.country)
-            future.values = part
-            futures.append(future)
-        return futures
+            pending.parts.append((part, pool.submit(normalize_many, part, self.country)))
+        return pending
 
-    def collect(self, futures: list[Future]) -> None:
+    def collect(self, pending: PendingPhones) -> dict[Any, PhoneResult]:
+        """Every value of the chunk → its PhoneResult (waits for the workers); remembers them for later chunks."""
+        results = pending.known
         if len(self.cache) > PHONE_CACHE_SIZE:
             self.cache.clear()
-        for future in futures:
-            self.cache.update(zip(future.values, future.result(), strict=True))
+        for part, future in pending.parts:
+            normalized = dict(zip(part, future.result(), strict=True))
+            results.update(normalized)
+            self.cache.update(normalized)
+        return results
 
     def close(self) -> None:
         if self.pool is not None:
@@ -352,12 +368,13 @@ class Runner:
         self.counts["rows_read"] += len(rows)
         return [mapping.apply(row) for row in rows]
 
-    def _validate(self, mapped: list[MappedRow]) -> None:
-        cache = self.normalizer.cache
+    def _validate(self, mapped: list[MappedRow], phones_by_value: dict[Any, PhoneResult]) -> None:
         phone_fields = self.phone_fields
         target, job = self.target, self.job
         for row in mapped:
-            phones = {name: cache[_phone_key(row.fields.get(name))] for name in phone_fields if name in row.fields}
+            phones = {
+                name: phones_by_value[_phone_key(row.fields.get(name))] for name in phone_fields if name in row.fields
+            }
             outcome = target.clean(row, phones, job)
             if isinstance(outcome, list):
                 self.counts["failed"] += 1
@@ -427,10 +444,9 @@ class Runner:
 
     def _drain(self, waiting: deque, *, keep: int) -> None:
         while len(waiting) > keep:
-            mapped, futures = waiting.popleft()
+            mapped, pending = waiting.popleft()
             started = time.perf_counter()
-            self.normalizer.collect(futures)
-            self._validate(mapped)
+            self._validate(mapped, self.normalizer.collect(pending))
             self.timings["validate"] += time.perf_counter() - started
 
     def run(self) -> None:

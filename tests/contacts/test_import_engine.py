@@ -255,3 +255,13 @@ def test_imports_that_stopped_reporting_are_failed_by_the_sweep(account, markete
     job.refresh_from_db()
     assert (job.state, job.error_code) == (ImportState.FAILED, "stalled")
     assert Import.objects.get(pk=fresh.pk).state == ImportState.WRITING
+
+
+def test_numbers_repeated_across_chunks_survive_the_bounded_phone_cache(account, marketer, tmp_path, monkeypatch):
+    from contacts.importing import engine
+
+    monkeypatch.setattr(engine, "PHONE_CACHE_SIZE", 10)
+    lines = "".join(f"+4474001{index % 3000:05d}\n" for index in range(12_000))
+    job = run(account, marketer, csv_file(tmp_path, "phone\n" + lines))
+    assert (job.state, job.rows_read, job.created, job.duplicates) == (ImportState.DONE, 12_000, 3000, 9000)
+    assert job.row_errors.count() == 3000
