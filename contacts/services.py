@@ -40,6 +40,7 @@ __all__ = [
     "create_contact",
     "delete_contact",
     "delete_contacts",
+    "delete_identifier",
     "delete_named",
     "delete_segment",
     "groups_by_reference",
@@ -235,6 +236,13 @@ def save_identifier(contact: Contact, actor, *, type: str, value: str, identifie
         target.save()
         record(contact.account, actor, "identifier.saved", target, after={"type": type, "value": value})
     return target
+
+
+def delete_identifier(identifier: Identifier, actor) -> None:
+    with transaction.atomic():
+        before = {"type": identifier.type, "value": identifier.value}
+        record(identifier.account, actor, "identifier.deleted", identifier, before=before)
+        identifier.delete()
 
 
 # --- tags and groups ------------------------------------------------------------------------------------

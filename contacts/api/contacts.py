@@ -174,7 +174,7 @@ class IdentifierViewSet(AccountScopedViewSet):
             )
 
     def perform_destroy(self, instance):
-        instance.delete()
+        services.delete_identifier(instance, self.request.user)
 
 
 class AllIdentifiersViewSet(IdentifierViewSet):

@@ -199,7 +199,7 @@ class IdentifierDeleteView(AccountViewMixin, View):
 
     def post(self, request, uid, iid):
         identifier = get_object_or_404(Identifier, account=self.account, contact__uid=uid, uid=iid)
-        identifier.delete()
+        services.delete_identifier(identifier, request.user)
         messages.success(request, "Identifier removed.")
         return redirect("contacts:contact_detail", uid=uid)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from contacts.models import Contact, ContactTag, Group, GroupMember, Identifier, Segment, Tag
-from portal.models import Event
+from portal.models import AuditEvent, Event
 
 pytestmark = pytest.mark.django_db
 
@@ -180,6 +180,7 @@ def test_identifiers_nested_crud(api, account):
     assert [row["contact"] for row in everyone["data"]] == [str(contact.uid)]
     assert client.delete(f"{base}/{iid}").status_code == 200
     assert Identifier.objects.filter(contact=contact).count() == 1
+    assert AuditEvent.objects.filter(account=account, verb="identifier.deleted").count() == 1
 
 
 # --- tags and groups ------------------------------------------------------------------------------------
