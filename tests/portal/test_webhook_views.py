@@ -159,3 +159,36 @@ def test_admins_see_a_banner_when_the_system_disabled_a_webhook(
 
 def test_webhooks_appear_in_the_developers_menu(client_for, admin_user):
     assert 'href="/developers/webhooks/"' in client_for(admin_user).get("/").content.decode()
+
+
+def test_edit_page_saves_and_a_new_secret_is_shown_once_with_overlap(
+    client_for, admin_user, account, live_http_receiver
+):
+    webhook = make_webhook(account, live_http_receiver.url())
+    old_secret = webhook.secret
+    client = client_for(admin_user)
+    page = client.get(f"/developers/webhooks/{webhook.uid}/edit/").content.decode()
+    assert 'data-testid="send-test-event"' in page and old_secret not in page
+    response = client.post(
+        f"/developers/webhooks/{webhook.uid}/edit/",
+        {
+            "name": "CRM v2",
+            "uri": live_http_receiver.url("/v2"),
+            "kind": "standard",
+            "active": "on",
+            "secret": "a-new-shared-secret-value",
+        },
+    )
+    webhook.refresh_from_db()
+    assert (webhook.name, webhook.uri) == ("CRM v2", live_http_receiver.url("/v2"))
+    assert webhook.secret in response.content.decode()
+    assert webhook.signing_secrets() == [webhook.secret, old_secret]
+
+
+def test_unchecking_active_disables_the_webhook(client_for, admin_user, account, live_http_receiver):
+    webhook = make_webhook(account, live_http_receiver.url())
+    client_for(admin_user).post(
+        f"/developers/webhooks/{webhook.uid}/edit/", {"name": "CRM", "uri": webhook.uri, "kind": "standard"}
+    )
+    webhook.refresh_from_db()
+    assert (webhook.status, webhook.disabled_reason) == (0, "manual")
