@@ -2,10 +2,11 @@
 
 Each webhook's pending deliveries form a queue sent strictly in creation order: only the oldest pending
 delivery (the head) is attempted, and the ones behind it wait while it is scheduled for a retry. A worker
-owns a queue through a lease on the Webhook row (claimed with a conditional UPDATE, renewed per attempt), so
-two workers never send the same queue; a crashed worker's lease simply expires. The beat sweep claims the
-queues whose head is due with `select_for_update(skip_locked=True)` and enqueues one task per queue; it is
-idempotent (a queue with a live lease is skipped). Times come from an injectable clock.
+owns a queue through a lease on the Webhook row (claimed with a conditional UPDATE, renewed before it could
+run out), so two workers never send the same queue; a crashed worker's lease simply expires. The beat sweep
+claims the queues whose head is due with `select_for_update(skip_locked=True)` and enqueues one task per
+queue; it is idempotent (a queue with a live lease is skipped). A queue run keeps its HTTP connection alive
+and writes successes in small batches. Times come from an injectable clock (`timezone.now` by default).
 """
 
 import json
