@@ -19,6 +19,8 @@ from contacts.models import Group, Import, ImportKind, ImportMode, ImportRowErro
 from portal.audit import record
 
 __all__ = [
+    "AWAITING_MAPPING",
+    "can_start",
     "cancel_import",
     "check_request_size",
     "create_import",
@@ -28,6 +30,7 @@ __all__ = [
 ]
 
 INLINE_MAX_BYTES = 256 * 1024
+AWAITING_MAPPING = "awaiting_mapping"
 STALE_MINUTES = 30
 MULTIPART_OVERHEAD = 64 * 1024
 RUNNING_STATES = (ImportState.READING, ImportState.VALIDATING, ImportState.WRITING)
@@ -78,6 +81,11 @@ def create_import(
     job.save()
     record(account, user, "import.created", job, after={"file": job.file_name, "mode": mode, "dry_run": dry_run})
     return job
+
+
+def can_start(job: Import) -> bool:
+    """A finished import (a dry run, or a failed or cancelled one) or an upload waiting for its mapping."""
+    return job.is_finished or bool((job.report or {}).get(AWAITING_MAPPING))
 
 
 def start_import(job: Import, *, dry_run: bool | None = None, mapping: dict | None = None) -> Import:

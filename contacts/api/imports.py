@@ -14,6 +14,7 @@ from contacts.importing.errors import ImportFileError
 from contacts.importing.options import parse_import_options, parse_mapping
 from contacts.models import Import, ImportKind, ImportRowError
 from contacts.services_imports import (
+    can_start,
     cancel_import,
     check_request_size,
     create_import,
@@ -160,7 +161,7 @@ class ImportViewSet(AccountScopedViewSet):
     def start(self, request, *args, **kwargs):
         """Run a finished dry run (or a failed/cancelled import) for real, optionally with a new mapping."""
         job = self.get_object()
-        if not job.is_finished:
+        if not can_start(job):
             raise Conflict("The import is still running.")
         try:
             mapping = parse_mapping(request.data.get("mapping"), job.kind) if "mapping" in request.data else None

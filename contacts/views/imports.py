@@ -21,6 +21,8 @@ from contacts.importing.mapping import ATTRIBUTE, IGNORE
 from contacts.importing.options import parse_mapping
 from contacts.models import Import, ImportKind, ImportState
 from contacts.services_imports import (
+    AWAITING_MAPPING,
+    can_start,
     cancel_import,
     check_request_size,
     create_import,
@@ -33,7 +35,6 @@ from portal.views import AccountViewMixin
 
 TEMPLATE = "contacts/import_detail.html"
 INLINE_ERRORS = 20
-AWAITING = "awaiting_mapping"
 
 
 def _history(account):
@@ -80,7 +81,7 @@ class ImportListView(AccountViewMixin, View):
                     group=data["group"],
                     tags=data["tags"],
                 )
-                Import.objects.filter(pk=job.pk).update(report={AWAITING: True})
+                Import.objects.filter(pk=job.pk).update(report={AWAITING_MAPPING: True})
         except ImportFileError as exc:
             form.add_error("file", exc.message)
             return self.render_page(request, form, status=422)
@@ -119,7 +120,7 @@ class ImportDetailView(ImportObjectMixin, View):
     def get(self, request, uid):
         job = self.get_job(uid)
         context = {"job": job, "can_write": self.can(WRITE)}
-        if (job.report or {}).get(AWAITING):
+        if (job.report or {}).get(AWAITING_MAPPING):
             context.update(_preview_context(job, job.mapping or {}))
         else:
             context.update(_results_context(job))
@@ -154,7 +155,7 @@ class ImportStartView(ImportObjectMixin, View):
 
     def post(self, request, uid):
         job = self.get_job(uid)
-        if not job.is_finished and not (job.report or {}).get(AWAITING):
+        if not can_start(job):
             messages.info(request, "This import is already running.")
             return redirect("contacts:import_detail", uid=job.uid)
         posted = _mapping_from_post(request.POST)
