@@ -89,7 +89,7 @@ class SendOptionsSerializer(serializers.Serializer):
     flash = serializers.ChoiceField(choices=[0, 1, "0", "1"], required=False, default=0)
     custom = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     port = serializers.CharField(required=False, allow_blank=True)
-    max_units = serializers.ChoiceField(choices=[2, 3, "2", "3"], required=False, allow_null=True)
+    max_units = serializers.IntegerField(min_value=2, max_value=3, required=False, allow_null=True)
     webhook_id = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
     meta = serializers.JSONField(required=False, default=dict)
 
@@ -379,7 +379,7 @@ class QuoteSerializer(serializers.Serializer):
     data = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
     service = serializers.CharField(required=False, allow_blank=True, max_length=3)
     type = serializers.ChoiceField(choices=MessageType.values, required=False, default=MessageType.AUTO)
-    max_units = serializers.ChoiceField(choices=[2, 3, "2", "3"], required=False, allow_null=True)
+    max_units = serializers.IntegerField(min_value=2, max_value=3, required=False, allow_null=True)
 
     def validate(self, attrs):
         if not attrs.get("message") and not attrs.get("alias"):
