@@ -1,7 +1,7 @@
 """Campaign API: /api/v2/campaigns CRUD (drafts only change), schedule, cancel, pause, resume, stats, quote."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
 
@@ -37,6 +37,7 @@ class AudienceSerializer(serializers.Serializer):
         return {key: [str(item) for item in values.get(key, [])] for key in AUDIENCE_KEYS}
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ScopedReferenceField(serializers.Field):
     """An object of the caller's account by public id (or name/alias)."""
 

@@ -16,7 +16,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 
 from campaigns import dlr_codes
@@ -67,6 +67,7 @@ def parse_send_time(value, account: Account) -> datetime | None:
     return moment
 
 
+@extend_schema_field({"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]})
 class RecipientsField(serializers.Field):
     """`to` as an array or a comma-separated list."""
 
@@ -86,7 +87,7 @@ class RecipientsField(serializers.Field):
 class SendOptionsSerializer(serializers.Serializer):
     time = serializers.CharField(required=False, allow_blank=True)
     type = serializers.ChoiceField(choices=MessageType.values, required=False, default=MessageType.AUTO)
-    flash = serializers.ChoiceField(choices=[0, 1, "0", "1"], required=False, default=0)
+    flash = serializers.IntegerField(min_value=0, max_value=1, required=False, default=0)
     custom = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     port = serializers.CharField(required=False, allow_blank=True)
     max_units = serializers.IntegerField(min_value=2, max_value=3, required=False, allow_null=True)
