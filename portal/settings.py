@@ -172,6 +172,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v2",
+    "ENUM_NAME_OVERRIDES": {
+        "ActiveStatusEnum": [(1, "Active"), (0, "Inactive")],
+        "MessageTypeEnum": "campaigns.states.MessageType",
+        "TemplateTypeEnum": "campaigns.models.templates.TemplateType",
+        "TagOperatorEnum": "contacts.models.contacts.TagOperator",
+    },
 }
 
 # Celery: an embedded broker (files under var/) unless CELERY_BROKER_URL names Redis.

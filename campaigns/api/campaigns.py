@@ -63,7 +63,7 @@ class CampaignSerializer(serializers.ModelSerializer):
     sender = ScopedReferenceField(Sender, "name")
     template = ScopedReferenceField(Template, "alias", required=False, allow_null=True)
     audience = AudienceSerializer()
-    type = serializers.ChoiceField(source="message_type", choices=MessageType.values, required=False)
+    type = serializers.ChoiceField(source="message_type", choices=MessageType.choices, required=False)
 
     class Meta:
         model = Campaign

@@ -86,7 +86,7 @@ class RecipientsField(serializers.Field):
 
 class SendOptionsSerializer(serializers.Serializer):
     time = serializers.CharField(required=False, allow_blank=True)
-    type = serializers.ChoiceField(choices=MessageType.values, required=False, default=MessageType.AUTO)
+    type = serializers.ChoiceField(choices=MessageType.choices, required=False, default=MessageType.AUTO)
     flash = serializers.IntegerField(min_value=0, max_value=1, required=False, default=0)
     custom = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     port = serializers.CharField(required=False, allow_blank=True)
@@ -379,7 +379,7 @@ class QuoteSerializer(serializers.Serializer):
     alias = serializers.CharField(required=False, allow_blank=True)
     data = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
     service = serializers.CharField(required=False, allow_blank=True, max_length=3)
-    type = serializers.ChoiceField(choices=MessageType.values, required=False, default=MessageType.AUTO)
+    type = serializers.ChoiceField(choices=MessageType.choices, required=False, default=MessageType.AUTO)
     max_units = serializers.IntegerField(min_value=2, max_value=3, required=False, allow_null=True)
 
     def validate(self, attrs):
