@@ -3,8 +3,9 @@
 One account, two webhooks (each subscribed to `sms:message:status` for `all`), each pointing at its own
 HTTP receiver on 127.0.0.1. Events are emitted in transactions of 100 (as delivery-report processing does);
 after each commit `emit` creates the deliveries and starts the webhooks' queues, which a Celery worker process
-(2 pool processes) drains in order. A thread in this process runs the beat sweep every second. Prints the
-emission rate, deliveries per second (first emit to last receipt) and the p50/p99 delay from emit to receipt.
+(2 pool processes) drains in order; the receivers run in a child process. A thread in this process runs the
+beat sweep every second. Prints the emission rate, deliveries per second (first emit to last receipt) and
+the p50/p99 delay from emit to receipt.
 
     .venv/bin/python bench/webhooks.py                    # SQLite + the embedded file-system broker
     .venv/bin/python bench/webhooks.py --db postgres      # PostgreSQL + Redis (BENCH_POSTGRES_URL, BENCH_REDIS_URL)
@@ -14,6 +15,8 @@ emission rate, deliveries per second (first emit to last receipt) and the p50/p9
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -21,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +33,7 @@ POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 BENCH_DB = "bench_webhooks"
 BATCH = 100
+RECEIVERS = 2
 
 
 def configure(db: str, var_dir: str) -> None:
@@ -85,73 +90,122 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+@dataclass(frozen=True)
+class Receipt:
+    receiver: int
+    received_at: float
+    event_id: str
+    number: int
+    emitted_at: float
+
+
+def serve_receivers(count: int, ports, stop, results_path: str) -> None:
+    """Child process: HTTP receivers on 127.0.0.1 (away from the emitter's GIL); their receipts go to a file."""
+    from tests.support.http_receiver import HttpReceiver
+
+    receivers = [HttpReceiver().start() for _ in range(count)]
+    ports.put([receiver.port for receiver in receivers])
+    stop.wait()
+    rows = []
+    for index, receiver in enumerate(receivers):
+        receiver.stop()
+        for request in receiver.requests:
+            payload = request.json()["payload"]
+            rows.append(
+                [index, request.received_at, request.headers["webhook-id"], payload["n"], payload["emitted_at"]]
+            )
+    Path(results_path).write_text(json.dumps(rows))
+
+
+def start_receivers(count: int, results_path: str):
+    context = multiprocessing.get_context("spawn")
+    ports, stop = context.Queue(), context.Event()
+    process = context.Process(target=serve_receivers, args=(count, ports, stop, results_path), daemon=True)
+    process.start()
+    return process, stop, ports.get(timeout=30)
+
+
+def emit_events(account, events: int, rate: float | None) -> tuple[float, float]:
+    from django.db import transaction
+
+    from portal.events import emit
+
+    started = time.time()
+    batch_interval = BATCH / rate if rate else 0.0
+    for first in range(0, events, BATCH):
+        if batch_interval:
+            time.sleep(max(0.0, started + (first // BATCH) * batch_interval - time.time()))
+        with transaction.atomic():
+            for number in range(first, min(first + BATCH, events)):
+                payload = {"n": number, "status": "DELIVRD", "emitted_at": time.time()}
+                emit(account, "sms:message:status", payload, identity="BENCH")
+    return started, time.time()
+
+
+def report(receipts: list[Receipt], events: int, expected: int, started: float, emitted: float) -> None:
+    delays = [(receipt.received_at - receipt.emitted_at) * 1000 for receipt in receipts]
+    last = max(receipt.received_at for receipt in receipts)
+    in_order = all(
+        [r.number for r in receipts if r.receiver == index] == sorted(r.number for r in receipts if r.receiver == index)
+        for index in {receipt.receiver for receipt in receipts}
+    )
+    distinct = len({(receipt.receiver, receipt.event_id) for receipt in receipts})
+    print(f"events emitted: {events} in {emitted - started:.1f} s ({events / (emitted - started):.0f} events/s)")
+    print(f"deliveries received: {len(receipts)} of {expected} ({distinct} distinct), in order per webhook: {in_order}")
+    print(f"deliveries per second (first emit to last receipt): {len(receipts) / (last - started):.0f}")
+    print(
+        f"emit → receipt delay: p50 {statistics.median(delays):.0f} ms, p99 {percentile(delays, 0.99):.0f} ms, "
+        f"max {max(delays):.0f} ms"
+    )
+
+
 def run(events: int, db: str, rate: float | None) -> None:
     var_dir = tempfile.mkdtemp(prefix="bench-webhooks-")
+    results_path = str(Path(var_dir) / "receipts.json")
+    receivers, stop_receivers, ports = start_receivers(RECEIVERS, results_path)
     configure(db, var_dir)
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import connection
 
     from portal.accounts import create_account
-    from portal.events import emit
-    from portal.models import Subscription, Webhook
+    from portal.models import Subscription, Webhook, WebhookDelivery
     from portal.webhooks import signing
-    from tests.support.http_receiver import HttpReceiver
 
     call_command("migrate", verbosity=0)
     account = create_account("Bench", default_country="IN", time_zone="Asia/Kolkata")
-    receivers = [HttpReceiver().start(), HttpReceiver().start()]
-    for number, receiver in enumerate(receivers):
+    for number, port in enumerate(ports):
         webhook = Webhook.objects.create(
-            account=account, name=f"receiver {number}", uri=receiver.url("/in"), secret=signing.generate_secret()
+            account=account,
+            name=f"receiver {number}",
+            uri=f"http://127.0.0.1:{port}/in",
+            secret=signing.generate_secret(),
         )
         Subscription.objects.create(account=account, webhook=webhook, event="sms:message:status")
     worker = start_worker(var_dir)
-    stop = threading.Event()
-    beat = threading.Thread(target=sweeper, args=(stop,), daemon=True)
+    stop_beat = threading.Event()
+    beat = threading.Thread(target=sweeper, args=(stop_beat,), daemon=True)
+    expected = events * len(ports)
     time.sleep(3)
     try:
         beat.start()
-        started = time.time()
-        batch_interval = BATCH / rate if rate else 0.0
-        for first in range(0, events, BATCH):
-            if batch_interval:
-                time.sleep(max(0.0, started + (first // BATCH) * batch_interval - time.time()))
-            with transaction.atomic():
-                for number in range(first, min(first + BATCH, events)):
-                    payload = {"id": f"msg-{number}", "status": "DELIVRD", "emitted_at": time.time()}
-                    emit(account, "sms:message:status", payload, identity="BENCH")
-        emitted = time.time()
-        expected = events * len(receivers)
+        started, emitted = emit_events(account, events, rate)
         deadline = emitted + max(120, events / 20)
-        while sum(len(r.requests) for r in receivers) < expected and time.time() < deadline:
-            time.sleep(0.2)
-        received = [request for r in receivers for request in r.requests]
+        succeeded = WebhookDelivery.objects.filter(state=WebhookDelivery.State.SUCCEEDED)
+        while succeeded.count() < expected and time.time() < deadline:
+            time.sleep(0.5)
     finally:
-        stop.set()
+        stop_beat.set()
         worker.terminate()
         worker.wait(timeout=30)
-        for receiver in receivers:
-            receiver.stop()
-    delays = [(r.received_at - r.json()["payload"]["emitted_at"]) * 1000 for r in received]
-    last = max(r.received_at for r in received)
-    in_order = all(
-        [int(r.json()["payload"]["id"].split("-")[1]) for r in receiver.requests]
-        == sorted(int(r.json()["payload"]["id"].split("-")[1]) for r in receiver.requests)
-        for receiver in receivers
-    )
-    unique = len({(r.headers["webhook-id"], r.headers["host"]) for r in received})
+        stop_receivers.set()
+        receivers.join(timeout=60)
+    receipts = [Receipt(*row) for row in json.loads(Path(results_path).read_text())]
     pacing = f", emission paced at {rate:g} events/s" if rate else ""
     print(f"database {connection.vendor}, broker {os.environ['CELERY_BROKER_URL'].split(':')[0]}{pacing}")
-    print(f"events emitted: {events} in {emitted - started:.1f} s ({events / (emitted - started):.0f} events/s)")
-    print(f"deliveries received: {len(received)} of {expected} ({unique} distinct), in order per webhook: {in_order}")
-    print(f"deliveries per second (first emit to last receipt): {len(received) / (last - started):.0f}")
-    print(
-        f"emit → receipt delay: p50 {statistics.median(delays):.0f} ms, p99 {percentile(delays, 0.99):.0f} ms, "
-        f"max {max(delays):.0f} ms"
-    )
+    report(receipts, events, expected, started, emitted)
     drop_database(db)
 
 
