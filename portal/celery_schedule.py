@@ -7,6 +7,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "campaigns-leases": {"task": "campaigns.release_expired_leases", "schedule": 30.0},
     # webhooks: start the delivery queues whose oldest pending delivery is due (retries, expired leases)
     "webhooks-sweep": {"task": "portal.webhooks.sweep", "schedule": 5.0},
+    "webhooks-prune": {"task": "portal.webhooks.prune", "schedule": 3600.0},
     # contacts: imports whose worker stopped mid-file are marked failed
     "imports-stale": {"task": "contacts.fail_stale_imports", "schedule": 300.0},
 }

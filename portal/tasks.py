@@ -1,6 +1,10 @@
 from celery import shared_task
 
-from portal.webhooks.tasks import deliver_webhook, sweep_webhook_deliveries  # noqa: F401  (autodiscovery)
+from portal.webhooks.tasks import (  # noqa: F401  (autodiscovery)
+    deliver_webhook,
+    prune_webhook_deliveries,
+    sweep_webhook_deliveries,
+)
 
 
 @shared_task(name="portal.ping")

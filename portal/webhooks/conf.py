@@ -17,6 +17,8 @@ DEFAULTS = {
     "WEBHOOK_SECRET_OVERLAP_SECONDS": 24 * 3600,
     # A worker owns a webhook's queue for this long per claim (renewed per attempt); a crash frees it after.
     "WEBHOOK_LEASE_SECONDS": 60,
+    # Finished (succeeded or failed) deliveries are kept this many days in the delivery log.
+    "WEBHOOK_RETENTION_DAYS": 30,
     # Deliveries one task sends before handing the queue to a fresh task.
     "WEBHOOK_TASK_BATCH": 500,
     # Development/tests only: networks (CIDRs) and ports webhooks may reach although not public.

@@ -450,6 +450,14 @@ class SuccessLog:
             self.pending = []
 
 
+def prune(now: datetime | None = None) -> int:
+    """Delete finished deliveries older than the retention period; pending ones are never deleted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=float(conf.setting("WEBHOOK_RETENTION_DAYS")))
+    deleted, _ = WebhookDelivery.objects.filter(state__in=[SUCCEEDED, FAILED], created_at__lt=cutoff).delete()
+    return deleted
+
+
 def disable(webhook: Webhook, reason: str, *, now: datetime | None = None, actor=None) -> int:
     """Switch the webhook off and fail its pending deliveries (they can be redelivered after a restore)."""
     now = now or timezone.now()

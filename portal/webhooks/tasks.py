@@ -15,3 +15,9 @@ def deliver_webhook(webhook_id: int, lease_token: str) -> int:
 def sweep_webhook_deliveries() -> int:
     """Beat: start the queues whose oldest pending delivery is due (retries, expired leases)."""
     return len(delivery.sweep())
+
+
+@shared_task(name="portal.webhooks.prune", ignore_result=True)
+def prune_webhook_deliveries() -> int:
+    """Beat: drop finished deliveries older than WEBHOOK_RETENTION_DAYS."""
+    return delivery.prune()

@@ -334,3 +334,17 @@ def test_system_check_refuses_the_allow_list_without_debug(settings):
     settings.DEBUG = False
     settings.WEBHOOK_ALLOWED_CIDRS = []
     assert allow_list_only_in_debug() == []
+
+
+def test_prune_keeps_pending_and_recent_deliveries(account, live_http_receiver, on_commit, clock, settings):
+    settings.WEBHOOK_RETENTION_DAYS = 30
+    live_http_receiver.respond(200, 500)
+    make_webhook(account, live_http_receiver.url())
+    emit_status(account, on_commit, 1)
+    emit_status(account, on_commit, 2)
+    assert list(WebhookDelivery.objects.order_by("id").values_list("state", flat=True)) == ["succeeded", "pending"]
+    clock.advance(29 * 86400)
+    assert delivery.prune() == 0
+    clock.advance(2 * 86400)
+    assert delivery.prune() == 1
+    assert list(WebhookDelivery.objects.values_list("state", flat=True)) == ["pending"]
