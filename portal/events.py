@@ -23,7 +23,7 @@ def emit(account: Account, event: str, payload: dict, identity: str | None = Non
     if pending is None:
         pending = {}
         setattr(connection, PENDING_ATTRIBUTE, pending)
-    pending[record.pk] = str(webhook_id) if webhook_id else None
+    pending[record.uid] = str(webhook_id) if webhook_id else None
     transaction.on_commit(lambda: _flush(connection), robust=True)
     return record
 
@@ -31,7 +31,7 @@ def emit(account: Account, event: str, payload: dict, identity: str | None = Non
 def _flush(connection) -> None:
     """Fan out every event this connection emitted and committed so far (later callbacks find nothing left).
 
-    Ids of events rolled back with their transaction may linger here; they no longer exist and are skipped."""
+    Events rolled back with their transaction may linger here; their (never reused) uids match nothing."""
     from portal.webhooks.delivery import dispatch_events
 
     pending = getattr(connection, PENDING_ATTRIBUTE, None)

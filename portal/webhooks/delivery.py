@@ -134,10 +134,10 @@ def fan_out(events: list[Event], explicit: dict[int, str | None], *, now: dateti
     return sorted({delivery.webhook_id for delivery in deliveries})
 
 
-def dispatch_events(explicit: dict[int, str | None]) -> list[int]:
-    """After commit: create the deliveries of these events (pk → explicit webhook id) and start idle queues."""
-    events = list(Event.objects.filter(pk__in=list(explicit)))
-    webhook_ids = fan_out(events, explicit)
+def dispatch_events(explicit: dict[uuid.UUID, str | None]) -> list[int]:
+    """After commit: create the deliveries of these events (uid → explicit webhook id) and start idle queues."""
+    events = list(Event.objects.filter(uid__in=list(explicit)))
+    webhook_ids = fan_out(events, {event.pk: explicit[event.uid] for event in events})
     kick(webhook_ids)
     return webhook_ids
 

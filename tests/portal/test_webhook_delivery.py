@@ -348,3 +348,14 @@ def test_prune_keeps_pending_and_recent_deliveries(account, live_http_receiver, 
     clock.advance(2 * 86400)
     assert delivery.prune() == 1
     assert list(WebhookDelivery.objects.values_list("state", flat=True)) == ["pending"]
+
+
+def test_events_of_a_rolled_back_savepoint_are_not_delivered(account, live_http_receiver, on_commit):
+    make_webhook(account, live_http_receiver.url())
+    with on_commit(), transaction.atomic():
+        kept = emit(account, "sms:message:status", {"n": 1}, "ACMEIN")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            emit(account, "sms:message:status", {"n": 2}, "ACMEIN")
+            raise RuntimeError("one recipient failed")
+    assert list(WebhookDelivery.objects.values_list("event_uid", flat=True)) == [kept.uid]
+    assert [r.headers["webhook-id"] for r in live_http_receiver.wait_for(1)] == [str(kept.uid)]
