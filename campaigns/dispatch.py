@@ -373,6 +373,46 @@ def _copy_messages(rows: list[tuple]) -> None:
         )
 
 
+class MessageWriter:
+    """Writes chunks of message rows. On PostgreSQL outside a transaction, a writer thread with its own
+    connection stores one chunk while the next is planned (the database works while Python renders); otherwise
+    each chunk is written in place. At most two chunks wait; an error in the thread is raised at exit."""
+
+    def __init__(self):
+        self.threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
+        self.pending: list = []
+
+    def __enter__(self) -> "MessageWriter":
+        if self.threaded:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-writer")
+        return self
+
+    def submit(self, rows: list[tuple]) -> None:
+        if not self.threaded:
+            write_messages(rows)
+            return
+        while len(self.pending) >= 2:
+            self.pending.pop(0).result()
+        self.pending.append(self.executor.submit(self._write_in_thread, rows))
+
+    @staticmethod
+    def _write_in_thread(rows: list[tuple]) -> None:
+        try:
+            write_messages(rows)
+        finally:
+            connection.close()
+
+    def __exit__(self, *exc_info) -> None:
+        if self.threaded:
+            try:
+                for future in self.pending:
+                    future.result()
+            finally:
+                self.executor.shutdown(wait=True)
+
+
 @dataclass
 class PreparationCounts:
     recipients: int = 0
@@ -566,10 +606,11 @@ def prepare_campaign(campaign: Campaign) -> PreparationCounts:
             )
             for offset, draft in enumerate(drafts)
         ]
-        write_messages(rows)
+        writer.submit(rows)
         Campaign.objects.filter(pk=campaign.pk).update(updated_at=timezone.now())
 
-    counts = plan_campaign(campaign, on_drafts=write)
+    with MessageWriter() as writer:
+        counts = plan_campaign(campaign, on_drafts=write)
     created = Message.objects.filter(campaign=campaign).count()
     estimated = Message.objects.filter(campaign=campaign).aggregate(total=Sum("cost"))["total"] or Decimal("0")
     Campaign.objects.filter(pk=campaign.pk, state=CampaignState.PREPARING).update(
