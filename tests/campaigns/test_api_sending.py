@@ -227,3 +227,22 @@ def test_dlr_callback_always_answers_200_and_is_idempotent(client, api, template
     message.refresh_from_db()
     assert message.state == MessageState.DELIVERED
     assert list(message.reports.values_list("applied", flat=True).order_by("id")) == [True, False]
+
+
+def test_scheduled_api_send_waits_for_its_time_in_the_account_zone(api, template):
+    import zoneinfo
+
+    local = (timezone.now() + timedelta(hours=2)).astimezone(zoneinfo.ZoneInfo("Asia/Kolkata")).replace(microsecond=0)
+    body = {
+        "sender": "ACMERT",
+        "to": ["9876543210"],
+        "message": "Hi A, your Acme order 1 is ready",
+        "time": local.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    assert api().post("/api/v2/sms/send", body, format="json").status_code == 200
+    run_sweeps(rounds=1)
+    message = Message.objects.get()
+    assert message.state == MessageState.QUEUED
+    assert message.not_before == local
+    too_late = dict(body, time=(timezone.now() + timedelta(days=31)).strftime("%Y-%m-%d %H:%M:%S"))
+    assert api().post("/api/v2/sms/send", too_late, format="json").status_code == 422
