@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -125,7 +125,15 @@ def start_campaign(campaign_id: int) -> bool:
     if not claimed:
         return False
     campaign = Campaign.objects.select_related("account", "sender", "template").get(pk=campaign_id)
-    prepare_campaign(campaign)
+    try:
+        prepare_campaign(campaign)
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: the preparation is taken again when its lease expires
+    except Exception as exc:
+        Campaign.objects.filter(pk=campaign_id, state=CampaignState.PREPARING).update(
+            state=CampaignState.FAILED, state_reason=f"Preparation failed: {exc}"[:200], finished_at=timezone.now()
+        )
+        raise
     _enqueue("dispatch_outbox")
     return True
 

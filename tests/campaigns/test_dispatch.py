@@ -375,3 +375,19 @@ def test_free_text_takes_the_matched_templates_type_for_the_india_hold(account, 
     promo_text = build_spec(account, sender=sender, body="Acme sale: 20% off today. To opt-out, send STOP")
     assert plan_message(service_text, "+919876543210").india_promotional is False
     assert plan_message(promo_text, "+919876543210").india_promotional is True
+
+
+def test_a_preparation_that_raises_marks_the_campaign_failed(account, sender, admin_user, monkeypatch):
+    from campaigns import sending
+
+    campaign = _running_campaign(account, sender, ["+919876543210"], admin_user)
+
+    def broken(_campaign):
+        raise ValueError("audience definition is broken")
+
+    monkeypatch.setattr(sending, "prepare_campaign", broken)
+    with pytest.raises(ValueError):
+        sending.start_campaign(campaign.pk)
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.FAILED
+    assert campaign.state_reason == "Preparation failed: audience definition is broken"
