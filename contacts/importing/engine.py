@@ -142,7 +142,6 @@ class ImportJob:
     target: Target
     batch_rows: int = 20_000
     country: str = ""
-    stats: dict = field(default_factory=dict)
 
     @property
     def account(self):
@@ -598,7 +597,14 @@ def run_import(record: Import) -> Import:
         Import.objects.filter(pk=record.pk).update(state=ImportState.CANCELLED, finished_at=timezone.now())
         record.refresh_from_db()
         return record
-    runner = Runner(record)
+    try:
+        runner = Runner(record)
+    except ImportFileError as exc:
+        Import.objects.filter(pk=record.pk).update(
+            state=ImportState.FAILED, error_code=exc.code, error_message=exc.message, finished_at=timezone.now()
+        )
+        record.refresh_from_db()
+        return record
     final: dict = {}
     try:
         runner.run()
@@ -620,9 +626,9 @@ def run_import(record: Import) -> Import:
         runner._save(
             **runner.counts,
             **final,
-            rows_estimate=max(runner.counts["rows_read"], runner.record.rows_estimate or 0)
+            rows_estimate=runner.counts["rows_read"]
             if final.get("state") == ImportState.DONE
-            else runner.record.rows_estimate,
+            else record.rows_estimate,
             timings={k: round(v, 3) for k, v in runner.timings.items()},
             report={**(record.report or {}), **runner.report()},
             finished_at=timezone.now(),

@@ -265,3 +265,10 @@ def test_numbers_repeated_across_chunks_survive_the_bounded_phone_cache(account,
     job = run(account, marketer, csv_file(tmp_path, "phone\n" + lines))
     assert (job.state, job.rows_read, job.created, job.duplicates) == (ImportState.DONE, 12_000, 3000, 9000)
     assert job.row_errors.count() == 3000
+
+
+def test_an_unknown_kind_fails_the_import_with_a_message(account, marketer, tmp_path):
+    job = create_import(account, marketer, upload(csv_file(tmp_path, "phone\n+447400123456\n")))
+    Import.objects.filter(pk=job.pk).update(kind="carrier_pigeons")
+    job = start_import(Import.objects.get(pk=job.pk))
+    assert (job.state, job.error_code) == (ImportState.FAILED, "unknown_kind")
