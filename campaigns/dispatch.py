@@ -668,7 +668,13 @@ def claim_batch(account_id: int, campaign_id: int | None, limit: int | None = No
         now = timezone.now()
         campaign = None
         if campaign_id is not None:
-            campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).select_related("sender").first()
+            # NO KEY UPDATE: rows inserted elsewhere that reference the campaign (refunds) are not blocked by it
+            campaign = (
+                Campaign.objects.select_for_update(no_key=True, of=("self",))
+                .filter(pk=campaign_id)
+                .select_related("sender")
+                .first()
+            )
             if campaign is None or campaign.state != CampaignState.RUNNING:
                 return None
             if campaign.throttle_until and campaign.throttle_until > now:
@@ -736,7 +742,7 @@ def _debit(
     to_charge = [m for m in messages if not m.debited]
     if not to_charge:
         return messages
-    account = Account.objects.select_for_update().get(pk=account_id)
+    account = Account.objects.select_for_update(no_key=True).get(pk=account_id)
     affordable, total = [], Decimal("0")
     for message in to_charge:
         if total + message.cost > account.balance:
@@ -886,7 +892,7 @@ def record_results(claim: Claim, results: list[tuple[Message, object]]) -> None:
     with transaction.atomic():
         owned_query = Message.objects.filter(claim_token=claim.token, state=MessageState.QUEUED)
         if connection.vendor == "postgresql":
-            owned_query = owned_query.select_for_update()
+            owned_query = owned_query.select_for_update(no_key=True)
         owned = set(owned_query.values_list("id", flat=True))
         sent = []
         for message, result in results:
