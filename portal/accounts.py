@@ -1,12 +1,23 @@
 """Which accounts a user may act in, and with which role."""
 
+import zoneinfo
+
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from portal.models import Account, Membership
 from portal.roles import Role
 
 SESSION_KEY = "current_account"
+
+
+def zone_of(account: Account):
+    """The account's time zone (the server's when the stored name is unknown)."""
+    try:
+        return zoneinfo.ZoneInfo(account.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.get_default_timezone()
 
 
 def accounts_for(user):

@@ -1,7 +1,8 @@
 """Error pages: JSON envelopes under /api/, HTML elsewhere."""
 
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 
 from portal.api.exceptions import MESSAGES, error_body
 
@@ -10,6 +11,18 @@ def _respond(request, code: int, template: str, message: str | None = None):
     if request.path.startswith("/api/"):
         return JsonResponse(error_body(code, message or MESSAGES[code]), status=code)
     return render(request, template, {"code": code, "message": message or MESSAGES[code]}, status=code)
+
+
+def api_not_found(request):
+    """Unknown paths under /api/ answer with the JSON envelope even when DEBUG shows HTML 404 pages."""
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            return HttpResponsePermanentRedirect(request.get_full_path().replace(request.path, request.path + "/", 1))
+    return JsonResponse(error_body(404, "Not found"), status=404)
 
 
 def not_found(request, exception=None):

@@ -44,6 +44,13 @@ class AccountSettingsForm(forms.ModelForm):
             "api_read_rate_per_minute",
             "api_write_rate_per_second",
         ]
+        labels = {
+            "default_country": "Default country for phone numbers",
+            "mobile_secure": "Mask phone numbers",
+            "hide_msg": "Hide message bodies",
+            "api_read_rate_per_minute": "API reads per minute per token",
+            "api_write_rate_per_second": "API writes per second per token",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

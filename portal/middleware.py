@@ -1,8 +1,9 @@
 """Request middleware: client IP, `_method` override for the API, and the current account of a browser session."""
 
 from django.conf import settings
+from django.utils import timezone
 
-from portal.accounts import resolve_session_account
+from portal.accounts import resolve_session_account, zone_of
 
 OVERRIDABLE_METHODS = {"PUT", "PATCH", "DELETE"}
 
@@ -48,4 +49,9 @@ class CurrentAccountMiddleware:
 
     def __call__(self, request):
         request.account, request.role = resolve_session_account(request)
-        return self.get_response(request)
+        try:
+            if request.account is not None:
+                timezone.activate(zone_of(request.account))
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

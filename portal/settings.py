@@ -15,6 +15,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_TZ = True
 LANGUAGE_CODE = "en"
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
 
 INSTALLED_APPS = [

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from portal import views
+from portal import errors, views
 from portal.urls_webhooks import urlpatterns as webhook_urlpatterns
 
 app_patterns = (
@@ -43,6 +43,7 @@ urlpatterns = [
     path("api/v2/", include(("campaigns.api.urls", "campaigns-api"))),
     path("contacts/", include("contacts.urls")),
     path("campaigns/", include("campaigns.urls")),
+    re_path(r"^api/", errors.api_not_found),
     path("", include(app_patterns)),
 ]
 

@@ -87,11 +87,17 @@ class TokenListView(AccountViewMixin, View):
         queryset = ApiToken.objects.filter(account=self.account).select_related("user")
         return queryset if self.role == Role.ADMIN else queryset.filter(user=self.request.user)
 
+    def token_form(self, data=None) -> TokenForm:
+        form = TokenForm(data)
+        if self.role == Role.VIEWER:
+            del form.fields["read_only"]
+        return form
+
     def get(self, request):
-        return htmx.render(request, self.template_name, {"form": TokenForm(), "tokens": self.tokens()})
+        return htmx.render(request, self.template_name, {"form": self.token_form(), "tokens": self.tokens()})
 
     def post(self, request):
-        form = TokenForm(request.POST)
+        form = self.token_form(request.POST)
         context = {"form": form, "tokens": self.tokens()}
         if form.is_valid():
             data = form.cleaned_data
@@ -99,11 +105,11 @@ class TokenListView(AccountViewMixin, View):
                 self.account,
                 request.user,
                 data["name"],
-                read_only=data["read_only"] or self.role == Role.VIEWER,
+                read_only=data.get("read_only", False) or self.role == Role.VIEWER,
                 expires_at=data["expires_at"],
                 allowed_ips=data["allowed_ips"],
             )
-            context.update(form=TokenForm(), issued=issued, tokens=self.tokens())
+            context.update(form=self.token_form(), issued=issued, tokens=self.tokens())
         return htmx.render(request, self.template_name, context, partial="token-panel", status=200)
 
 

@@ -70,6 +70,8 @@ def _as_list(value) -> list:
 def _translate(exc):
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return exceptions.ParseError(f"Unsupported content type: {exc.detail}")
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

@@ -1,5 +1,6 @@
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 
 class EnvelopePagination(PageNumberPagination):
@@ -32,10 +33,25 @@ class EnvelopePagination(PageNumberPagination):
         response.paginated = True
         return response
 
-    def _page_link(self, number: int) -> str:
-        from rest_framework.utils.urls import replace_query_param
+    def _base_url(self) -> str:
+        """The request's URL with `per_page` set to the size actually used (it may have been capped)."""
+        url = self.request.build_absolute_uri()
+        if self.page_size_query_param in self.request.query_params:
+            url = replace_query_param(url, self.page_size_query_param, self.page.paginator.per_page)
+        return url
 
-        return replace_query_param(self.request.build_absolute_uri(), self.page_query_param, number)
+    def _page_link(self, number: int) -> str:
+        return replace_query_param(self._base_url(), self.page_query_param, number)
+
+    def get_next_link(self):
+        if not self.page.has_next():
+            return None
+        return self._page_link(self.page.next_page_number())
+
+    def get_previous_link(self):
+        if not self.page.has_previous():
+            return None
+        return self._page_link(self.page.previous_page_number())
 
     def get_paginated_response_schema(self, schema):
         return {

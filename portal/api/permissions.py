@@ -1,8 +1,9 @@
 """Resolves the caller's account and role, then checks the capability the action needs."""
 
+from django.utils import timezone
 from rest_framework import exceptions, permissions
 
-from portal.accounts import role_in
+from portal.accounts import role_in, zone_of
 from portal.api.exceptions import InactiveAccount
 from portal.models import ApiToken
 from portal.roles import READ, WRITE, has_capability
@@ -18,6 +19,8 @@ def bind_account(request) -> None:
         account = getattr(request._request, "account", None)
         role = getattr(request._request, "role", None)
     request.account, request.role, request.token = account, role, token
+    if account is not None:
+        timezone.activate(zone_of(account))
 
 
 def required_capability(request, view) -> str:

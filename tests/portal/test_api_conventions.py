@@ -199,3 +199,15 @@ def test_openapi_schema_and_docs_are_served(api, client, admin_user):
     docs = client.get("/api/v2/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content and b"cdn" not in docs.content.lower()
+
+
+def test_wrong_content_type_is_400(api):
+    response = api().post("/api/v2/probes", data="name=x", content_type="text/plain")
+    assert_error(response, 400, "Unsupported content type")
+
+
+def test_links_carry_the_page_size_actually_used(api, account):
+    client = api()
+    make_tokens(account, client.user, 3)
+    body = client.get("/api/v2/probes?per_page=500").json()
+    assert "per_page=100" in body["links"]["first"] and "per_page=500" not in body["links"]["last"]

@@ -205,3 +205,41 @@ def test_password_change_requires_the_old_password(client_for, admin_user):
     data = {"old_password": "wrong", "new_password1": "A-much-better-pw-42", "new_password2": "A-much-better-pw-42"}
     html = client.post("/accounts/password/change/", data).content.decode()
     assert "Your old password was entered incorrectly" in html
+
+
+def test_unknown_api_path_is_json_even_in_debug(client, settings):
+    settings.DEBUG = True
+    response = client.get("/api/v2/definitely/not/here")
+    assert response.status_code == 404 and response.json()["code"] == 404
+
+
+def test_pages_show_times_in_the_accounts_time_zone(client_for, admin_user, account):
+    from datetime import UTC, datetime
+
+    AuditEvent.objects.create(
+        account=account, verb="x.done", object_type="t", object_id="1", at=datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    )
+    html = client_for(admin_user).get("/settings/audit/").content.decode()
+    assert "2026-01-01 17:30" in html
+
+
+def test_audit_log_masks_numbers_for_mobile_secure_accounts(client_for, admin_user, account):
+    account.mobile_secure = True
+    account.save()
+    AuditEvent.objects.create(
+        account=account,
+        verb="contact.updated",
+        object_type="contacts.contact",
+        object_id="1",
+        object_repr="+919876543210",
+        before={"phone": "+919876543210"},
+        after={"phone": "+919876500000"},
+    )
+    html = client_for(admin_user).get("/settings/audit/").content.decode()
+    assert "+91987654XXXX" in html and "+919876543210" not in html and "+919876500000" not in html
+    assert "{&#x27;" not in html
+
+
+def test_api_docs_without_trailing_slash_redirect(client):
+    response = client.get("/api/v2/docs")
+    assert response.status_code == 301 and response["Location"] == "/api/v2/docs/"
