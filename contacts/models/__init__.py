@@ -1,4 +1,5 @@
 """Models of the contacts app, one module per topic, re-exported here."""
+
 from .contacts import *  # noqa: F403
-from .unsubscribers import *  # noqa: F403
 from .imports import *  # noqa: F403
+from .unsubscribers import *  # noqa: F403
