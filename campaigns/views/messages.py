@@ -8,12 +8,8 @@ from campaigns.filtersets_sending import MessageFilterSet
 from campaigns.models import Campaign, Message
 from campaigns.states import MessageState
 from portal import htmx
+from portal.masking import mask_msisdn
 from portal.views import AccountViewMixin
-
-
-def masked(number: str, secure: bool) -> str:
-    """The number with its last 4 digits hidden when the account asks for it."""
-    return f"{number[:-4]}••••" if secure and len(number) > 4 else number
 
 
 class MessageListView(AccountViewMixin, View):
@@ -24,7 +20,7 @@ class MessageListView(AccountViewMixin, View):
         rows = [
             {
                 "message": message,
-                "mobile": masked(message.recipient, self.account.mobile_secure),
+                "mobile": mask_msisdn(message.recipient, self.account),
                 "body": "" if self.account.hide_msg else message.body,
                 "description": dlr_codes.describe(message.error_code) or message.error_detail,
             }
