@@ -23,6 +23,7 @@ from campaigns.sending import (
 from campaigns.states import CampaignState
 from portal import htmx
 from portal.audit import record
+from portal.masking import mask_msisdn
 from portal.models import Account
 from portal.roles import WRITE
 from portal.views import AccountViewMixin
@@ -34,7 +35,8 @@ def campaign_review(campaign: Campaign) -> dict:
     """Live figures of the wizard: audience size, 3 sample messages and, for audiences up to REVIEW_LIMIT,
     the exact recipients, opt-outs by reason, rejections, parts and cost."""
     size = audience_size(campaign)
-    review = {"size": size, "samples": [_sample(item) for item in sample_messages(campaign)]}
+    samples = [_sample(item, campaign.account) for item in sample_messages(campaign)]
+    review = {"size": size, "samples": samples}
     review["exact"] = size <= REVIEW_LIMIT
     balance = Account.objects.filter(pk=campaign.account_id).values_list("balance", flat=True).get()
     review["balance"] = balance
@@ -47,10 +49,11 @@ def campaign_review(campaign: Campaign) -> dict:
     return review
 
 
-def _sample(item) -> dict:
+def _sample(item, account) -> dict:
+    recipient = mask_msisdn(item.recipient, account)
     if isinstance(item, Draft):
         return {
-            "recipient": item.recipient,
+            "recipient": recipient,
             "body": item.body,
             "encoding": item.encoding.encoding,
             "parts": item.encoding.parts,
