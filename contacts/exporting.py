@@ -24,10 +24,13 @@ from typing import IO, Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from portal.masking import MASK, mask_msisdn
+
 __all__ = ["ExportColumn", "contact_export_columns", "iter_csv", "safe_cell", "write_xlsx"]
 
 FORMULA_TRIGGERS = ("=", "@", "-", "+", "\t", "\r")
 E164 = re.compile(r"\+[1-9]\d{6,14}")
+MASKED_E164 = re.compile(r"\+[1-9]\d{2,10}" + MASK)
 CSV_BATCH_ROWS = 500
 XLSX_MAX_TEXT = 32_767
 
@@ -49,7 +52,7 @@ def safe_cell(value: Any, *, phone: bool = False) -> Any:
         return value
     if not value.startswith(FORMULA_TRIGGERS):
         return value
-    if phone and E164.fullmatch(value):
+    if phone and (E164.fullmatch(value) or MASKED_E164.fullmatch(value)):
         return value
     return "'" + value
 
@@ -130,7 +133,6 @@ def _sheet_title(title: str) -> str:
 
 def contact_export_columns(account) -> list[ExportColumn]:
     """Columns of a contact export; phone numbers are masked for accounts with `mobile_secure`."""
-    from contacts.templatetags.optout import mask_msisdn
 
     return [
         ExportColumn("id", lambda contact: str(contact.uid)),

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from contacts.models.unsubscribers import Unsubscriber, UnsubscriberType
 from contacts.suppression import REASON_PRIORITY
+from portal.masking import mask_msisdn
 from portal.roles import WRITE, has_capability
 
 register = template.Library()
@@ -75,14 +76,6 @@ def optouts_for(context, number) -> dict:
     request = context.get("request")
     can_write = has_capability(getattr(request, "role", None), WRITE)
     return {"optouts": optouts, "number": number, "request": request, "can_write": can_write}
-
-
-def mask_msisdn(number, account) -> str:
-    """The number as stored, or with its last 4 digits masked for accounts with mobile_secure."""
-    text = str(number or "")
-    if account is not None and account.mobile_secure and len(text) > 4:
-        return text[:-4] + "XXXX"
-    return text
 
 
 @register.simple_tag(takes_context=True)

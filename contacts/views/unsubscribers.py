@@ -33,9 +33,9 @@ from contacts.services_unsubscribers import (
     update_unsubscriber,
 )
 from contacts.suppression import annotate_opt_out
-from contacts.templatetags.optout import mask_msisdn
 from contacts.unsubscriber_import import import_summary, start_unsubscriber_import
 from portal import htmx
+from portal.masking import mask_msisdn
 from portal.roles import MANAGE, READ, WRITE
 from portal.views import AccountViewMixin
 
