@@ -244,7 +244,8 @@ class ContactTarget:
             else:
                 result = self._write_orm(records, job)
         result.problems.extend(problems)
-        result.opted_out = self._count_opted_out(job, [record.values["phone"] for record in records])
+        if connection.vendor != "postgresql":
+            result.opted_out = self._count_opted_out(job, [record.values["phone"] for record in records])
         return result
 
     def _count_opted_out(self, job: ImportJob, phones: list[str]) -> int:
@@ -352,7 +353,12 @@ class ContactTarget:
                     " FROM import_written ON CONFLICT DO NOTHING",
                     [job.record.group_id],
                 )
-        return WriteResult(created=created, updated=written - created, skipped=len(records) - written)
+            suppressed, params = suppressed_receivers_q(job.account).query.sql_with_params()
+            cursor.execute(f"SELECT count(*) FROM import_stage WHERE phone IN ({suppressed})", params)
+            opted_out = cursor.fetchone()[0]
+        return WriteResult(
+            created=created, updated=written - created, skipped=len(records) - written, opted_out=opted_out
+        )
 
     # Other databases (SQLite) ----------------------------------------------------------------------------
     def _existing(self, job: ImportJob, phones: list[str]) -> dict[str, Contact]:
