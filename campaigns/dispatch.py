@@ -236,47 +236,26 @@ def backoff_seconds(attempts: int) -> int:
 
 # ------------------------------------------------------------------------------------------------ preparation
 
-MESSAGE_COLUMNS = (
-    "account_id",
+ROW_COLUMNS = (
     "uid",
-    "created_at",
-    "updated_at",
-    "campaign_id",
-    "group_id",
     "recipient",
     "country",
-    "sender_id",
-    "sender_name",
-    "service",
     "body",
-    "message_type",
     "encoding",
     "units",
     "parts",
-    "flash",
     "template_id",
     "variables",
     "price",
     "cost",
-    "debited",
-    "custom_id",
-    "meta",
-    "webhook_id",
     "india_promotional",
-    "connector_id",
-    "connector_message_id",
-    "state",
-    "error_code",
-    "error_detail",
-    "attempts",
     "not_before",
 )
-JSON_COLUMNS = ("variables", "meta")
 
 
 @dataclass
 class MessageDefaults:
-    """Column values shared by every message of one send."""
+    """Column values shared by every message of one send (sent once per chunk, not per row)."""
 
     account_id: int
     campaign_id: int | None
@@ -291,86 +270,100 @@ class MessageDefaults:
     custom_id: str = ""
     meta: dict = field(default_factory=dict)
 
+    def columns(self, now: datetime) -> dict:
+        return {
+            "account_id": self.account_id,
+            "created_at": now,
+            "updated_at": now,
+            "campaign_id": self.campaign_id,
+            "group_id": self.group_id,
+            "sender_id": self.sender_id,
+            "sender_name": self.sender_name,
+            "service": self.service,
+            "message_type": self.message_type,
+            "flash": self.flash,
+            "debited": False,
+            "custom_id": self.custom_id,
+            "meta": self.meta,
+            "webhook_id": self.webhook_id,
+            "connector_id": self.connector_id,
+            "connector_message_id": "",
+            "state": MessageState.QUEUED,
+            "error_code": "",
+            "error_detail": "",
+            "attempts": 0,
+        }
 
-def message_row(defaults: MessageDefaults, draft: Draft, not_before: datetime, now: datetime) -> tuple:
-    """One Message row as a tuple in MESSAGE_COLUMNS order (COPY takes it as it is)."""
+
+def message_row(draft: Draft, not_before: datetime) -> tuple:
+    """The per-message columns of one Message, in ROW_COLUMNS order."""
     encoding = draft.encoding
     return (
-        defaults.account_id,
         uuid.uuid4(),
-        now,
-        now,
-        defaults.campaign_id,
-        defaults.group_id,
         draft.recipient,
         draft.country,
-        defaults.sender_id,
-        defaults.sender_name,
-        defaults.service,
         draft.body,
-        defaults.message_type,
         encoding.encoding,
         encoding.units,
         encoding.parts,
-        defaults.flash,
         draft.template_id,
         draft.variables,
         draft.price,
         draft.cost,
-        False,
-        defaults.custom_id,
-        defaults.meta,
-        defaults.webhook_id,
         draft.india_promotional,
-        defaults.connector_id,
-        "",
-        MessageState.QUEUED,
-        "",
-        "",
-        0,
         not_before,
     )
 
 
 def row_value(row: tuple, column: str):
-    return row[MESSAGE_COLUMNS.index(column)]
+    return row[ROW_COLUMNS.index(column)]
 
 
-def write_messages(rows: list[tuple]) -> None:
+def write_messages(defaults: MessageDefaults, now: datetime, rows: list[tuple]) -> None:
     """Insert message rows, skipping (campaign, recipient) pairs that exist: COPY on PostgreSQL, bulk elsewhere."""
     if not rows:
         return
+    shared = defaults.columns(now)
     if connection.vendor == "postgresql":
-        _copy_messages(rows)
+        _copy_messages(shared, rows)
     else:
-        messages = [Message(**dict(zip(MESSAGE_COLUMNS, row, strict=True))) for row in rows]
+        messages = [Message(**shared, **dict(zip(ROW_COLUMNS, row, strict=True))) for row in rows]
         Message.objects.bulk_create(messages, batch_size=500, ignore_conflicts=True)
 
 
-_JSON_INDEXES = tuple(MESSAGE_COLUMNS.index(name) for name in JSON_COLUMNS)
+_VARIABLES = ROW_COLUMNS.index("variables")
 
 
-def _copy_messages(rows: list[tuple]) -> None:
-    """COPY into a session staging table, then one INSERT … ON CONFLICT DO NOTHING (a re-run adds nothing twice)."""
+def _copy_messages(shared: dict, rows: list[tuple]) -> None:
+    """COPY the per-message columns into a session staging table, then one INSERT … SELECT adding the shared
+    values, ON CONFLICT DO NOTHING (a re-run adds nothing twice)."""
     import json
 
-    columns = ", ".join(MESSAGE_COLUMNS)
+    row_columns = ", ".join(ROW_COLUMNS)
     table = Message._meta.db_table
+    names = list(shared)
+    casts = ", ".join(f"%s::{Message._meta.get_field(name).db_type(connection)}" for name in names)
+    params = [json.dumps(value) if name == "meta" else value for name, value in shared.items()]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS message_stage ON COMMIT DELETE ROWS AS "
-            f"SELECT {columns} FROM {table} WITH NO DATA"
+            f"SELECT {row_columns} FROM {table} WITH NO DATA"
         )
-        with cursor.cursor.copy(f"COPY message_stage ({columns}) FROM STDIN") as copy:
+        cursor.execute("TRUNCATE message_stage")  # rows of an earlier chunk in the same transaction
+        with cursor.cursor.copy(f"COPY message_stage ({row_columns}) FROM STDIN") as copy:
             for row in rows:
                 values = list(row)
-                for index in _JSON_INDEXES:
-                    values[index] = json.dumps(values[index])
+                values[_VARIABLES] = json.dumps(values[_VARIABLES])
                 copy.write_row(values)
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM message_stage "
-            f"ON CONFLICT (campaign_id, recipient) DO NOTHING"
+            f"INSERT INTO {table} ({', '.join(_column_names(names))}, {row_columns}) "
+            f"SELECT {casts}, {row_columns} FROM message_stage ON CONFLICT (campaign_id, recipient) DO NOTHING",
+            params,
         )
+
+
+def _column_names(names: list[str]) -> list[str]:
+    return [Message._meta.get_field(name).column for name in names]
 
 
 class MessageWriter:
@@ -389,18 +382,18 @@ class MessageWriter:
             self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-writer")
         return self
 
-    def submit(self, rows: list[tuple]) -> None:
+    def submit(self, defaults: MessageDefaults, now: datetime, rows: list[tuple]) -> None:
         if not self.threaded:
-            write_messages(rows)
+            write_messages(defaults, now, rows)
             return
         while len(self.pending) >= 2:
             self.pending.pop(0).result()
-        self.pending.append(self.executor.submit(self._write_in_thread, rows))
+        self.pending.append(self.executor.submit(self._write_in_thread, defaults, now, rows))
 
     @staticmethod
-    def _write_in_thread(rows: list[tuple]) -> None:
+    def _write_in_thread(defaults: MessageDefaults, now: datetime, rows: list[tuple]) -> None:
         try:
-            write_messages(rows)
+            write_messages(defaults, now, rows)
         finally:
             connection.close()
 
@@ -599,14 +592,12 @@ def prepare_campaign(campaign: Campaign) -> PreparationCounts:
     def write(drafts: list[Draft], first_index: int) -> None:
         rows = [
             message_row(
-                defaults,
                 draft,
                 batch_release_time(start, first_index + offset, campaign.batch_size, campaign.batch_interval_minutes),
-                now,
             )
             for offset, draft in enumerate(drafts)
         ]
-        writer.submit(rows)
+        writer.submit(defaults, now, rows)
         Campaign.objects.filter(pk=campaign.pk).update(updated_at=timezone.now())
 
     with MessageWriter() as writer:

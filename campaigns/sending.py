@@ -348,9 +348,9 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
         meta=request.meta,
     )
     release = request.send_at if request.send_at and request.send_at > now else now
-    rows = [message_row(defaults, draft, release, now) for draft in drafts]
+    rows = [message_row(draft, release) for draft in drafts]
     with transaction.atomic():
-        write_messages(rows)
+        write_messages(defaults, now, rows)
         if rows:
             record(
                 account, actor, "sms.sent", request.sender, after={"group_id": str(outcome.group_id), "n": len(rows)}
