@@ -13,6 +13,7 @@
 """
 
 import logging
+import os
 import time
 import uuid
 from collections import Counter
@@ -41,7 +42,14 @@ from campaigns.models import (
     TemplateType,
 )
 from campaigns.pricing import country_of, price_list
-from campaigns.rendering import CompiledBody, compile_body, fields_needed, values_for
+from campaigns.rendering import (
+    CompiledBody,
+    compile_body,
+    fields_needed,
+    value_sources,
+    values_for,
+    values_from_row,
+)
 from campaigns.states import CampaignState, MessageState, MessageType, states_before
 from campaigns.template_rules import variable_max_length
 from portal.events import emit
@@ -118,6 +126,9 @@ class SendSpec:
     variable_limit: int
     match_cache: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        self.sources = value_sources(self.compiled.variables, self.mapping)
+
 
 def build_spec(
     account: Account,
@@ -176,7 +187,9 @@ def _match(spec: SendSpec, text: str):
 
 def plan_message(spec: SendSpec, recipient: str, contact=None, values: dict | None = None) -> Draft | Rejection:
     """One recipient's message, or why there is none. `contact` is a Contact or a dict of its values."""
-    if values is None:
+    if isinstance(contact, dict):
+        values = values_from_row(contact, spec.sources)
+    elif values is None:
         values = values_for(contact, spec.compiled.variables, spec.mapping)
     else:
         values = {name: str(values.get(name, "")) for name in spec.compiled.variables}
@@ -295,11 +308,21 @@ class MessageDefaults:
         }
 
 
-def message_row(draft: Draft, not_before: datetime) -> tuple:
+def new_uids(count: int) -> list[str]:
+    """`count` random version-4 UUIDs as hex text, from one read of the OS's random source."""
+    raw = os.urandom(16 * count).hex()
+    uids = []
+    for start in range(0, 32 * count, 32):
+        part = raw[start : start + 32]
+        uids.append(f"{part[:12]}4{part[13:16]}{'89ab'[int(part[16], 16) & 3]}{part[17:]}")
+    return uids
+
+
+def message_row(draft: Draft, not_before: datetime, uid: str | None = None) -> tuple:
     """The per-message columns of one Message, in ROW_COLUMNS order."""
     encoding = draft.encoding
     return (
-        uuid.uuid4(),
+        uid or str(uuid.uuid4()),
         draft.recipient,
         draft.country,
         draft.body,
@@ -590,10 +613,12 @@ def prepare_campaign(campaign: Campaign) -> PreparationCounts:
     )
 
     def write(drafts: list[Draft], first_index: int) -> None:
+        uids = new_uids(len(drafts))
         rows = [
             message_row(
                 draft,
                 batch_release_time(start, first_index + offset, campaign.batch_size, campaign.batch_interval_minutes),
+                uids[offset],
             )
             for offset, draft in enumerate(drafts)
         ]
