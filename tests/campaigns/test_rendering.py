@@ -63,3 +63,29 @@ def test_account_prices_override_the_platform_list(account, other_account):
     assert price_list(account, "MKT") == {"IN": Decimal("0.008"), "GB": Decimal("0.04")}
     assert price_list(other_account, "MKT") == {"IN": Decimal("0.01"), "GB": Decimal("0.04")}
     assert price_list(account, "ENT") == {}
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"first_name": "Asha", "attributes": {"city": "Pune", "plan": 3}},
+        {"first_name": "", "attributes": {}},
+        {"first_name": None, "attributes": None},
+    ],
+)
+def test_row_fast_path_gives_the_same_values(row):
+    from campaigns.rendering import value_sources, values_from_row
+
+    mapping = {"name": {"source": "first_name", "default": "friend"}, "city": {"source": "attributes.city"}}
+    variables = ["name", "city", "plan"]
+    assert values_from_row(row, value_sources(variables, mapping)) == values_for(row, variables, mapping)
+
+
+def test_new_uids_are_random_version_4():
+    import uuid
+
+    from campaigns.dispatch import new_uids
+
+    uids = new_uids(500)
+    assert len(set(uids)) == 500
+    assert all(uuid.UUID(uid).version == 4 and uuid.UUID(uid).variant == uuid.RFC_4122 for uid in uids)
