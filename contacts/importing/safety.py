@@ -6,7 +6,9 @@ tells the file type by content (`readers.detect_kind`), then:
 - xlsx: checks the zip directory (entry count, total uncompressed size, compression ratio per entry), rejects
   any XML part that declares a DTD or entities, and parses the workbook's structure with defusedxml;
 - xlsx/xls: parses with python-calamine in a child process (`contacts.importing.child`) that sets its own
-  address-space (RLIMIT_AS) and CPU-time (RLIMIT_CPU) limits and streams chunks of rows back through a pipe.
+  address-space (RLIMIT_AS) and CPU-time (RLIMIT_CPU) limits and streams chunks of rows back through a pipe;
+  a watchdog kills it when the importer has waited too long for its next chunk (time spent validating and
+  writing, while the parser waits on the full pipe, does not count).
   A child that crashes, runs out of memory or time becomes an `ImportFileError` with a clear message; the
   calling worker never dies with it. The parent unpickles with an allow-list (only datetime types).
 
@@ -24,8 +26,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +57,7 @@ class Limits:
     max_compression_ratio: int = 200
     reader_memory_mb: int = 3072
     reader_cpu_seconds: int = 300
-    reader_wall_seconds: int = 600
+    reader_wall_seconds: float = 600
 
 
 def limits_for(kind: str) -> Limits:
@@ -78,7 +82,7 @@ def limits_for(kind: str) -> Limits:
         max_compression_ratio=int(getattr(settings, "IMPORT_MAX_COMPRESSION_RATIO", defaults.max_compression_ratio)),
         reader_memory_mb=int(getattr(settings, "IMPORT_READER_MEMORY_MB", defaults.reader_memory_mb)),
         reader_cpu_seconds=int(getattr(settings, "IMPORT_READER_CPU_SECONDS", defaults.reader_cpu_seconds)),
-        reader_wall_seconds=int(getattr(settings, "IMPORT_READER_WALL_SECONDS", defaults.reader_wall_seconds)),
+        reader_wall_seconds=float(getattr(settings, "IMPORT_READER_WALL_SECONDS", defaults.reader_wall_seconds)),
     )
 
 
@@ -165,7 +169,8 @@ def _child_failure(returncode: int, limits: Limits, timed_out: bool) -> ImportFi
     if timed_out:
         return ImportFileError(
             "read_timeout",
-            f"Reading the spreadsheet took longer than {limits.reader_wall_seconds} s. Save it as CSV and upload that.",
+            f"Reading the spreadsheet took longer than {limits.reader_wall_seconds:g} s. "
+            "Save it as CSV and upload that.",
         )
     if returncode == -signal.SIGXCPU:
         return ImportFileError(
@@ -201,23 +206,14 @@ def spreadsheet_chunks_isolated(
     ]
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
-        timed_out = threading.Event()
-
-        def kill_on_timeout() -> None:
-            timed_out.set()
-            process.kill()
-
-        timer = threading.Timer(limits.reader_wall_seconds, kill_on_timeout)
-        timer.daemon = True
-        timer.start()
+        watchdog = _ParserWatchdog(process, limits.reader_wall_seconds)
         finished = False
         try:
             stream = process.stdout
             while True:
-                header = _read_exact(stream, FRAME_HEADER.size)
-                if header is None:
-                    break
-                body = _read_exact(stream, FRAME_HEADER.unpack(header)[0])
+                with watchdog.waiting():
+                    header = _read_exact(stream, FRAME_HEADER.size)
+                    body = _read_exact(stream, FRAME_HEADER.unpack(header)[0]) if header is not None else None
                 if body is None:
                     break
                 message = _RowsUnpickler(io.BytesIO(body)).load()
@@ -230,13 +226,48 @@ def spreadsheet_chunks_isolated(
                     finished = True
                     break
         finally:
-            timer.cancel()
+            watchdog.stop()
             if process.poll() is None and not finished:
                 process.kill()
             process.stdout.close()
             returncode = process.wait()
         if not finished:
-            raise _child_failure(returncode, limits, timed_out.is_set())
+            raise _child_failure(returncode, limits, watchdog.fired.is_set())
+
+
+class _ParserWatchdog:
+    """Kills the parser when the importer has waited `seconds` for its next chunk (a parse that hangs).
+
+    Only waiting counts: while the importer validates and writes, the parser blocks on the full pipe, and
+    that time is not the parser's."""
+
+    def __init__(self, process: subprocess.Popen, seconds: float):
+        self.process, self.seconds = process, seconds
+        self.waiting_since: float | None = None
+        self.fired = threading.Event()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="import-parser-watchdog", daemon=True)
+        self.thread.start()
+
+    @contextmanager
+    def waiting(self):
+        self.waiting_since = time.monotonic()
+        try:
+            yield
+        finally:
+            self.waiting_since = None
+
+    def _watch(self) -> None:
+        while not self.stopped.wait(min(0.5, self.seconds / 4)):
+            since = self.waiting_since
+            if since is not None and time.monotonic() - since > self.seconds:
+                self.fired.set()
+                self.process.kill()
+                return
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
 def read_rows(

@@ -104,6 +104,18 @@ def test_parser_wall_time_limit_kills_the_child(tmp_path):
     assert error.code == "read_timeout"
 
 
+def test_a_slow_importer_does_not_count_against_the_parser_time_limit(tmp_path):
+    import time
+
+    path = import_files.xlsx_rows(tmp_path / "few.xlsx", [["Phone"]] + [[f"+4474{i:08d}"] for i in range(4)])
+    limits = replace(Limits(), reader_wall_seconds=1)
+    rows = []
+    for chunk in read_rows(path, limits=limits, chunk_rows=2):
+        rows.extend(chunk)
+        time.sleep(1.5)
+    assert len(rows) == 5
+
+
 def test_header_only_file_reads_without_rows(tmp_path):
     path = import_files.write_text(tmp_path / "h.csv", "phone,name\n", "utf-8")
     assert [row.values for chunk in read_rows(path) for row in chunk] == [("phone", "name")]
