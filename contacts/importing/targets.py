@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import uuid
 from collections.abc import Hashable
 
 from django.db import connection, transaction
@@ -31,7 +32,7 @@ from django.utils import timezone
 
 from contacts.importing.engine import ImportJob, Problem, Record, WriteResult, register_target
 from contacts.importing.mapping import CONTACT_FIELDS, MappedRow
-from contacts.models import Contact, ContactTag, Gender, GroupMember, ImportKind, ImportMode, Tag
+from contacts.models import Contact, Gender, ImportKind, ImportMode, Tag, new_identity
 from contacts.phones import PhoneResult
 from contacts.suppression import suppressed_receivers_q
 
@@ -56,6 +57,7 @@ US_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d")
 OPTIONAL_FIELDS = frozenset({"gender", "birth_date", "full_name", "tags"})
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TAG_SPLIT = re.compile(r"\s*[,;|]\s*")
+SQLITE_STAGE_COLUMNS_EXTRA = ("uid", "new_identity")
 STAGE_COLUMNS = (
     "phone",
     "country",
@@ -71,6 +73,7 @@ STAGE_COLUMNS = (
     "attributes",
     "tag_ids",
 )
+SQLITE_STAGE_COLUMNS = (*STAGE_COLUMNS, *SQLITE_STAGE_COLUMNS_EXTRA)
 
 
 def _text(value) -> str:
@@ -239,33 +242,19 @@ class ContactTarget:
         if row_tags:
             self._resolve_tags(job, sorted(row_tags))
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                result = self._write_postgres(records, job)
-            else:
-                result = self._write_orm(records, job)
+            result = self.write_batch(records, job)
         result.problems.extend(problems)
-        if connection.vendor != "postgresql":
-            result.opted_out = self._count_opted_out(job, [record.values["phone"] for record in records])
         return result
-
-    def _count_opted_out(self, job: ImportJob, phones: list[str]) -> int:
-        """How many of these numbers are opted out of all messages (`suppressed_receivers_q` without scope)."""
-        suppressed = suppressed_receivers_q(job.account)
-        step = 20_000 if connection.vendor == "postgresql" else 900
-        return sum(
-            suppressed.filter(receiver__in=phones[start : start + step]).count()
-            for start in range(0, len(phones), step)
-        )
 
     def _tag_ids_of(self, record: Record) -> list[int]:
         own = [self.tag_ids[name.lower()] for name in record.values.get("tags", ()) if name.lower() in self.tag_ids]
         return list(dict.fromkeys(self.import_tag_ids + own))
 
-    # PostgreSQL -------------------------------------------------------------------------------------------
-    def _stage_row(self, record: Record) -> tuple:
+    # SQL (PostgreSQL and SQLite) --------------------------------------------------------------------------
+    def _stage_row(self, record: Record, postgres: bool) -> tuple:
         values = record.values
-        tag_ids = self._tag_ids_of(record)
-        return (
+        tag_ids = ",".join(map(str, self._tag_ids_of(record)))
+        row = (
             values["phone"],
             values["country"],
             values["number_type"],
@@ -278,55 +267,63 @@ class ContactTarget:
             values.get("postal_code"),
             values.get("company"),
             json.dumps(values["attributes"], ensure_ascii=False),
-            "{" + ",".join(map(str, tag_ids)) + "}",
+            "{" + tag_ids + "}" if postgres else "[" + tag_ids + "]",
         )
+        return row if postgres else (*row, uuid.uuid4().hex, new_identity())
 
-    def _set_clauses(self, job: ImportJob, new: str) -> str:
+    @staticmethod
+    def _set_clauses(job: ImportJob, new: str, postgres: bool) -> str:
+        """SET list of an update: empty values never erase, `keep_existing` fields are only filled, attributes merge."""
         keep = job.keep_existing
-        clauses = ["updated_at = now()"]
+        clauses = ["updated_at = %(now)s"]
         for name in UPDATABLE_TEXT:
             if name in keep:
                 clauses.append(f"{name} = CASE WHEN c.{name} <> '' THEN c.{name} ELSE COALESCE({new}.{name}, '') END")
             else:
                 clauses.append(f"{name} = COALESCE(NULLIF({new}.{name}, ''), c.{name})")
-        if "birth_date" in keep:
-            clauses.append(f"birth_date = COALESCE(c.birth_date, {new}.birth_date)")
-        else:
-            clauses.append(f"birth_date = COALESCE({new}.birth_date, c.birth_date)")
-        if "attributes" in keep:
-            clauses.append(f"attributes = {new}.attributes || c.attributes")
-        else:
-            clauses.append(f"attributes = c.attributes || {new}.attributes")
+        first, second = ("c", new) if "birth_date" in keep else (new, "c")
+        clauses.append(f"birth_date = COALESCE({first}.birth_date, {second}.birth_date)")
+        older, newer = (new, "c") if "attributes" in keep else ("c", new)
+        merged = (
+            f"{older}.attributes || {newer}.attributes"
+            if postgres
+            else f"json_patch({older}.attributes, {newer}.attributes)"
+        )
+        clauses.append(f"attributes = {merged}")
         return ", ".join(clauses)
 
-    def _write_statement(self, job: ImportJob) -> str:
+    def _write_statement(self, job: ImportJob, postgres: bool) -> str:
+        """One statement that writes the staged batch and returns (id, phone, inserted) of each written contact."""
         if job.mode == ImportMode.UPDATE:
             return (
-                "WITH w AS (UPDATE contacts_contact AS c SET "
-                + self._set_clauses(job, "s")
+                "UPDATE contacts_contact AS c SET "
+                + self._set_clauses(job, "s", postgres)
                 + " FROM import_stage s WHERE c.account_id = %(account)s AND c.phone = s.phone"
-                " RETURNING c.id, c.phone, false AS inserted) INSERT INTO import_written SELECT * FROM w"
+                # PostgreSQL needs the target's alias here (the stage has a phone too); SQLite refuses it
+                + (" RETURNING c.id, c.phone, false" if postgres else " RETURNING id, phone, false")
             )
+        uid, identity = (
+            ("gen_random_uuid()", "replace(gen_random_uuid()::text, '-', '')")
+            if postgres
+            else ("s.uid", "s.new_identity")
+        )
         insert = (
             "INSERT INTO contacts_contact AS c (account_id, uid, created_at, updated_at, identity, phone, country,"
             " number_type, phone_valid, email, first_name, last_name, gender, birth_date, postal_code, company,"
-            " attributes) SELECT %(account)s, gen_random_uuid(), now(), now(),"
-            " COALESCE(s.identity, replace(gen_random_uuid()::text, '-', '')), s.phone, s.country, s.number_type,"
-            " true, COALESCE(s.email, ''), COALESCE(s.first_name, ''), COALESCE(s.last_name, ''),"
-            " COALESCE(s.gender, ''), s.birth_date, COALESCE(s.postal_code, ''), COALESCE(s.company, ''),"
-            " s.attributes FROM import_stage s"
+            f" attributes) SELECT %(account)s, {uid}, %(now)s, %(now)s, COALESCE(s.identity, {identity}), s.phone,"
+            " s.country, s.number_type, true, COALESCE(s.email, ''), COALESCE(s.first_name, ''),"
+            " COALESCE(s.last_name, ''), COALESCE(s.gender, ''), s.birth_date, COALESCE(s.postal_code, ''),"
+            " COALESCE(s.company, ''), s.attributes FROM import_stage s WHERE true"
         )
         if job.mode == ImportMode.CREATE:
-            conflict = " ON CONFLICT DO NOTHING"
-        else:
-            conflict = " ON CONFLICT (account_id, phone) DO UPDATE SET " + self._set_clauses(job, "EXCLUDED")
-        return (
-            f"WITH w AS ({insert}{conflict} RETURNING c.id, c.phone, (c.xmax = 0) AS inserted)"
-            " INSERT INTO import_written SELECT * FROM w"
-        )
+            return f"{insert} ON CONFLICT DO NOTHING RETURNING id, phone, true"
+        inserted = "(xmax = 0)" if postgres else "(created_at = %(now)s)"
+        conflict = " ON CONFLICT (account_id, phone) DO UPDATE SET " + self._set_clauses(job, "excluded", postgres)
+        return f"{insert}{conflict} RETURNING id, phone, {inserted}"
 
-    def _write_postgres(self, records: list[Record], job: ImportJob) -> WriteResult:
-        with connection.cursor() as cursor:
+    @staticmethod
+    def _create_stage(cursor, postgres: bool) -> None:
+        if postgres:
             cursor.execute(
                 "CREATE TEMP TABLE import_stage (phone text, country text, number_type text, identity text,"
                 " email text, first_name text, last_name text, gender text, birth_date date, postal_code text,"
@@ -335,99 +332,59 @@ class ContactTarget:
             cursor.execute(
                 "CREATE TEMP TABLE import_written (contact_id bigint, phone text, inserted boolean) ON COMMIT DROP"
             )
+            return
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS import_stage ({', '.join(SQLITE_STAGE_COLUMNS)})")
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS import_written (contact_id, phone, inserted)")
+        cursor.execute("DELETE FROM import_stage")
+        cursor.execute("DELETE FROM import_written")
+
+    def _load_stage(self, cursor, records: list[Record], postgres: bool) -> None:
+        if postgres:
             with cursor.copy(f"COPY import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
                 for record in records:
-                    copy.write_row(self._stage_row(record))
+                    copy.write_row(self._stage_row(record, True))
             cursor.execute("ANALYZE import_stage (phone)")
-            cursor.execute(self._write_statement(job), {"account": job.account.pk})
+            return
+        placeholders = ", ".join(["%s"] * len(SQLITE_STAGE_COLUMNS))
+        cursor.executemany(
+            f"INSERT INTO import_stage VALUES ({placeholders})", [self._stage_row(record, False) for record in records]
+        )
+
+    def write_batch(self, records: list[Record], job: ImportJob) -> WriteResult:
+        """Stage the batch, write it with one statement, link tags and group, count opted-out numbers."""
+        postgres = connection.vendor == "postgresql"
+        now = timezone.now()
+        params = {"account": job.account.pk, "now": now if postgres else connection.ops.adapt_datetimefield_value(now)}
+        links = "CROSS JOIN LATERAL unnest(s.tag_ids) AS t(tag_id)" if postgres else ", json_each(s.tag_ids) AS t"
+        tag_id = "t.tag_id" if postgres else "t.value"
+        with connection.cursor() as cursor:
+            self._create_stage(cursor, postgres)
+            self._load_stage(cursor, records, postgres)
+            statement = self._write_statement(job, postgres)
+            if postgres:
+                cursor.execute(f"WITH w AS ({statement}) INSERT INTO import_written SELECT * FROM w", params)
+            else:
+                cursor.execute(statement, params)
+                cursor.executemany("INSERT INTO import_written VALUES (%s, %s, %s)", cursor.fetchall())
             cursor.execute("SELECT count(*) FILTER (WHERE inserted), count(*) FROM import_written")
             created, written = cursor.fetchone()
             cursor.execute(
-                "INSERT INTO contacts_contacttag (contact_id, tag_id) SELECT w.contact_id, t.tag_id"
-                " FROM import_written w JOIN import_stage s ON s.phone = w.phone"
-                " CROSS JOIN LATERAL unnest(s.tag_ids) AS t(tag_id) ON CONFLICT DO NOTHING"
+                f"INSERT INTO contacts_contacttag (contact_id, tag_id) SELECT w.contact_id, {tag_id}"
+                f" FROM import_written w JOIN import_stage s ON s.phone = w.phone {links} WHERE true"
+                " ON CONFLICT DO NOTHING"
             )
             if job.record.group_id:
                 cursor.execute(
                     "INSERT INTO contacts_groupmember (contact_id, group_id) SELECT contact_id, %s"
-                    " FROM import_written ON CONFLICT DO NOTHING",
+                    " FROM import_written WHERE true ON CONFLICT DO NOTHING",
                     [job.record.group_id],
                 )
-            suppressed, params = suppressed_receivers_q(job.account).query.sql_with_params()
-            cursor.execute(f"SELECT count(*) FROM import_stage WHERE phone IN ({suppressed})", params)
+            suppressed, suppressed_params = suppressed_receivers_q(job.account).query.sql_with_params()
+            cursor.execute(f"SELECT count(*) FROM import_stage WHERE phone IN ({suppressed})", suppressed_params)
             opted_out = cursor.fetchone()[0]
         return WriteResult(
-            created=created, updated=written - created, skipped=len(records) - written, opted_out=opted_out
+            created=created or 0, updated=written - (created or 0), skipped=len(records) - written, opted_out=opted_out
         )
-
-    # Other databases (SQLite) ----------------------------------------------------------------------------
-    def _existing(self, job: ImportJob, phones: list[str]) -> dict[str, Contact]:
-        existing: dict[str, Contact] = {}
-        for start in range(0, len(phones), 900):
-            chunk = phones[start : start + 900]
-            existing.update((c.phone, c) for c in Contact.objects.for_account(job.account).filter(phone__in=chunk))
-        return existing
-
-    def _apply_update(self, contact: Contact, values: dict, keep: set[str]) -> None:
-        contact.updated_at = timezone.now()
-        for name in (*UPDATABLE_TEXT, "birth_date"):
-            new = values.get(name)
-            if new in (None, ""):
-                continue
-            if name in keep and getattr(contact, name) not in (None, ""):
-                continue
-            setattr(contact, name, new)
-        attributes = values["attributes"]
-        if "attributes" in keep:
-            contact.attributes = {**attributes, **(contact.attributes or {})}
-        else:
-            contact.attributes = {**(contact.attributes or {}), **attributes}
-
-    def _new_contact(self, job: ImportJob, values: dict) -> Contact:
-        contact = Contact(
-            account=job.account,
-            phone=values["phone"],
-            country=values["country"],
-            number_type=values["number_type"],
-            attributes=values["attributes"],
-        )
-        if "identity" in values:
-            contact.identity = values["identity"]
-        for name in (*UPDATABLE_TEXT, "birth_date"):
-            if values.get(name) not in (None, ""):
-                setattr(contact, name, values[name])
-        return contact
-
-    def _write_orm(self, records: list[Record], job: ImportJob) -> WriteResult:
-        existing = self._existing(job, [record.values["phone"] for record in records])
-        keep = job.keep_existing
-        created, updated = [], []
-        written: list[tuple[Contact, Record]] = []
-        for record in records:
-            contact = existing.get(record.values["phone"])
-            if contact is None and job.mode != ImportMode.UPDATE:
-                contact = self._new_contact(job, record.values)
-                created.append(contact)
-            elif contact is not None and job.mode != ImportMode.CREATE:
-                self._apply_update(contact, record.values, keep)
-                updated.append(contact)
-            else:
-                continue
-            written.append((contact, record))
-        Contact.objects.bulk_create(created, batch_size=500)
-        Contact.objects.bulk_update(
-            updated, [*UPDATABLE_TEXT, "birth_date", "attributes", "updated_at"], batch_size=500
-        )
-        links = [
-            ContactTag(contact_id=contact.pk, tag_id=tag_id)
-            for contact, record in written
-            for tag_id in self._tag_ids_of(record)
-        ]
-        ContactTag.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
-        if job.record.group_id:
-            members = [GroupMember(contact_id=contact.pk, group_id=job.record.group_id) for contact, _ in written]
-            GroupMember.objects.bulk_create(members, batch_size=1000, ignore_conflicts=True)
-        return WriteResult(created=len(created), updated=len(updated), skipped=len(records) - len(written))
 
 
 register_target(ImportKind.CONTACTS, ContactTarget)

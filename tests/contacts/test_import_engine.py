@@ -272,3 +272,22 @@ def test_an_unknown_kind_fails_the_import_with_a_message(account, marketer, tmp_
     Import.objects.filter(pk=job.pk).update(kind="carrier_pigeons")
     job = start_import(Import.objects.get(pk=job.pk))
     assert (job.state, job.error_code) == (ImportState.FAILED, "unknown_kind")
+
+
+def test_dates_genders_and_attributes_are_stored_typed(account, marketer, tmp_path):
+    import datetime
+
+    path = import_files.xlsx_rows(
+        tmp_path / "typed.xlsx",
+        [
+            ["Phone", "DOB", "Sex", "Points"],
+            ["+447400123456", datetime.date(1990, 5, 17), "F", 12.0],
+            ["+447400123457", "17/05/1991", "male", "x"],
+        ],
+    )
+    job = run(account, marketer, path)
+    assert (job.created, job.failed) == (2, 0), list(job.row_errors.values_list("reason", flat=True))
+    first, second = Contact.objects.order_by("phone")
+    assert (first.birth_date, first.gender, first.attributes) == (datetime.date(1990, 5, 17), "female", {"points": 12})
+    assert (second.birth_date, second.gender) == (datetime.date(1991, 5, 17), "male")
+    assert first.uid != second.uid and len(first.identity) == 32
