@@ -12,10 +12,10 @@ import group and tags (and a row's own tags) are linked to every contact the imp
 Opt-outs: an import never deletes or overrides an unsubscriber, so an opted-out number stays suppressed;
 the rows whose number is opted out of all messages are counted (`opted_out`) so the report can say so.
 
-Writing: on PostgreSQL each batch is COPYed into a temporary staging table, then one
-`INSERT … ON CONFLICT` (or `UPDATE … FROM`) statement writes it and returns the ids, and the tag and group
-links are one `INSERT … SELECT` each; `ANALYZE` keeps the planner informed. Elsewhere (SQLite) the batch is
-written with `bulk_create` / `bulk_update`.
+Writing: each batch is staged in a temporary table (COPY on PostgreSQL, `executemany` on SQLite), then one
+`INSERT … ON CONFLICT … RETURNING` (or `UPDATE … FROM … RETURNING`) statement writes it, the tag and group
+links are one `INSERT … SELECT` each, and the opted-out numbers are counted against the stage with the
+subquery of `contacts.suppression`. PostgreSQL's planner gets `ANALYZE` on the stage and on contacts at the end.
 """
 
 from __future__ import annotations
