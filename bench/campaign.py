@@ -9,12 +9,13 @@ Stages, each printed as messages/s:
   attribute, encoding, price, Message rows via COPY + INSERT … ON CONFLICT);
 - dispatch: 2 worker processes run the outbox loop (`campaigns.dispatch.run_outbox`, what the Celery task
   `campaigns.dispatch_outbox` runs): claim with SKIP LOCKED, debit the balance, send through the simulator,
-  record `sent` and emit `sms:message:status` per message. Time-boxed by --dispatch-seconds (default: until done);
+  record `sent` and emit `sms:message:status` per message. Time-boxed by --dispatch-seconds (default 120;
+  0 runs until every message is out);
 - reports: the simulator's delivery reports applied by 2 processes (time-boxed the same way).
 Targets: prepare >= 20,000 messages/s, dispatch >= 2,000 messages/s.
 
-    .venv/bin/python bench/campaign.py                              # 1M contacts
-    .venv/bin/python bench/campaign.py --contacts 200000 --dispatch-seconds 60
+    .venv/bin/python bench/campaign.py                              # 1M contacts, dispatch for 120 s
+    .venv/bin/python bench/campaign.py --contacts 200000 --dispatch-seconds 0
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ CITIES = ["Pune", "Mumbai", "Delhi", "Chennai", "Kolkata"]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=1_000_000)
-    parser.add_argument("--dispatch-seconds", type=float, default=0, help="Stop each stage after this (0: finish).")
+    parser.add_argument("--dispatch-seconds", type=float, default=120, help="Stop each stage after this (0: finish).")
     parser.add_argument("--child", choices=["main", "dispatch", "reports"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "main":
