@@ -18,6 +18,9 @@ from portal.webhooks.filtersets import DeliveryFilterSet, WebhookFilterSet
 DELIVERIES_PER_PAGE = 50
 
 
+NEW_SECRET_SESSION_KEY = "webhook-new-secret"
+
+
 class WebhookAccessMixin(AccountViewMixin):
     """Everyone in the account reads; only admins change webhooks."""
 
@@ -53,7 +56,7 @@ class WebhookCreateView(AccountViewMixin, View):
         secret = form.cleaned_secret or validation.clean_secret(None)
         created = services.create_webhook(self.account, form.cleaned_webhook, secret=secret, acting_user=request.user)
         messages.success(request, f"Webhook “{created.webhook.name}” created. Subscribe it to events below.")
-        return render_detail(request, self, created.webhook, new_secret=created.secret)
+        return redirect_showing_secret(request, created.webhook, created.secret)
 
 
 class WebhookEditView(AccountViewMixin, View):
@@ -73,7 +76,7 @@ class WebhookEditView(AccountViewMixin, View):
         if form.cleaned_secret:
             secret = services.rotate_secret(webhook, new_secret=form.cleaned_secret, acting_user=request.user)
             messages.success(request, "Saved. The previous secret keeps signing during the rotation overlap.")
-            return render_detail(request, self, webhook, new_secret=secret)
+            return redirect_showing_secret(request, webhook, secret)
         messages.success(request, "Webhook saved.")
         return redirect("portal:webhook_detail", uid=webhook.uid)
 
@@ -99,9 +102,17 @@ def render_detail(request, view: AccountViewMixin, webhook: Webhook, *, new_secr
     return htmx.render(request, "portal/webhook_detail.html", context, partial="delivery-log", status=status)
 
 
+def redirect_showing_secret(request, webhook: Webhook, secret: str):
+    """Post/redirect/get: the new secret rides in the session for exactly one view of the detail page."""
+    request.session[f"{NEW_SECRET_SESSION_KEY}:{webhook.uid}"] = secret
+    return redirect("portal:webhook_detail", uid=webhook.uid)
+
+
 class WebhookDetailView(WebhookAccessMixin, View):
     def get(self, request, uid):
-        return render_detail(request, self, self.get_webhook(uid))
+        webhook = self.get_webhook(uid)
+        new_secret = request.session.pop(f"{NEW_SECRET_SESSION_KEY}:{webhook.uid}", None)
+        return render_detail(request, self, webhook, new_secret=new_secret)
 
 
 class WebhookActionView(WebhookAccessMixin, View):

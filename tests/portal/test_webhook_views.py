@@ -23,9 +23,10 @@ def test_create_page_shows_the_secret_once(client_for, admin_user, live_http_rec
     response = client.post(
         "/developers/webhooks/new/",
         {"name": "CRM", "uri": live_http_receiver.url("/in"), "kind": "standard", "active": "on"},
+        follow=True,
     )
-    assert response.status_code == 200
     webhook = Webhook.objects.get()
+    assert response.redirect_chain == [(f"/developers/webhooks/{webhook.uid}/", 302)]
     assert webhook.secret in response.content.decode()
     detail = client.get(f"/developers/webhooks/{webhook.uid}/").content.decode()
     assert webhook.secret not in detail and "CRM" in detail
@@ -56,7 +57,7 @@ def test_customized_webhook_form_parses_pairs(client_for, admin_user, live_http_
             "custom_form": "state={{status}}\nref={{id}}",
         },
     )
-    assert response.status_code == 200, response.content.decode()[:2000]
+    assert response.status_code == 302, response.content.decode()[:2000]
     webhook = Webhook.objects.get()
     assert webhook.custom_headers == {"Authorization": "Bearer x"}
     assert webhook.custom_form == {"state": "{{status}}", "ref": "{{id}}"}
@@ -178,6 +179,7 @@ def test_edit_page_saves_and_a_new_secret_is_shown_once_with_overlap(
             "active": "on",
             "secret": "a-new-shared-secret-value",
         },
+        follow=True,
     )
     webhook.refresh_from_db()
     assert (webhook.name, webhook.uri) == ("CRM v2", live_http_receiver.url("/v2"))
