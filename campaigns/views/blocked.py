@@ -10,7 +10,7 @@ from campaigns.filtersets import BlockedTemplateFilterSet
 from campaigns.forms import BlockedTemplateForm, UploadForm
 from campaigns.models import BlockedTemplate, BlockedTemplateStatus
 from campaigns.template_files import read_blocked_template_ids
-from campaigns.views.common import apply_errors
+from campaigns.views.common import SpreadsheetIdImportView, apply_errors
 from portal import htmx
 from portal.roles import READ, REVIEW
 from portal.views import AccountViewMixin
@@ -73,24 +73,18 @@ class BlockedUpdateView(AccountViewMixin, View):
         return redirect("campaigns:blockedtemplate_list")
 
 
-class BlockedImportView(AccountViewMixin, View):
-    required_capability = REVIEW
+class BlockedImportView(SpreadsheetIdImportView):
+    redirect_to = "campaigns:blockedtemplate_list"
+    wrong_file_message = "Choose a txt, csv, xls or xlsx file of template ids."
 
-    def post(self, request):
-        form = UploadForm(request.POST, request.FILES)
-        if not form.is_valid():
-            messages.error(request, "Choose a txt, csv, xls or xlsx file of template ids.")
-            return redirect("campaigns:blockedtemplate_list")
-        try:
-            rows = read_blocked_template_ids(form.cleaned_data["file"])
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("campaigns:blockedtemplate_list")
-        summary = services.import_blocked_templates(self.account, acting_user=request.user, rows=rows)
-        messages.success(request, f"Imported: {summary.created} blocked, {summary.existing} already blocked.")
-        for row, message in summary.errors[:20]:
-            messages.warning(request, f"Row {row}: {message}")
-        return redirect("campaigns:blockedtemplate_list")
+    def read_rows(self, upload):
+        return read_blocked_template_ids(upload)
+
+    def import_rows(self, rows):
+        return services.import_blocked_templates(self.account, acting_user=self.request.user, rows=rows)
+
+    def summary_message(self, summary) -> str:
+        return f"Imported: {summary.created} blocked, {summary.existing} already blocked."
 
 
 class BlockedCleanView(AccountViewMixin, View):

@@ -2,10 +2,14 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
 
 from campaigns import services
+from campaigns.forms import UploadForm
+from portal.roles import REVIEW
+from portal.views import AccountViewMixin
 
 
 def apply_errors(form, error: ValidationError | services.Conflict) -> None:
@@ -36,3 +40,36 @@ def safe_next(request, fallback: str) -> str:
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
     return fallback
+
+
+class SpreadsheetIdImportView(AccountViewMixin, View):
+    """Upload a file of template ids, hand its rows to a service, flash the summary and the first row errors."""
+
+    required_capability = REVIEW
+    redirect_to = ""
+    wrong_file_message = ""
+
+    def read_rows(self, upload):
+        raise NotImplementedError
+
+    def import_rows(self, rows):
+        raise NotImplementedError
+
+    def summary_message(self, summary) -> str:
+        raise NotImplementedError
+
+    def post(self, request):
+        form = UploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            messages.error(request, self.wrong_file_message)
+            return redirect(self.redirect_to)
+        try:
+            rows = self.read_rows(form.cleaned_data["file"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(self.redirect_to)
+        summary = self.import_rows(rows)
+        messages.success(request, self.summary_message(summary))
+        for row, message in summary.errors[:20]:
+            messages.warning(request, f"Row {row}: {message}")
+        return redirect(self.redirect_to)

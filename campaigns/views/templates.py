@@ -17,7 +17,7 @@ from campaigns.forms import ReviewForm, TemplateForm, UploadForm
 from campaigns.models import Sender, Template, TemplateStatus, TemplateType
 from campaigns.template_files import dlt_export_response, read_dlt_template_ids
 from campaigns.template_rules import ERROR, Finding, extract_variables, normalize_newlines
-from campaigns.views.common import apply_errors, flash_warnings
+from campaigns.views.common import SpreadsheetIdImportView, apply_errors, flash_warnings
 from portal import htmx
 from portal.audit import trail_for
 from portal.roles import REVIEW, WRITE
@@ -215,21 +215,15 @@ class DltExportView(AccountViewMixin, View):
         return dlt_export_response(self.account)
 
 
-class DltImportView(AccountViewMixin, View):
-    required_capability = REVIEW
+class DltImportView(SpreadsheetIdImportView):
+    redirect_to = "campaigns:template_list"
+    wrong_file_message = "Choose a spreadsheet with the DLT template ids."
 
-    def post(self, request):
-        form = UploadForm(request.POST, request.FILES)
-        if not form.is_valid():
-            messages.error(request, "Choose a spreadsheet with the DLT template ids.")
-            return redirect("campaigns:template_list")
-        try:
-            rows = read_dlt_template_ids(form.cleaned_data["file"])
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("campaigns:template_list")
-        summary = services.import_dlt_template_ids(self.account, acting_user=request.user, rows=rows)
-        messages.success(request, f"DLT ids: {summary.created} updated, {summary.existing} unchanged.")
-        for row, message in summary.errors[:20]:
-            messages.warning(request, f"Row {row}: {message}")
-        return redirect("campaigns:template_list")
+    def read_rows(self, upload):
+        return read_dlt_template_ids(upload)
+
+    def import_rows(self, rows):
+        return services.import_dlt_template_ids(self.account, acting_user=self.request.user, rows=rows)
+
+    def summary_message(self, summary) -> str:
+        return f"DLT ids: {summary.created} updated, {summary.existing} unchanged."
