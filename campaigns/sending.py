@@ -92,8 +92,9 @@ def check_start_time(start_at: datetime | None, now: datetime) -> None:
 
 
 def schedule_campaign(campaign: Campaign, *, start_at: datetime | None = None, actor=None) -> Campaign:
-    """draft → scheduled; it starts at `start_at` (now when empty) through the due-campaigns sweep."""
+    """draft → scheduled; it starts at `start_at`, else the draft's own `start_at`, else now (due-campaigns sweep)."""
     now = timezone.now()
+    start_at = start_at or campaign.start_at
     check_ready(campaign)
     check_start_time(start_at, now)
     with transaction.atomic():

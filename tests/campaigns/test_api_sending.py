@@ -246,3 +246,22 @@ def test_scheduled_api_send_waits_for_its_time_in_the_account_zone(api, template
     assert message.not_before == local
     too_late = dict(body, time=(timezone.now() + timedelta(days=31)).strftime("%Y-%m-%d %H:%M:%S"))
     assert api().post("/api/v2/sms/send", too_late, format="json").status_code == 422
+
+
+def test_schedule_without_time_keeps_the_drafts_start_at(api, template):
+    client = api("marketer")
+    start_at = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
+    payload = {
+        "name": "Later",
+        "sender": "ACMERT",
+        "template": template.alias,
+        "audience": {"numbers": ["9876543210"]},
+        "start_at": start_at.isoformat(),
+    }
+    campaign_id = client.post("/api/v2/campaigns", payload, format="json").json()["data"]["id"]
+    scheduled = client.post(f"/api/v2/campaigns/{campaign_id}/schedule", {}, format="json")
+    assert scheduled.status_code == 200, scheduled.json()
+    campaign = Campaign.objects.get(uid=campaign_id)
+    assert (campaign.state, campaign.start_at) == (CampaignState.SCHEDULED, start_at)
+    run_sweeps(rounds=1)
+    assert not Message.objects.filter(campaign=campaign).exists()
