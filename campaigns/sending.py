@@ -73,13 +73,23 @@ def check_ready(campaign: Campaign) -> None:
     if not campaign.sender.is_approved:
         raise SendingError(f"Sender {campaign.sender.name} is not approved.", field="sender")
     if campaign.template_id:
-        if not campaign.template.is_approved:
-            raise SendingError(f"Template {campaign.template.name} is not approved.", field="template")
+        problem = template_problem(campaign.template)
+        if problem:
+            raise SendingError(problem, field="template")
     elif not campaign.text.strip():
         raise SendingError("Choose a template or write a text.", field="text")
     audience = campaign.audience or {}
     if not any(audience.get(key) for key in ("groups", "segments", "tags", "numbers")):
         raise SendingError("Choose at least one group, segment, tag or number.", field="audience")
+
+
+def template_problem(template) -> str | None:
+    """Why a template cannot be sent (not approved, blocked), or None when it can."""
+    if not template.is_approved:
+        return f"Template {template.name} is not approved."
+    if template.is_blocked():
+        return f"Template {template.name} is blocked (its template id is on the blocked templates list)."
+    return None
 
 
 def check_start_time(start_at: datetime | None, now: datetime) -> None:
@@ -126,6 +136,12 @@ def start_campaign(campaign_id: int) -> bool:
     if not claimed:
         return False
     campaign = Campaign.objects.select_related("account", "sender", "template").get(pk=campaign_id)
+    problem = template_problem(campaign.template) if campaign.template_id else None
+    if problem:
+        Campaign.objects.filter(pk=campaign_id, state=CampaignState.PREPARING).update(
+            state=CampaignState.FAILED, state_reason=f"Not started: {problem}"[:200], finished_at=timezone.now()
+        )
+        return False
     try:
         prepare_campaign(campaign)
     except (OperationalError, InterfaceError):
@@ -297,6 +313,9 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
     check_start_time(request.send_at, now)
     if not request.sender.is_approved:
         raise SendingError(f"Sender {request.sender.name} is not approved.", field="sender")
+    problem = template_problem(request.template) if request.template is not None else None
+    if problem:
+        raise SendingError(problem, field="template")
     spec = build_spec(
         account,
         sender=request.sender,

@@ -23,7 +23,7 @@ from campaigns import dlr_codes
 from campaigns.dispatch import apply_delivery_report
 from campaigns.filtersets_sending import MessageFilterSet, PriceFilterSet
 from campaigns.models import Connector, Message, Price, Sender, Template
-from campaigns.sending import InsufficientFunds, SendingError, SendRequest, add_credits, send_messages
+from campaigns.sending import InsufficientFunds, SendingError, SendRequest, add_credits, send_messages, template_problem
 from campaigns.states import MessageType
 from portal.api.exceptions import Conflict
 from portal.api.filters import BracketFilterBackend
@@ -213,8 +213,9 @@ def template_by_reference(account: Account, reference: str) -> Template:
     template = Template.objects.for_account(account).select_related("sender").filter(condition).first()
     if template is None:
         raise exceptions.ValidationError({"alias": [f"No template {reference}."]})
-    if not template.is_approved:
-        raise exceptions.ValidationError({"alias": ["The template is not approved."]})
+    problem = template_problem(template)
+    if problem:
+        raise exceptions.ValidationError({"alias": [problem]})
     return template
 
 

@@ -265,3 +265,24 @@ def test_schedule_without_time_keeps_the_drafts_start_at(api, template):
     assert (campaign.state, campaign.start_at) == (CampaignState.SCHEDULED, start_at)
     run_sweeps(rounds=1)
     assert not Message.objects.filter(campaign=campaign).exists()
+
+
+def test_a_blocked_template_cannot_be_sent_nor_started(api, account, template):
+    from campaigns.models import BlockedTemplate
+    from campaigns.sending import SendingError, schedule_campaign, start_campaign
+    from tests.campaigns.sending_support import campaign_for
+
+    campaign = campaign_for(account, template.sender, template, numbers=["9876543210"])
+    schedule_campaign(campaign)
+    BlockedTemplate.objects.create(account=account, template_id=str(template.uid))
+    body = {"alias": template.alias, "data": {"name": "A", "order": "1"}, "to": "9876543210"}
+    response = api().post("/api/v2/sms/send/template", body, format="json")
+    assert response.status_code == 422
+    assert "blocked" in str(response.json()["errors"])
+    assert not start_campaign(campaign.pk)
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.FAILED and "blocked" in campaign.state_reason
+    draft = campaign_for(account, template.sender, template, numbers=["9876543210"], name="Draft")
+    with pytest.raises(SendingError, match="blocked"):
+        schedule_campaign(draft)
+    assert not Message.objects.exists()
