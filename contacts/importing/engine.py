@@ -187,6 +187,8 @@ class PhoneNormalizer:
         self.pool: ProcessPoolExecutor | None = None
 
     def _pool(self) -> ProcessPoolExecutor | None:
+        """None inside a daemonic process (a Celery prefork child): multiprocessing may not start children
+        there, and billiard's process object cannot be handed to them; the values are normalised here."""
         if self.processes < 2 or multiprocessing.current_process().daemon:
             return None
         if self.pool is None:

@@ -291,3 +291,18 @@ def test_dates_genders_and_attributes_are_stored_typed(account, marketer, tmp_pa
     assert (first.birth_date, first.gender, first.attributes) == (datetime.date(1990, 5, 17), "female", {"points": 12})
     assert (second.birth_date, second.gender) == (datetime.date(1991, 5, 17), "male")
     assert first.uid != second.uid and len(first.identity) == 32
+
+
+def test_inside_a_daemonic_celery_worker_phones_are_normalised_in_process(monkeypatch):
+    import multiprocessing
+
+    from contacts.importing.engine import PhoneNormalizer
+
+    monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)
+    normalizer = PhoneNormalizer("GB", processes=2)
+    values = [f"07400 {index:06d}" for index in range(1500)]
+    results = normalizer.collect(normalizer.submit(values))
+    normalizer.close()
+    assert normalizer.pool is None
+    assert results["07400 000042"].e164 == "+447400000042"
+    assert len(results) == 1500
