@@ -348,7 +348,7 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
             drafts.append(planned)
             outcome.cost += planned.cost
     if dry_run:
-        outcome.accepted = [{"mobile": d.recipient, "parts": d.encoding.parts, "cost": str(d.cost)} for d in drafts]
+        outcome.accepted = [{"number": d.recipient, "parts": d.encoding.parts, "cost": str(d.cost)} for d in drafts]
         return outcome
     if drafts and outcome.cost > Account.objects.filter(pk=account.pk).values_list("balance", flat=True).get():
         raise InsufficientFunds()
@@ -378,8 +378,8 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
             _enqueue("dispatch_outbox")
     outcome.accepted = [
         {
-            "id": str(row_value(row, "uid")),
-            "mobile": row_value(row, "recipient"),
+            "number": row_value(row, "recipient"),
+            "message_id": str(row_value(row, "uid")),
             "parts": row_value(row, "parts"),
             "cost": str(row_value(row, "cost")),
         }
@@ -391,7 +391,7 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
 def _rejected(number: str, reason: str, detail: str = "") -> dict:
     description = Reason.DESCRIPTIONS.get(reason, reason)
     return {
-        "mobile": number,
+        "number": number,
         "reason": reason,
         "code": Reason.CODES.get(reason, ""),
         "message": f"{description}: {detail}" if detail else description,

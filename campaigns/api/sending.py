@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
 
 from campaigns import dlr_codes
 from campaigns.dispatch import apply_delivery_report
@@ -135,12 +136,17 @@ def approved_sender(account: Account, name: str) -> Sender:
     return sender
 
 
-def send_response(outcome, message: str):
-    response = envelope(outcome.accepted, message)
-    response.data["group_id"] = str(outcome.group_id)
-    response.data["rejected"] = outcome.rejected
-    response.data["cost"] = str(outcome.cost)
-    return response
+def send_response(outcome) -> Response:
+    """201 when at least one number was accepted; accepted and rejected numbers, group id and cost in `data`."""
+    accepted = len(outcome.accepted)
+    data = {
+        "accepted": outcome.accepted,
+        "rejected": outcome.rejected,
+        "group_id": str(outcome.group_id),
+        "cost": str(outcome.cost),
+    }
+    message = f"{accepted} number{'' if accepted == 1 else 's'} accepted"
+    return envelope(data, message, status=201 if accepted else 200)
 
 
 def _options(data: dict, account: Account) -> dict:
@@ -175,7 +181,7 @@ class SendView(AccountAPIView):
             outcome = send_messages(request.account, send, actor=request.user)
         except SendingError as error:
             raise_api_error(error)
-        return send_response(outcome, f"{len(outcome.accepted)} numbers accepted for delivery.")
+        return send_response(outcome)
 
 
 class SendTemplateView(AccountAPIView):
@@ -202,7 +208,7 @@ class SendTemplateView(AccountAPIView):
             outcome = send_messages(request.account, send, actor=request.user)
         except SendingError as error:
             raise_api_error(error)
-        return send_response(outcome, "Message(s) Queued successfully")
+        return send_response(outcome)
 
 
 def template_by_reference(account: Account, reference: str) -> Template:

@@ -44,24 +44,37 @@ def test_send_accepts_valid_numbers_and_lists_rejections_with_reasons(api, accou
         "type": "A",
     }
     response = api("marketer").post("/api/v2/sms/send", body, format="json")
-    assert response.status_code == 200, response.json()
-    data = response.json()
-    assert data["message"] == "1 numbers accepted for delivery."
-    assert [item["mobile"] for item in data["data"]] == ["+919876543210"]
-    assert {item["mobile"]: item["reason"] for item in data["rejected"]} == {
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["message"] == "1 number accepted"
+    data = body["data"]
+    assert set(data) == {"accepted", "rejected", "group_id", "cost"}
+    assert [item["number"] for item in data["accepted"]] == ["+919876543210"]
+    assert {item["number"]: item["reason"] for item in data["rejected"]} == {
         "+91 98765 43211": "suppressed",
         "12": "invalid_number",
     }
-    message = Message.objects.get(uid=data["data"][0]["id"])
+    assert data["cost"] == "0.01000"
+    message = Message.objects.get(uid=data["accepted"][0]["message_id"])
     assert (message.custom_id, str(message.group_id), message.template_id) == ("c-1", data["group_id"], template.pk)
+
+
+def test_send_message_counts_numbers_grammatically(api, template):
+    body = {
+        "sender": "ACMERT",
+        "to": ["9876543210", "9876543211", "9876543212"],
+        "message": "Hi A, your Acme order 1 is ready",
+    }
+    response = api().post("/api/v2/sms/send", body, format="json")
+    assert (response.status_code, response.json()["message"]) == (201, "3 numbers accepted")
 
 
 def test_send_without_template_match_is_rejected_with_452(api, template):
     response = api().post(
         "/api/v2/sms/send", {"sender": "ACMERT", "to": ["9876543210"], "message": "Buy now!!"}, format="json"
     )
-    assert response.status_code == 200
-    assert response.json()["rejected"][0]["code"] == "452"
+    assert (response.status_code, response.json()["message"]) == (200, "0 numbers accepted")
+    assert response.json()["data"]["rejected"][0]["code"] == "452"
     assert not Message.objects.exists()
 
 
@@ -92,9 +105,9 @@ def test_template_send_then_dlr_by_group_mobile_and_id(api, template):
         {"alias": template.alias, "data": {"name": "O'Brien", "order": "B7"}, "recipient": {"mobile": ["9876543210"]}},
         format="json",
     )
-    assert response.status_code == 200, response.json()
-    group_id = response.json()["group_id"]
-    message_id = response.json()["data"][0]["id"]
+    assert response.status_code == 201, response.json()
+    group_id = response.json()["data"]["group_id"]
+    message_id = response.json()["data"]["accepted"][0]["message_id"]
     run_sweeps()
     by_group = client.get("/api/v2/sms/dlr", {"group_id": group_id}).json()
     assert by_group["data"][0]["status"] == MessageState.DELIVERED
@@ -239,7 +252,7 @@ def test_scheduled_api_send_waits_for_its_time_in_the_account_zone(api, template
         "message": "Hi A, your Acme order 1 is ready",
         "time": local.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    assert api().post("/api/v2/sms/send", body, format="json").status_code == 200
+    assert api().post("/api/v2/sms/send", body, format="json").status_code == 201
     run_sweeps(rounds=1)
     message = Message.objects.get()
     assert message.state == MessageState.QUEUED
