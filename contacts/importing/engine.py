@@ -29,15 +29,18 @@ from __future__ import annotations
 import datetime
 import importlib
 import logging
-import multiprocessing
+import os
+import pickle
 import queue
 import re
+import subprocess
+import sys
 import threading
 import time
 import zipfile
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,7 +52,7 @@ from django.utils import timezone
 from contacts.importing.errors import ImportFileError
 from contacts.importing.mapping import IGNORE, FieldSpec, MappedRow, SheetMapping, column_letter, describe, plan_sheet
 from contacts.importing.readers import Row, detect_kind
-from contacts.importing.safety import read_rows
+from contacts.importing.safety import FRAME_HEADER, PROJECT_ROOT, read_rows
 from contacts.models.imports import Import, ImportRowError, ImportState
 from contacts.phones import PhoneResult, normalize_many
 
@@ -171,6 +174,62 @@ def display_value(value: Any) -> str:
     return str(value)
 
 
+class PhoneWorkers:
+    """`processes` phone worker processes (`contacts.importing.phone_worker`, started with subprocess so that a
+    daemonic Celery child can start them too). Each call of `submit` goes to the next worker; a reader thread
+    per worker turns its answers, in order, into the results of the futures `submit` returned."""
+
+    def __init__(self, processes: int, country: str):
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+        }
+        self.workers = []
+        for _ in range(processes):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "contacts.importing.phone_worker", country],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
+            waiting: deque[Future] = deque()
+            reader = threading.Thread(target=self._answers, args=(process, waiting), daemon=True)
+            reader.start()
+            self.workers.append((process, waiting, reader))
+        self.next = 0
+
+    @staticmethod
+    def _answers(process: subprocess.Popen, waiting: deque) -> None:
+        stream = process.stdout
+        while True:
+            header = stream.read(FRAME_HEADER.size)
+            body = stream.read(FRAME_HEADER.unpack(header)[0]) if len(header) == FRAME_HEADER.size else b""
+            if not body:
+                break
+            results = [PhoneResult(*fields) for fields in pickle.loads(body)]
+            waiting.popleft().set_result(results)
+        while waiting:
+            waiting.popleft().set_exception(RuntimeError("a phone worker process stopped"))
+
+    def submit(self, values: list) -> Future:
+        process, waiting, _reader = self.workers[self.next % len(self.workers)]
+        self.next += 1
+        future: Future = Future()
+        waiting.append(future)
+        body = pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
+        process.stdin.write(FRAME_HEADER.pack(len(body)) + body)
+        process.stdin.flush()
+        return future
+
+    def close(self) -> None:
+        for process, _waiting, reader in self.workers:
+            process.stdin.close()
+            reader.join(timeout=10)
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+
 @dataclass
 class PendingPhones:
     known: dict
@@ -184,15 +243,13 @@ class PhoneNormalizer:
         self.country = country
         self.processes = processes
         self.cache: dict[Any, PhoneResult] = {}
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: PhoneWorkers | None = None
 
-    def _pool(self) -> ProcessPoolExecutor | None:
-        """None inside a daemonic process (a Celery prefork child): multiprocessing may not start children
-        there, and billiard's process object cannot be handed to them; the values are normalised here."""
-        if self.processes < 2 or multiprocessing.current_process().daemon:
+    def _pool(self) -> PhoneWorkers | None:
+        if self.processes < 2:
             return None
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("forkserver"))
+            self.pool = PhoneWorkers(self.processes, self.country)
         return self.pool
 
     def submit(self, values: Iterable[Any]) -> PendingPhones:
@@ -216,7 +273,7 @@ class PhoneNormalizer:
         size = max(1, -(-len(missing) // self.processes))
         for start in range(0, len(missing), size):
             part = missing[start : start + size]
-            pending.parts.append((part, pool.submit(normalize_many, part, self.country)))
+            pending.parts.append((part, pool.submit(part)))
         return pending
 
     def collect(self, pending: PendingPhones) -> dict[Any, PhoneResult]:
@@ -232,7 +289,7 @@ class PhoneNormalizer:
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            self.pool.close()
             self.pool = None
 
 

@@ -293,16 +293,21 @@ def test_dates_genders_and_attributes_are_stored_typed(account, marketer, tmp_pa
     assert first.uid != second.uid and len(first.identity) == 32
 
 
-def test_inside_a_daemonic_celery_worker_phones_are_normalised_in_process(monkeypatch):
+def test_phone_worker_processes_start_inside_a_daemonic_celery_worker(monkeypatch):
     import multiprocessing
 
     from contacts.importing.engine import PhoneNormalizer
 
     monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)
     normalizer = PhoneNormalizer("GB", processes=2)
-    values = [f"07400 {index:06d}" for index in range(1500)]
-    results = normalizer.collect(normalizer.submit(values))
-    normalizer.close()
-    assert normalizer.pool is None
+    values = [f"07400 {index:06d}" for index in range(2500)] + ["12"]
+    try:
+        first = normalizer.submit(values[:1200])
+        second = normalizer.submit(values[1200:])
+        assert normalizer.pool is not None
+        results = {**normalizer.collect(first), **normalizer.collect(second)}
+    finally:
+        normalizer.close()
     assert results["07400 000042"].e164 == "+447400000042"
-    assert len(results) == 1500
+    assert results["12"].valid is False and results["12"].reason
+    assert len(results) == 2501
