@@ -52,7 +52,7 @@ from campaigns.rendering import (
 )
 from campaigns.states import CampaignState, MessageState, MessageType, states_before
 from campaigns.template_rules import variable_max_length
-from portal.events import emit
+from portal.events import EventItem, emit_many
 from portal.models import Account
 
 logger = logging.getLogger("campaigns.dispatch")
@@ -821,13 +821,17 @@ def status_payload(message: Message) -> dict:
 
 
 def emit_status(message: Message) -> None:
-    emit(
-        message.account,
-        "sms:message:status",
-        status_payload(message),
-        identity=message.sender_name,
-        webhook_id=message.webhook_id or None,
-    )
+    emit_statuses([message])
+
+
+def emit_statuses(messages: list[Message]) -> None:
+    """`sms:message:status` for each message (its webhook_id honoured): one bulk insert per account."""
+    by_account: dict[int, list[Message]] = {}
+    for message in messages:
+        by_account.setdefault(message.account_id, []).append(message)
+    for group in by_account.values():
+        items = [EventItem(status_payload(m), m.sender_name, m.webhook_id or None) for m in group]
+        emit_many(group[0].account, "sms:message:status", items)
 
 
 def _refund(message: Message, note: str) -> None:
@@ -943,8 +947,7 @@ def record_results(claim: Claim, results: list[tuple[Message, object]]) -> None:
             state=MessageState.SENT, sent_at=now, claim_token=None, claimed_until=None
         )
         set_connector_ids([(m.pk, m.connector_message_id) for m in sent])
-        for message in sent:
-            emit_status(message)
+        emit_statuses(sent)
 
 
 def set_connector_ids(pairs: list[tuple[int, str]]) -> None:
@@ -1075,8 +1078,7 @@ def apply_delivery_reports(reports: list[Report]) -> int:
                 state=state, error_code=code, done_at=now, claim_token=None, claimed_until=None
             )
         DeliveryReport.objects.bulk_create(rows, batch_size=500)
-        for message in changed:
-            emit_status(message)
+        emit_statuses(changed)
     return applied_count
 
 

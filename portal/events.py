@@ -1,10 +1,14 @@
-"""The event bus: apps call `emit`; they know nothing about webhooks.
+"""The event bus: apps call `emit` (or `emit_many` for a batch); they know nothing about webhooks.
 
 `emit` records the event; once the surrounding transaction commits, one webhook delivery is created per
 matching active subscription (identity `all` or the event's sender/number) and per explicit `webhook_id`,
 and the webhooks' queues are started. Events emitted in one transaction are fanned out together after its
-commit (a few queries per transaction, not per event). The known events live in `portal.webhooks.registry`.
+commit (a few queries per transaction, not per event). `emit_many` records a batch of events of one name
+with one bulk insert. The known events live in `portal.webhooks.registry`.
 """
+
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.db import transaction
 
@@ -14,18 +18,41 @@ from portal.webhooks import registry
 PENDING_ATTRIBUTE = "_pending_webhook_events"
 
 
+class EventItem(NamedTuple):
+    """One event of a batch: its payload, the sender/number it is about, and a webhook named explicitly."""
+
+    payload: dict
+    identity: str | None = None
+    webhook_id: object = None
+
+
 def emit(account: Account, event: str, payload: dict, identity: str | None = None, webhook_id=None) -> Event:
     """Record an event for the account and fan it out to its webhooks after commit."""
+    return emit_many(account, event, [EventItem(payload, identity, webhook_id)])[0]
+
+
+def emit_many(account: Account, event: str, items: Iterable[EventItem | tuple]) -> list[Event]:
+    """Record events of one name for the account in one insert; fan them out once after commit.
+
+    Each item is an `EventItem` or a tuple `(payload, identity[, webhook_id])`."""
     registry.get(event)
-    record = Event.objects.create(account=account, name=event, identity=identity or "", payload=payload)
+    batch = [EventItem(*item) for item in items]
+    if not batch:
+        return []
+    records = [Event(account=account, name=event, identity=item.identity or "", payload=item.payload) for item in batch]
+    if len(records) == 1:
+        records[0].save(force_insert=True)
+    else:
+        Event.objects.bulk_create(records)
     connection = transaction.get_connection()
     pending = getattr(connection, PENDING_ATTRIBUTE, None)
     if pending is None:
         pending = {}
         setattr(connection, PENDING_ATTRIBUTE, pending)
-    pending[record.uid] = str(webhook_id) if webhook_id else None
+    for record, item in zip(records, batch, strict=True):
+        pending[record.uid] = str(item.webhook_id) if item.webhook_id else None
     transaction.on_commit(lambda: _flush(connection), robust=True)
-    return record
+    return records
 
 
 def _flush(connection) -> None:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import Count
 from django.utils import timezone
 
 from campaigns import dispatch
@@ -391,3 +392,36 @@ def test_a_preparation_that_raises_marks_the_campaign_failed(account, sender, ad
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.FAILED
     assert campaign.state_reason == "Preparation failed: audience definition is broken"
+
+
+def test_a_dispatched_batch_records_its_status_events_in_one_insert_per_webhook_id(
+    account, sender, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.sending import SendRequest, send_messages
+    from portal.models import Event, Webhook, WebhookDelivery
+    from portal.webhooks import delivery
+
+    account.balance = Decimal("10")
+    account.save()
+    approved_template(account, sender, "Your Acme code is {{code}}", template_type="SI")
+    hooks = [
+        Webhook.objects.create(account=account, name=f"h{i}", uri="https://example.com/h", secret="s") for i in (1, 2)
+    ]
+    monkeypatch.setattr(delivery, "kick", lambda ids: None)
+    for hook, numbers in ((hooks[0], ["9876543210", "9876543211"]), (hooks[1], ["9876543212"])):
+        request = SendRequest(
+            sender=sender, recipients=numbers, text="Your Acme code is 1234", webhook_id=str(hook.uid)
+        )
+        send_messages(account, request)
+    with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as queries:
+        assert dispatch.dispatch_once(account.pk, None) == 3
+    event_inserts = [
+        q for q in queries.captured_queries if q["sql"].startswith(f'INSERT INTO "{Event._meta.db_table}"')
+    ]
+    assert len(event_inserts) == 1
+    assert Event.objects.filter(name="sms:message:status").count() == 3
+    by_hook = dict(WebhookDelivery.objects.values_list("webhook__name").annotate(n=Count("id")))
+    assert by_hook == {"h1": 2, "h2": 1}
