@@ -86,6 +86,16 @@ class Reason:
     }
     CODES = {NO_TEMPLATE_MATCH: "452", VARIABLE_TOO_LONG: "783", NO_PRICE: "459"}
 
+    @classmethod
+    def label(cls, reason: str) -> str:
+        """The human text of a reason code (the code itself when unknown)."""
+        return cls.DESCRIPTIONS.get(reason, reason)
+
+    @classmethod
+    def labelled(cls, counts: dict[str, int]) -> dict[str, int]:
+        """Counts by reason code → counts by human text (the wizard's review and the campaign page)."""
+        return {cls.label(reason): count for reason, count in counts.items()}
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -561,17 +571,25 @@ def plan_campaign(campaign: Campaign, on_drafts=None) -> PreparationCounts:
     return counts
 
 
+SAMPLE_SCAN_LIMIT = 1_000
+
+
 def sample_messages(campaign: Campaign, count: int = 3) -> list[Draft | Rejection]:
-    """What the first `count` recipients would receive (the wizard's preview)."""
+    """What the first `count` eligible recipients (valid, not opted out) would receive: the wizard's preview.
+    At most SAMPLE_SCAN_LIMIT numbers are looked at."""
+    from contacts.suppression import suppression_reasons
+
     spec = campaign_spec(campaign)
-    samples = []
-    for chunk in audience_chunks(campaign, spec, chunk_size=count):
-        for msisdn, contact in chunk[: count - len(samples)]:
-            if msisdn.startswith("!"):
-                samples.append(Rejection(msisdn[1:], Reason.INVALID_NUMBER))
-            else:
-                samples.append(plan_message(spec, msisdn, contact))
-        if len(samples) >= count:
+    samples, seen = [], set()
+    for chunk in audience_chunks(campaign, spec, chunk_size=50):
+        fresh = [(m, contact) for m, contact in chunk if not m.startswith("!") and m not in seen]
+        seen.update(m for m, _ in fresh)
+        opted_out = suppression_reasons(
+            campaign.account, [m for m, _ in fresh], sender=campaign.sender, product=spec.service, tags=spec.tags
+        )
+        eligible = [(m, contact) for m, contact in fresh if m not in opted_out]
+        samples += [plan_message(spec, m, contact) for m, contact in eligible[: count - len(samples)]]
+        if len(samples) >= count or len(seen) >= SAMPLE_SCAN_LIMIT:
             break
     return samples
 

@@ -389,7 +389,7 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
 
 
 def _rejected(number: str, reason: str, detail: str = "") -> dict:
-    description = Reason.DESCRIPTIONS.get(reason, reason)
+    description = Reason.label(reason)
     return {
         "number": number,
         "reason": reason,
@@ -404,8 +404,12 @@ def _rejected(number: str, reason: str, detail: str = "") -> dict:
 def campaign_stats(campaign: Campaign) -> dict:
     """Counts by state, delivery rate, messages per hour and failures by error code (with descriptions)."""
     messages = Message.objects.filter(campaign=campaign)
-    by_state = dict(messages.order_by().values_list("state").annotate(n=Count("id")))
-    counts = {state: by_state.get(state, 0) for state in MessageState.values}
+    by_state = {
+        state: (n, cost or Decimal("0"))
+        for state, n, cost in messages.order_by().values_list("state").annotate(n=Count("id"), cost=Sum("cost"))
+    }
+    counts = {state: by_state.get(state, (0, 0))[0] for state in MessageState.values}
+    cost = sum((cost for _, cost in by_state.values()), Decimal("0"))
     total = sum(counts.values())
     finished = counts[MessageState.DELIVERED] + sum(counts[s] for s in FAILED_MESSAGE_STATES)
     hourly = list(
@@ -421,6 +425,7 @@ def campaign_stats(campaign: Campaign) -> dict:
         "state": campaign.state,
         "state_reason": campaign.state_reason,
         "total": total,
+        "cost": str(cost),
         "counts": counts,
         "in_flight": counts[MessageState.QUEUED] + counts[MessageState.SENT],
         "failed": sum(counts[s] for s in FAILED_MESSAGE_STATES),

@@ -43,9 +43,7 @@ def campaign_review(campaign: Campaign) -> dict:
     if review["exact"]:
         counts = plan_campaign(campaign)
         review.update(counts.as_dict(), sufficient=counts.cost <= balance)
-        review["rejected_reasons"] = {
-            Reason.DESCRIPTIONS.get(key, key): value for key, value in counts.rejected.items()
-        }
+        review["rejected_reasons"] = Reason.labelled(counts.rejected)
     return review
 
 
@@ -61,7 +59,7 @@ def _sample(item, account) -> dict:
         }
     return {
         "recipient": item.recipient,
-        "error": Reason.DESCRIPTIONS.get(item.reason, item.reason),
+        "error": Reason.label(item.reason),
         "detail": item.detail,
     }
 
@@ -135,7 +133,12 @@ class CampaignDetailView(AccountViewMixin, View):
             Campaign.objects.for_account(self.account).select_related("sender", "template"), uid=uid
         )
         stats = cache.get_or_set(f"campaign-stats:{campaign.pk}:{campaign.state}", lambda: campaign_stats(campaign), 3)
-        context = {"campaign": campaign, "stats": stats, "can_write": self.can(WRITE)}
+        context = {
+            "campaign": campaign,
+            "stats": stats,
+            "rejected_reasons": Reason.labelled(campaign.rejected_by_reason or {}),
+            "can_write": self.can(WRITE),
+        }
         return htmx.render(request, "campaigns/campaign_detail.html", context, partial="campaign-progress")
 
 

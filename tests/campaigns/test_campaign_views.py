@@ -153,3 +153,30 @@ def test_dashboard_shows_todays_sends_and_delivery_rate(client_for, admin_user, 
     html = client_for(admin_user).get("/").content.decode()
     assert "Messages today" in html and "Delivery rate today" in html and "50.0%" in html
     assert Message.objects.count() == 2
+
+
+def test_wizard_samples_only_eligible_recipients(client_for, marketer, account, template):
+    Unsubscriber.objects.create(account=account, receiver="+919876543201", type="all")
+    numbers = "9876543201, 9876543202, 9876543203, 9876543204"
+    data = wizard_data(template, tags=[], numbers=numbers, intent="preview")
+    html = client_for(marketer).post("/campaigns/new/", data, HTTP_HX_REQUEST="true").content.decode()
+    samples = html[html.index('data-testid="sample-previews"') :]
+    assert "+919876543201" not in samples
+    assert all(f"+91987654320{n}" in samples for n in (2, 3, 4))
+
+
+def test_campaign_page_shows_codes_once_reasons_in_words_and_one_set_of_counters(
+    client_for, viewer, account, template, admin_user
+):
+    campaign = campaign_for(account, template.sender, template, numbers=["9876543210", "9876540000", "12"])
+    campaign.variable_mapping = {"name": {"default": "friend"}, "city": {"default": "town"}}
+    campaign.save()
+    schedule_campaign(campaign, actor=admin_user)
+    run_sweeps()
+    Campaign.objects.filter(pk=campaign.pk).update(recipients_count=0, estimated_cost=0)  # stale counters
+    html = client_for(viewer).get(f"/campaigns/{campaign.uid}/").content.decode()
+    assert html.count("001 INVALID-SUB") == 1 and "001 001" not in html
+    assert "Invalid number: 1" in html and "invalid_number" not in html
+    assert 'data-testid="message-count">2<' in html
+    assert 'data-testid="campaign-cost">0.0200 EUR' in html
+    assert 'data-testid="count-delivered">1<' in html
