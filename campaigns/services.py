@@ -337,7 +337,7 @@ def create_template(
 def update_template(template: Template, *, acting_user, **changes) -> SavedTemplate:
     """Edit a template. A content change (body, sender, type, language, consent) of a reviewed template sends it
     back to pending; a new body is kept as a new version."""
-    template = Template.objects.select_for_update().select_related("sender", "account").get(pk=template.pk)
+    template = Template.objects.select_for_update(of=("self",)).select_related("sender", "account").get(pk=template.pk)
     before = snapshot(template, TEMPLATE_FIELDS)
     old = {name: getattr(template, name) for name in TEMPLATE_CONTENT_FIELDS}
     for name, value in changes.items():
