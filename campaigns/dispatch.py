@@ -72,6 +72,7 @@ class Reason:
     INVALID_NUMBER = "invalid_number"
     NO_TEMPLATE_MATCH = "no_template_match"
     VARIABLE_TOO_LONG = "variable_too_long"
+    VARIABLE_EMPTY = "variable_empty"
     TOO_MANY_PARTS = "too_many_parts"
     NO_PRICE = "country_not_allowed"
     DUPLICATE = "duplicate"
@@ -80,6 +81,7 @@ class Reason:
         INVALID_NUMBER: "Invalid number",
         NO_TEMPLATE_MATCH: "452 TEMPLATE-NOT-FOUND: the text matches no approved template of the sender",
         VARIABLE_TOO_LONG: "783 DLT-TM-VAR-EXECEED: a variable value is longer than allowed",
+        VARIABLE_EMPTY: "A template variable would be empty (no value and no default)",
         TOO_MANY_PARTS: "The message needs more parts than max_units allows",
         NO_PRICE: "459 NOTALLOWED: no price for the destination country",
         DUPLICATE: "Duplicate number in this send",
@@ -195,6 +197,17 @@ def _match(spec: SendSpec, text: str):
     return spec.match_cache[text]
 
 
+def check_values(recipient: str, values: dict[str, str], limit: int) -> Rejection | None:
+    """A message whose variable value is empty, or longer than `limit` (DLT 783), is refused: the rendered text
+    would not match its approved template (each variable holds 1 to `limit` characters)."""
+    for name, value in values.items():
+        if not value.strip():
+            return Rejection(recipient, Reason.VARIABLE_EMPTY, f"{{{{{name}}}}} is empty")
+        if len(value) > limit:
+            return Rejection(recipient, Reason.VARIABLE_TOO_LONG, f"{name} over {limit}")
+    return None
+
+
 def plan_message(spec: SendSpec, recipient: str, contact=None, values: dict | None = None) -> Draft | Rejection:
     """One recipient's message, or why there is none. `contact` is a Contact or a dict of its values."""
     if isinstance(contact, dict):
@@ -203,9 +216,9 @@ def plan_message(spec: SendSpec, recipient: str, contact=None, values: dict | No
         values = values_for(contact, spec.compiled.variables, spec.mapping)
     else:
         values = {name: str(values.get(name, "")) for name in spec.compiled.variables}
-    long_values = [name for name, value in values.items() if len(value) > spec.variable_limit]
-    if long_values:
-        return Rejection(recipient, Reason.VARIABLE_TOO_LONG, f"{long_values[0]} over {spec.variable_limit}")
+    refusal = check_values(recipient, values, spec.variable_limit)
+    if refusal is not None:
+        return refusal
     text = spec.compiled.render(values)
     template_id = spec.template.pk if spec.template is not None else None
     promotional = spec.promotional

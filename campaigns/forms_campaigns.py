@@ -9,6 +9,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, Sender, Template
 from campaigns.rendering import variables_in
 from campaigns.states import MessageType
+from campaigns.variable_mapping import default_source, missing_values
 
 NUMBER_SPLIT = re.compile(r"[\s,;]+")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -58,12 +59,13 @@ class CampaignForm(forms.Form):
         return variables_in(self.body())
 
     def mapping(self) -> dict:
-        """`map_<var>_source` / `map_<var>_default` inputs as the campaign's variable mapping."""
+        """`map_<var>_source` / `map_<var>_default` inputs as the campaign's variable mapping; a variable not
+        shown yet gets its default source (a contact field or attribute of the same name)."""
         mapping = {}
         for name in self.variables():
-            source = (self.data.get(f"map_{name}_source") or name).strip()
-            default = self.data.get(f"map_{name}_default") or ""
-            mapping[name] = {"source": source, "default": default}
+            key = f"map_{name}_source"
+            source = self.data[key].strip() if key in self.data else default_source(self.account, name)
+            mapping[name] = {"source": source, "default": self.data.get(f"map_{name}_default") or ""}
         return mapping
 
     def clean_numbers_file(self):
@@ -87,6 +89,8 @@ class CampaignForm(forms.Form):
             self.add_error("template", f"This template is registered for {template.sender.name}, not {sender.name}.")
         if bool(data.get("batch_size")) != bool(data.get("batch_interval_minutes")):
             self.add_error("batch_size", "Give both the batch size and the minutes between batches.")
+        for problem in missing_values(self.variables(), self.mapping()):
+            self.add_error(None, problem)
         if not any([data.get("groups"), data.get("segments"), data.get("tags"), self.numbers_list()]):
             self.add_error("groups", "Choose at least one group, segment or tag, or give numbers.")
         return data

@@ -30,6 +30,7 @@ from campaigns.dispatch import (
     write_messages,
 )
 from campaigns.models import BalanceTransaction, BalanceTransactionKind, Campaign, Message
+from campaigns.rendering import variables_in
 from campaigns.states import (
     ENDED_CAMPAIGN_STATES,
     FAILED_MESSAGE_STATES,
@@ -37,6 +38,7 @@ from campaigns.states import (
     MessageState,
     MessageType,
 )
+from campaigns.variable_mapping import missing_values, with_default_sources
 from portal.audit import record
 from portal.models import Account
 
@@ -78,6 +80,9 @@ def check_ready(campaign: Campaign) -> None:
             raise SendingError(problem, field="template")
     elif not campaign.text.strip():
         raise SendingError("Choose a template or write a text.", field="text")
+    missing = missing_values(variables_in(campaign.body), campaign.variable_mapping)
+    if missing:
+        raise SendingError(missing[0], field="variable_mapping")
     audience = campaign.audience or {}
     if not any(audience.get(key) for key in ("groups", "segments", "tags", "numbers")):
         raise SendingError("Choose at least one group, segment, tag or number.", field="audience")
@@ -105,13 +110,21 @@ def schedule_campaign(campaign: Campaign, *, start_at: datetime | None = None, a
     """draft → scheduled; it starts at `start_at`, else the draft's own `start_at`, else now (due-campaigns sweep)."""
     now = timezone.now()
     start_at = start_at or campaign.start_at
+    campaign.variable_mapping = with_default_sources(
+        campaign.account, variables_in(campaign.body), campaign.variable_mapping
+    )
     check_ready(campaign)
     check_start_time(start_at, now)
     with transaction.atomic():
         before = _snapshot(campaign)
         start = start_at if start_at and start_at > now else now
         moved = Campaign.objects.filter(pk=campaign.pk, state=CampaignState.DRAFT).update(
-            state=CampaignState.SCHEDULED, start_at=start, scheduled_at=now, state_reason="", updated_at=now
+            state=CampaignState.SCHEDULED,
+            start_at=start,
+            scheduled_at=now,
+            state_reason="",
+            variable_mapping=campaign.variable_mapping,
+            updated_at=now,
         )
         if not moved:
             raise SendingError(f"Only a draft can be scheduled; this campaign is {campaign.state}.")
@@ -316,6 +329,11 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
     problem = template_problem(request.template) if request.template is not None else None
     if problem:
         raise SendingError(problem, field="template")
+    if request.template is not None:
+        given = {name: {"default": value} for name, value in (request.variables or {}).items()}
+        missing = missing_values(variables_in(request.template.body), given, remedy="give it in `data`")
+        if missing:
+            raise SendingError(missing[0], field="data")
     spec = build_spec(
         account,
         sender=request.sender,

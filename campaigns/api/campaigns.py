@@ -9,6 +9,7 @@ from campaigns.api.sending import is_uuid, parse_send_time, raise_api_error
 from campaigns.dispatch import quote_campaign
 from campaigns.filtersets_sending import CampaignFilterSet
 from campaigns.models import Campaign, Sender, Template
+from campaigns.rendering import variables_in
 from campaigns.sending import (
     SendingError,
     campaign_stats,
@@ -18,6 +19,7 @@ from campaigns.sending import (
     schedule_campaign,
 )
 from campaigns.states import CampaignState, MessageType
+from campaigns.variable_mapping import missing_values, with_default_sources
 from portal.api.exceptions import Conflict
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountScopedViewSet
@@ -122,6 +124,13 @@ class CampaignSerializer(serializers.ModelSerializer):
         interval = attrs.get("batch_interval_minutes", getattr(self.instance, "batch_interval_minutes", None))
         if bool(batch_size) != bool(interval):
             raise serializers.ValidationError({"batch_size": ["Give both the batch size and the interval."]})
+        body = template.body if template is not None else text
+        mapping = attrs.get("variable_mapping", getattr(self.instance, "variable_mapping", None))
+        mapping = with_default_sources(self.context["request"].account, variables_in(body), mapping)
+        missing = missing_values(list(mapping), mapping)
+        if missing:
+            raise serializers.ValidationError({"variable_mapping": missing})
+        attrs["variable_mapping"] = mapping
         return attrs
 
 

@@ -21,6 +21,7 @@ from campaigns.sending import (
     schedule_campaign,
 )
 from campaigns.states import CampaignState
+from campaigns.variable_mapping import missing_values
 from portal import htmx
 from portal.audit import record
 from portal.masking import mask_msisdn
@@ -80,17 +81,13 @@ class CampaignCreateView(AccountViewMixin, View):
     template_name = "campaigns/campaign_form.html"
 
     def context(self, form, review=None) -> dict:
-        variables = form.variables() if form.is_bound and hasattr(form, "cleaned_data") else []
+        mapping = form.mapping() if form.is_bound and hasattr(form, "cleaned_data") else {}
         return {
             "form": form,
             "review": review,
             "variables": [
-                {
-                    "name": name,
-                    "source": form.data.get(f"map_{name}_source", name if name in CONTACT_FIELDS else ""),
-                    "default": form.data.get(f"map_{name}_default", ""),
-                }
-                for name in variables
+                {"name": name, **rule, "error": " ".join(missing_values([name], mapping))}
+                for name, rule in mapping.items()
             ],
             "sources": [*CONTACT_FIELDS, "attributes."],
         }

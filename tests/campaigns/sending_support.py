@@ -7,6 +7,7 @@ from django.utils import timezone
 from campaigns.connectors.simulator import deliver_all_due_reports
 from campaigns.dispatch import finish_campaigns, run_outbox
 from campaigns.models import Campaign, Price, Sender, SenderStatus, Template, TemplateStatus
+from campaigns.rendering import variables_in
 from campaigns.sending import due_campaign_ids, settle_all_cancelled, start_campaign
 
 
@@ -34,7 +35,10 @@ def prices(service: str = "MKT", **by_country: str) -> None:
 
 
 def campaign_for(account, sender, template=None, numbers=(), **fields) -> Campaign:
+    """A draft; each variable of the body defaults to "Sam" (pasted numbers have no contact to fill it)."""
     fields.setdefault("name", "Spring sale")
+    body = template.body if template is not None else fields.get("text", "")
+    fields.setdefault("variable_mapping", {name: {"default": "Sam"} for name in variables_in(body)})
     return Campaign.objects.create(
         account=account, sender=sender, template=template, audience={"numbers": list(numbers)}, **fields
     )

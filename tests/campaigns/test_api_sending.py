@@ -175,7 +175,7 @@ def test_campaign_crud_schedule_and_the_cancel_window(api, account, template, ot
         "sender": "ACMERT",
         "template": template.alias,
         "audience": {"numbers": ["9876543210"]},
-        "variable_mapping": {"name": {"source": "first_name", "default": "friend"}},
+        "variable_mapping": {"name": {"source": "first_name", "default": "friend"}, "order": {"default": "A1"}},
     }
     created = client.post("/api/v2/campaigns", payload, format="json")
     assert created.status_code == 201, created.json()
@@ -206,6 +206,7 @@ def test_campaign_pause_resume_and_stats(api, account, template):
             "sender": "ACMERT",
             "template": template.alias,
             "audience": {"numbers": ["9876540000", "9876543210"]},
+            "variable_mapping": {"name": {"default": "friend"}, "order": {"default": "A1"}},
         },
         format="json",
     ).json()["data"]["id"]
@@ -269,6 +270,7 @@ def test_schedule_without_time_keeps_the_drafts_start_at(api, template):
         "sender": "ACMERT",
         "template": template.alias,
         "audience": {"numbers": ["9876543210"]},
+        "variable_mapping": {"name": {"default": "friend"}, "order": {"default": "A1"}},
         "start_at": start_at.isoformat(),
     }
     campaign_id = client.post("/api/v2/campaigns", payload, format="json").json()["data"]["id"]
@@ -298,4 +300,22 @@ def test_a_blocked_template_cannot_be_sent_nor_started(api, account, template):
     draft = campaign_for(account, template.sender, template, numbers=["9876543210"], name="Draft")
     with pytest.raises(SendingError, match="blocked"):
         schedule_campaign(draft)
+    assert not Message.objects.exists()
+
+
+def test_every_template_variable_needs_a_source_or_a_default(api, template):
+    client = api("marketer")
+    payload = {"name": "No order", "sender": "ACMERT", "template": template.alias, "audience": {"numbers": ["1"]}}
+    response = client.post("/api/v2/campaigns", payload, format="json")
+    assert response.status_code == 422
+    assert response.json()["errors"]["variable_mapping"] == [
+        "Variable {{order}} has no value: map it to a contact field or attribute, or give a default."
+    ]
+    payload["variable_mapping"] = {"order": {"default": "A1"}}
+    created = client.post("/api/v2/campaigns", payload, format="json").json()["data"]
+    assert created["variable_mapping"]["name"] == {"source": "first_name", "default": ""}
+    body = {"alias": template.alias, "data": {"name": "Asha"}, "to": "9876543210"}
+    sent = client.post("/api/v2/sms/send/template", body, format="json")
+    assert sent.status_code == 422
+    assert "Variable {{order}} has no value: give it in `data`." in str(sent.json()["errors"])
     assert not Message.objects.exists()

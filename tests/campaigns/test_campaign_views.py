@@ -107,7 +107,7 @@ def test_message_log_masks_numbers_and_hides_bodies(client_for, viewer, account,
     schedule_campaign(campaign, actor=admin_user)
     run_sweeps()
     client = client_for(viewer)
-    assert "Hi , Acme sale" in client.get("/campaigns/messages/").content.decode()
+    assert "Hi Sam, Acme sale in Sam today" in client.get("/campaigns/messages/").content.decode()
     account.mobile_secure = account.hide_msg = True
     account.save()
     html = client.get("/campaigns/messages/", {"status": "delivered"}).content.decode()
@@ -180,3 +180,21 @@ def test_campaign_page_shows_codes_once_reasons_in_words_and_one_set_of_counters
     assert 'data-testid="message-count">2<' in html
     assert 'data-testid="campaign-cost">0.0200 EUR' in html
     assert 'data-testid="count-delivered">1<' in html
+
+
+def test_wizard_maps_variables_by_name_and_requires_a_value_for_each(client_for, marketer, account):
+    sender = approved_sender(account, name="SHOPIN")
+    template = approved_template(account, sender, "Hi {{fname}}, {{city}} order {{order}} ready", name="Order")
+    Contact.objects.create(account=account, phone="+919876543201", first_name="Asha", attributes={"city": "Pune"})
+    data = {key: value for key, value in wizard_data(template, tags=[]).items() if not key.startswith("map_")}
+    client = client_for(marketer)
+    html = client.post("/campaigns/new/", dict(data, intent="preview"), HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="map_fname_source" value="first_name"' in html
+    assert 'name="map_city_source" value="attributes.city"' in html
+    assert "Variable {{order}} has no value" in html
+    assert client.post("/campaigns/new/", dict(data, intent="send")).status_code == 422
+    assert not Campaign.objects.exists()
+    response = client.post("/campaigns/new/", dict(data, intent="send", map_order_default="soon"))
+    assert response.status_code == 302
+    mapping = Campaign.objects.get().variable_mapping
+    assert mapping["fname"]["source"] == "first_name" and mapping["order"]["default"] == "soon"

@@ -75,7 +75,16 @@ def sender(account):
             1,
             "0.01",
         ),
-        ("नमस्ते {{name}}, Acme ऑफ़र", {"first_name": "Ravi"}, {}, "A", "नमस्ते , Acme ऑफ़र", "UCS-2", 1, "0.01"),
+        (
+            "नमस्ते {{name}}, Acme ऑफ़र",
+            {"first_name": "Ravi"},
+            {"name": {"source": "first_name"}},
+            "A",
+            "नमस्ते Ravi, Acme ऑफ़र",
+            "UCS-2",
+            1,
+            "0.01",
+        ),
         ("Hello {{first_name}} from Acme", {"first_name": "Zoë"}, {}, "U", "Hello Zoë from Acme", "UCS-2", 1, "0.01"),
         (
             "Price {{amount}} € at Acme ✓",
@@ -425,3 +434,24 @@ def test_a_dispatched_batch_records_its_status_events_in_one_insert_per_webhook_
     assert Event.objects.filter(name="sms:message:status").count() == 3
     by_hook = dict(WebhookDelivery.objects.values_list("webhook__name").annotate(n=Count("id")))
     assert by_hook == {"h1": 2, "h2": 1}
+
+
+def test_preparation_refuses_empty_and_too_long_variable_values_per_recipient(account, sender, admin_user, settings):
+    settings.TEMPLATE_VARIABLE_MAX_LENGTH = 10
+    account.balance = Decimal("10")
+    account.save()
+    vip = Tag.objects.create(account=account, name="vip")
+    for phone, name in [("+919876543201", "Asha"), ("+919876543202", ""), ("+919876543203", "Bartholomew")]:
+        Contact.objects.create(account=account, phone=phone, first_name=name).tags.add(vip)
+    template = approved_template(account, sender, "Hi {{name}}, DemoMart sale today")
+    campaign = campaign_for(account, sender, template, variable_mapping={})
+    campaign.audience = {"tags": ["vip"]}
+    campaign.save()
+    schedule_campaign(campaign, actor=admin_user)
+    run_sweeps()
+    campaign.refresh_from_db()
+    assert campaign.variable_mapping == {"name": {"source": "first_name", "default": ""}}
+    assert list(Message.objects.filter(campaign=campaign).values_list("body", flat=True)) == [
+        "Hi Asha, DemoMart sale today"
+    ]
+    assert campaign.rejected_by_reason == {Reason.VARIABLE_EMPTY: 1, Reason.VARIABLE_TOO_LONG: 1}
