@@ -103,6 +103,7 @@ class InboundMessage(AccountScopedModel):
     action = models.CharField(max_length=20, choices=InboundAction.choices, default=InboundAction.NONE)
     reply_text = models.CharField(max_length=480, blank=True, help_text="Confirmation reply to send, if any.")
     reply_status = models.CharField(max_length=10, choices=ReplyStatus.choices, default=ReplyStatus.NONE, blank=True)
+    reply_detail = models.CharField(max_length=300, blank=True, help_text="The reply's message id, or why it failed.")
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -140,6 +141,11 @@ class InboundSettings(AccountScopedModel):
     scope = models.CharField(max_length=10, choices=OptOutScope.choices, default=OptOutScope.ALL)
     send_confirmation = models.BooleanField(default=False, help_text="Reply to a STOP with the confirmation text.")
     confirmation_text = models.CharField(max_length=480, default=DEFAULT_CONFIRMATION_TEXT, blank=True)
+    reply_sender = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="Approved sender ID of confirmation replies when the number written to is not one of ours.",
+    )
     token_prefix = models.CharField(max_length=16, unique=True, null=True, blank=True, editable=False)
     token_hash = models.CharField(max_length=64, blank=True, editable=False)
     token_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
