@@ -60,6 +60,7 @@ logger = logging.getLogger("campaigns.dispatch")
 PROMOTIONAL_TYPES = frozenset({TemplateType.PROMOTIONAL, TemplateType.SERVICE_EXPLICIT})
 PROMOTIONAL_SERVICES = frozenset({"MKT"})
 INDIA_TIME = ZoneInfo("Asia/Kolkata")
+OPT_OUT_CONFIRMATION = "_opt_out_confirmation"  # Message.meta mark of a reply confirming an opt-out
 INSUFFICIENT_FUNDS = "6 Insufficient funds: the account balance is too low to send the remaining messages."
 
 
@@ -766,6 +767,9 @@ def _drop_opted_out(messages: list[Message], campaign: Campaign | None, now: dat
     keep, dropped = [], []
     by_sender: dict[tuple[str, str], list[Message]] = {}
     for message in messages:
+        if (message.meta or {}).get(OPT_OUT_CONFIRMATION):
+            keep.append(message)  # confirms the opt-out itself
+            continue
         by_sender.setdefault((message.sender_name, message.service), []).append(message)
     tags = campaign_tags(campaign) if campaign is not None else ()
     account = messages[0].account

@@ -18,6 +18,7 @@ from django.utils import timezone
 from campaigns import dlr_codes
 from campaigns.conf import setting
 from campaigns.dispatch import (
+    OPT_OUT_CONFIRMATION,
     MessageDefaults,
     Reason,
     Rejection,
@@ -315,6 +316,7 @@ class SendRequest:
     webhook_id: str = ""
     meta: dict = field(default_factory=dict)
     send_at: datetime | None = None
+    confirms_opt_out: bool = False  # a reply confirming an opt-out reaches the number that just opted out
 
 
 def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run: bool = False) -> SendOutcome:
@@ -353,7 +355,9 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
             outcome.rejected.append(_rejected(raw, Reason.DUPLICATE))
         else:
             numbers[raw] = result.e164
-    opted_out = suppression_reasons(account, list(numbers.values()), sender=request.sender, product=spec.service)
+    opted_out = {}
+    if not request.confirms_opt_out:
+        opted_out = suppression_reasons(account, list(numbers.values()), sender=request.sender, product=spec.service)
     drafts = []
     for raw, e164 in numbers.items():
         if e164 in opted_out:
@@ -383,7 +387,7 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
         connector_id=connector.pk if connector else None,
         webhook_id=request.webhook_id,
         custom_id=request.custom,
-        meta=request.meta,
+        meta=_message_meta(request),
     )
     release = request.send_at if request.send_at and request.send_at > now else now
     rows = [message_row(draft, release) for draft in drafts]
@@ -404,6 +408,14 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
         for row in rows
     ]
     return outcome
+
+
+def _message_meta(request: SendRequest) -> dict:
+    """The client's meta, with the opt-out confirmation mark only when the send is one (never from a client)."""
+    meta = {key: value for key, value in request.meta.items() if key != OPT_OUT_CONFIRMATION}
+    if request.confirms_opt_out:
+        meta[OPT_OUT_CONFIRMATION] = True
+    return meta
 
 
 def _rejected(number: str, reason: str, detail: str = "") -> dict:

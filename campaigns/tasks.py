@@ -87,3 +87,11 @@ def release_expired_leases() -> int:
     from campaigns.dispatch import release_expired_claims
 
     return release_expired_claims()
+
+
+@shared_task(name="campaigns.send_inbound_replies")
+def send_inbound_replies() -> int:
+    """Beat: confirmation replies to inbound stop words that are queued."""
+    from campaigns.replies import send_queued_replies
+
+    return send_queued_replies()

@@ -282,7 +282,7 @@ def settings_for(account: Account) -> InboundSettings:
     return settings
 
 
-SETTINGS_FIELDS = ("stop_words", "start_words", "scope", "send_confirmation", "confirmation_text")
+SETTINGS_FIELDS = ("stop_words", "start_words", "scope", "send_confirmation", "confirmation_text", "reply_sender")
 
 
 @transaction.atomic
