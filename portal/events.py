@@ -7,6 +7,7 @@ commit (a few queries per transaction, not per event). `emit_many` records a bat
 with one bulk insert. The known events live in `portal.webhooks.registry`.
 """
 
+import json
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -34,17 +35,15 @@ def emit(account: Account, event: str, payload: dict, identity: str | None = Non
 def emit_many(account: Account, event: str, items: Iterable[EventItem | tuple]) -> list[Event]:
     """Record events of one name for the account in one insert; fan them out once after commit.
 
-    Each item is an `EventItem` or a tuple `(payload, identity[, webhook_id])`."""
+    Each item is an `EventItem` or a tuple `(payload, identity[, webhook_id])`. On PostgreSQL the records of a
+    batch come back without pk (they are written with COPY)."""
     registry.get(event)
     batch = [EventItem(*item) for item in items]
     if not batch:
         return []
     records = [Event(account=account, name=event, identity=item.identity or "", payload=item.payload) for item in batch]
-    if len(records) == 1:
-        records[0].save(force_insert=True)
-    else:
-        Event.objects.bulk_create(records)
     connection = transaction.get_connection()
+    _insert(connection, records)
     pending = getattr(connection, PENDING_ATTRIBUTE, None)
     if pending is None:
         pending = {}
@@ -53,6 +52,23 @@ def emit_many(account: Account, event: str, items: Iterable[EventItem | tuple]) 
         pending[record.uid] = str(item.webhook_id) if item.webhook_id else None
     transaction.on_commit(lambda: _flush(connection), robust=True)
     return records
+
+
+def _insert(connection, records: list[Event]) -> None:
+    """One statement for the batch: COPY on PostgreSQL (the records get no pk: the fan-out reads events back by
+    uid), a bulk INSERT elsewhere; a single event is saved (it gets its pk)."""
+    if len(records) == 1:
+        records[0].save(force_insert=True)
+    elif connection.vendor == "postgresql":
+        columns = ", ".join(("uid", "account_id", "name", "identity", "payload", "created_at"))
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {Event._meta.db_table} ({columns}) FROM STDIN") as copy,
+        ):
+            for r in records:
+                copy.write_row((r.uid, r.account_id, r.name, r.identity, json.dumps(r.payload), r.created_at))
+    else:
+        Event.objects.bulk_create(records)
 
 
 def _flush(connection) -> None:
