@@ -20,7 +20,7 @@ def _clear_cache():
 
 @pytest.fixture(autouse=True)
 def _service_markers(request):
-    """`@pytest.mark.postgres` / `@pytest.mark.redis`: skip on a laptop without them, fail in CI."""
+    """`@pytest.mark.postgres` / `@pytest.mark.redis`: skip without them, fail when the run requires them."""
     if request.node.get_closest_marker("postgres"):
         require_postgres()
     if request.node.get_closest_marker("redis"):

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tests.support.services import missing
+from tests.support.services import in_ci, missing
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = "/usr/bin/chromium"
@@ -24,7 +24,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def chromium():
     if not shutil.which(CHROMIUM):
-        missing("Chromium is not installed (apt-get install chromium)")
+        missing("Chromium is not installed (apt-get install chromium)", required=in_ci())
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -9,14 +9,22 @@ from django.conf import settings
 from django.db import connection
 
 
+TRUE_WORDS = {"1", "true", "yes"}
+
+
 def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    return os.environ.get("CI", "").lower() in TRUE_WORDS
 
 
-def missing(reason: str) -> None:
-    """Fail under CI, skip elsewhere."""
-    if in_ci():
-        pytest.fail(f"CI requires this service: {reason}", pytrace=False)
+def services_required() -> bool:
+    """Set by .ci/run for its PostgreSQL + Redis pass: there a missing service is a failure, not a skip."""
+    return os.environ.get("REQUIRE_SERVICES", "").lower() in TRUE_WORDS
+
+
+def missing(reason: str, *, required: bool | None = None) -> None:
+    """Fail when the run requires the service, skip otherwise (a laptop, or CI's SQLite pass)."""
+    if services_required() if required is None else required:
+        pytest.fail(f"This run requires the service: {reason}", pytrace=False)
     pytest.skip(reason)
 
 
