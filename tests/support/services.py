@@ -1,4 +1,4 @@
-"""Checks for the real services some tests need: skip on a laptop, fail in CI (CI=true)."""
+"""Checks for the real services some tests need: skip without them, fail when the run requires them."""
 
 import os
 import socket
@@ -7,7 +7,6 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 from django.db import connection
-
 
 TRUE_WORDS = {"1", "true", "yes"}
 
