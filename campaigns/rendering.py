@@ -11,18 +11,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from contacts.fields import CONTACT_DATA_FIELDS
+
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}")
-CONTACT_FIELDS = (
-    "phone",
-    "email",
-    "first_name",
-    "last_name",
-    "gender",
-    "birth_date",
-    "postal_code",
-    "company",
-    "identity",
-)
+CONTACT_FIELDS = tuple(field for field in CONTACT_DATA_FIELDS if field != "attributes")
 ATTRIBUTE_PREFIX = "attributes."
 
 

@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
 from contacts.audience import is_uid
+from contacts.fields import CONTACT_DATA_FIELDS
 from contacts.models import (
     AttributeOperator,
     Contact,
@@ -54,18 +55,7 @@ __all__ = [
 ]
 
 EVENT = "contacts:subscriber:subscription"
-CONTACT_FIELDS = (
-    "identity",
-    "phone",
-    "email",
-    "first_name",
-    "last_name",
-    "gender",
-    "birth_date",
-    "postal_code",
-    "company",
-    "attributes",
-)
+CONTACT_FIELDS = CONTACT_DATA_FIELDS
 
 
 @dataclass

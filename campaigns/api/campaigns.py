@@ -28,6 +28,22 @@ from portal.audit import record
 AUDIENCE_KEYS = ("groups", "segments", "tags", "numbers")
 
 
+CAMPAIGN_READ_ONLY_FIELDS = [
+    "state",
+    "state_reason",
+    "recipients_count",
+    "suppressed_count",
+    "suppressed_by_reason",
+    "rejected_count",
+    "rejected_by_reason",
+    "estimated_cost",
+    "scheduled_at",
+    "started_at",
+    "finished_at",
+    "created_at",
+]
+
+
 class AudienceSerializer(serializers.Serializer):
     groups = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
     segments = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
@@ -85,33 +101,9 @@ class CampaignSerializer(serializers.ModelSerializer):
             "batch_interval_minutes",
             "throttle_per_second",
             "webhook_id",
-            "state",
-            "state_reason",
-            "recipients_count",
-            "suppressed_count",
-            "suppressed_by_reason",
-            "rejected_count",
-            "rejected_by_reason",
-            "estimated_cost",
-            "scheduled_at",
-            "started_at",
-            "finished_at",
-            "created_at",
+            *CAMPAIGN_READ_ONLY_FIELDS,
         ]
-        read_only_fields = [
-            "state",
-            "state_reason",
-            "recipients_count",
-            "suppressed_count",
-            "suppressed_by_reason",
-            "rejected_count",
-            "rejected_by_reason",
-            "estimated_cost",
-            "scheduled_at",
-            "started_at",
-            "finished_at",
-            "created_at",
-        ]
+        read_only_fields = CAMPAIGN_READ_ONLY_FIELDS
 
     def validate(self, attrs):
         template = attrs.get("template", getattr(self.instance, "template", None))
