@@ -245,9 +245,9 @@ def lint_template(
     )
 
 
-def _check_template(template: Template) -> list[Finding]:
-    """Field errors block the save; warnings are returned."""
-    findings = lint_template(
+def lint_saved_template(template: Template) -> list[Finding]:
+    """The findings of a template as it stands (its own body does not count as a duplicate)."""
+    return lint_template(
         template.account,
         body=template.body,
         template_type=template.template_type,
@@ -257,6 +257,11 @@ def _check_template(template: Template) -> list[Finding]:
         name=template.name,
         exclude=template,
     )
+
+
+def _check_template(template: Template) -> list[Finding]:
+    """Field errors block the save; warnings are returned."""
+    findings = lint_saved_template(template)
     errors = _errors_from(findings, FINDING_FIELDS)
     _check_references(template, errors)
     if errors:

@@ -171,16 +171,7 @@ class TemplateDetailView(AccountViewMixin, View):
             Template.objects.for_account(self.account).select_related("sender", "consent_template", "reviewed_by"),
             uid=uid,
         )
-        findings = services.lint_template(
-            self.account,
-            body=template.body,
-            template_type=template.template_type,
-            is_english=template.is_english,
-            sender=template.sender,
-            consent_template=template.consent_template,
-            name=template.name,
-            exclude=template,
-        )
+        findings = services.lint_saved_template(template)
         context = {
             "template": template,
             "findings": findings,

@@ -159,3 +159,13 @@ def test_oversized_upload_is_refused_from_its_content_length(marketer_api, setti
     response = upload(marketer_api, csv_upload(body))
     assert response.status_code == 413
     assert "limit for this import" in response.json()["message"] + str(response.json().get("errors", ""))
+
+
+def test_error_report_masks_numbers_for_mobile_secure_accounts(marketer_api, account):
+    account.mobile_secure = True
+    account.save()
+    file = csv_upload("Mobile,Name\n+4474001234567890,Too long\n+447400123456,Ann\n")
+    import_id = upload(marketer_api, file, mode="upsert").json()["data"]["id"]
+    as_csv = marketer_api.get(f"{URL}/{import_id}/errors?download=csv")
+    report = b"".join(as_csv.streaming_content).decode("utf-8-sig")
+    assert "+447400123456XXXX" in report and "4567890" not in report
