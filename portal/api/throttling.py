@@ -8,6 +8,11 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
 
+def clock() -> float:
+    """Seconds since the epoch; tests replace it to pin the window."""
+    return time.time()
+
+
 class TokenRateThrottle(BaseThrottle):
     """Fixed-window counters in the cache, keyed by token (or by user for browser sessions)."""
 
@@ -15,7 +20,7 @@ class TokenRateThrottle(BaseThrottle):
         limit, window = self.limit_for(request)
         if limit is None:
             return True
-        now = time.time()
+        now = clock()
         window_index = int(now // window)
         kind = "r" if request.method in SAFE_METHODS else "w"
         key = f"throttle:{kind}:{self.identity(request)}:{window}:{window_index}"
