@@ -21,7 +21,7 @@ class IssuedToken:
 def clean_allowed_ips(entries) -> list[str]:
     """Validate IPs and CIDRs; raises ValidationError naming the bad entry."""
     if isinstance(entries, str):
-        entries = [part for part in entries.replace("\n", ",").split(",")]
+        entries = entries.replace("\n", ",").split(",")
     cleaned = []
     for entry in entries or []:
         entry = str(entry).strip()
