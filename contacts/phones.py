@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType, ValidationResult
+from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 
 __all__ = ["PhoneNumberError", "PhoneResult", "normalize_many", "normalize_msisdn"]
 
@@ -229,16 +229,18 @@ def _parse(text: str, region: str | None) -> PhoneResult:
         if region and exc.error_type in (NumberParseException.TOO_SHORT_NSN, NumberParseException.TOO_LONG):
             reason = f"{reason} for {region}"
         return PhoneResult(e164=None, reason=reason)
-    country = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
-        number.country_code
-    )
+    country = phonenumbers.region_code_for_number(number)
+    # One type lookup answers validity too: a number is valid exactly when its region is known and its type is not
+    # UNKNOWN (that is what `is_valid_number` checks), so the costly pattern matching runs once per number.
+    kind = phonenumbers.number_type(number) if country not in (None, "ZZ") else PhoneNumberType.UNKNOWN
     if country in (None, "ZZ"):
-        country = None
-    if phonenumbers.is_valid_number(number):
+        country = phonenumbers.region_code_for_country_code(number.country_code)
+        country = None if country in (None, "ZZ") else country
+    if kind != PhoneNumberType.UNKNOWN:
         return PhoneResult(
-            e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+            e164=f"+{number.country_code}{phonenumbers.national_significant_number(number)}",
             country=country,
-            number_type=number_type_name(number),
+            number_type=NUMBER_TYPES.get(kind, "unknown"),
             valid=True,
         )
     where = country or region or f"+{number.country_code}"

@@ -4,6 +4,7 @@ It limits its own address space and CPU time, then writes length-prefixed pickle
 `("rows", sheet, [(number, values), ...])`, `("error", code, message)` or `("done",)`. It never imports Django.
 """
 
+import gc
 import pickle
 import resource
 import struct
@@ -31,6 +32,7 @@ def _send(out, message: tuple) -> None:
 def main(argv: list[str]) -> int:
     path, chunk_rows, memory_mb, cpu_seconds = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
     _limit(memory_mb, cpu_seconds)
+    gc.disable()  # rows are acyclic and short-lived; see engine.cyclic_gc_paused
     out = sys.stdout.buffer
     try:
         for chunk in spreadsheet_chunks(path, chunk_rows=chunk_rows):

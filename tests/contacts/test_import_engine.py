@@ -311,3 +311,22 @@ def test_phone_worker_processes_start_inside_a_daemonic_celery_worker(monkeypatc
     assert results["07400 000042"].e164 == "+447400000042"
     assert results["12"].valid is False and results["12"].reason
     assert len(results) == 2501
+
+
+def test_the_cyclic_collector_is_off_during_a_run_and_back_on_after(account, marketer, tmp_path, monkeypatch):
+    import gc
+
+    from contacts.importing import engine
+
+    states = []
+    original = engine.Runner.run
+
+    def run_and_record(runner):
+        states.append(gc.isenabled())
+        return original(runner)
+
+    monkeypatch.setattr(engine.Runner, "run", run_and_record)
+    job = run(account, marketer, csv_file(tmp_path, "phone\n+919876543210\n"))
+    assert job.state == ImportState.DONE
+    assert states == [False]
+    assert gc.isenabled()
