@@ -33,6 +33,8 @@ DEFAULTS = {
     "SMS_PREPARE_LEASE_SECONDS": 300,
     # Preparation: Message rows written per bulk insert.
     "SMS_PREPARE_CHUNK_SIZE": 5000,
+    # Preparation on PostgreSQL: threads (each with a connection) writing chunks while the next are rendered.
+    "SMS_PREPARE_WRITERS": 2,
 }
 
 

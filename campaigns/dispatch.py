@@ -14,6 +14,8 @@
 
 import logging
 import os
+import queue
+import threading
 import time
 import uuid
 from collections import Counter
@@ -414,43 +416,61 @@ def _column_names(names: list[str]) -> list[str]:
 
 
 class MessageWriter:
-    """Writes chunks of message rows. On PostgreSQL outside a transaction, a writer thread with its own
-    connection stores one chunk while the next is planned (the database works while Python renders); otherwise
-    each chunk is written in place. At most two chunks wait; an error in the thread is raised at exit."""
+    """Writes chunks of message rows. On PostgreSQL outside a transaction, `SMS_PREPARE_WRITERS` threads, each
+    with its own connection kept for the whole preparation, store chunks while the next ones are planned: the
+    database work (index entries, foreign key checks) of two chunks runs on two server processes while Python
+    renders. Chunks are independent (ON CONFLICT DO NOTHING), so their order does not matter. Otherwise each
+    chunk is written in place. At most two chunks per writer wait; the first error in a thread stops the
+    writing and is raised at the next submit or at exit."""
 
     def __init__(self):
         self.threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
-        self.pending: list = []
+        self.writers = max(1, int(setting("SMS_PREPARE_WRITERS")))
+        self.failure: BaseException | None = None
 
     def __enter__(self) -> "MessageWriter":
         if self.threaded:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-writer")
+            self.queue: queue.Queue = queue.Queue(maxsize=2 * self.writers)
+            self.threads = [
+                threading.Thread(target=self._loop, name=f"message-writer-{number}", daemon=True)
+                for number in range(self.writers)
+            ]
+            for thread in self.threads:
+                thread.start()
         return self
+
+    def _loop(self) -> None:
+        try:
+            while (work := self.queue.get()) is not None:
+                if self.failure is None:
+                    try:
+                        write_messages(*work)
+                    except BaseException as exc:  # raised in the preparing thread
+                        self.failure = exc
+        finally:
+            connection.close()
+
+    def _raise_failure(self) -> None:
+        """The first write error; it stays set, so the threads skip whatever chunks are still queued."""
+        if self.failure is not None:
+            raise self.failure
 
     def submit(self, defaults: MessageDefaults, now: datetime, rows: list[tuple]) -> None:
         if not self.threaded:
             write_messages(defaults, now, rows)
             return
-        while len(self.pending) >= 2:
-            self.pending.pop(0).result()
-        self.pending.append(self.executor.submit(self._write_in_thread, defaults, now, rows))
-
-    @staticmethod
-    def _write_in_thread(defaults: MessageDefaults, now: datetime, rows: list[tuple]) -> None:
-        try:
-            write_messages(defaults, now, rows)
-        finally:
-            connection.close()
+        self._raise_failure()
+        self.queue.put((defaults, now, rows))
 
     def __exit__(self, *exc_info) -> None:
-        if self.threaded:
-            try:
-                for future in self.pending:
-                    future.result()
-            finally:
-                self.executor.shutdown(wait=True)
+        if not self.threaded:
+            return
+        for _thread in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
+        if exc_info[0] is None:
+            self._raise_failure()
 
 
 @dataclass

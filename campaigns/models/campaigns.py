@@ -134,6 +134,8 @@ class MessageQuerySet(AccountQuerySet):
 class Message(AccountScopedModel):
     """One SMS to one recipient: the outbox row and its history. At most one per (campaign, recipient)."""
 
+    # The (account, recipient) and (account, created_at) indexes lead with the account: no index of its own.
+    account = models.ForeignKey("portal.Account", on_delete=models.CASCADE, related_name="+", db_index=False)
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
     )

@@ -73,6 +73,8 @@ class Group(AccountScopedModel):
 class Contact(AccountScopedModel):
     """A subscriber. `phone` is E.164; `country`, `number_type` and `phone_valid` are computed when it is written."""
 
+    # The unique (account, phone) index leads with the account: no index of its own.
+    account = models.ForeignKey("portal.Account", on_delete=models.CASCADE, related_name="+", db_index=False)
     identity = models.CharField(max_length=100, default=new_identity, help_text="Your own id of this contact.")
     phone = models.CharField(max_length=PHONE_MAX_LENGTH, help_text="E.164 with +.")
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2 of the phone number.")
