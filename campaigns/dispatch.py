@@ -13,7 +13,6 @@
 """
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -55,6 +54,7 @@ from campaigns.rendering import (
 from campaigns.states import CampaignState, MessageState, MessageType, states_before
 from campaigns.template_rules import variable_max_length
 from portal.events import EventItem, emit_many
+from portal.ids import time_ordered_uids
 from portal.models import Account
 
 logger = logging.getLogger("campaigns.dispatch")
@@ -332,16 +332,6 @@ class MessageDefaults:
             "error_detail": "",
             "attempts": 0,
         }
-
-
-def new_uids(count: int) -> list[str]:
-    """`count` random version-4 UUIDs as hex text, from one read of the OS's random source."""
-    raw = os.urandom(16 * count).hex()
-    uids = []
-    for start in range(0, 32 * count, 32):
-        part = raw[start : start + 32]
-        uids.append(f"{part[:12]}4{part[13:16]}{'89ab'[int(part[16], 16) & 3]}{part[17:]}")
-    return uids
 
 
 def message_row(draft: Draft, not_before: datetime, uid: str | None = None) -> tuple:
@@ -665,7 +655,7 @@ def prepare_campaign(campaign: Campaign) -> PreparationCounts:
     )
 
     def write(drafts: list[Draft], first_index: int) -> None:
-        uids = new_uids(len(drafts))
+        uids = time_ordered_uids(len(drafts))
         rows = [
             message_row(
                 draft,

@@ -519,7 +519,9 @@ class Runner:
         self.target.begin(self.job)
         waiting: deque = deque()
         chunks: Iterator[list[Row]] = read_rows(path, kind=self.record.kind)
-        self.writer = BatchWriter(self.target, self.job, threaded=_can_write_on_a_thread())
+        self.writer = BatchWriter(
+            self.target, self.job, threaded=_can_write_on_a_thread(), writers=_setting("IMPORT_WRITERS", 2)
+        )
         try:
             while True:
                 started = time.perf_counter()
@@ -574,24 +576,37 @@ class _Cancelled(Exception):
 
 
 class BatchWriter:
-    """Writes batches on a thread with its own database connection, so the database works while the next
-    batch is validated; at most one batch waits. Writes inline when `threaded` is false."""
+    """Writes batches on `writers` threads, each with its own database connection, so the database works while
+    the next batch is validated (with two writers, on two server processes at once; a target opts in with
+    `parallel_writes = True`, its `write` then being safe to call from two threads); at most one batch per
+    thread waits. Writes inline when `threaded` is false. `seconds` is the wall time during which at least one
+    batch was being written."""
 
-    def __init__(self, target: Target, job: ImportJob, *, threaded: bool):
+    def __init__(self, target: Target, job: ImportJob, *, threaded: bool, writers: int = 1):
         self.target, self.job, self.threaded = target, job, threaded
+        self.writers = max(1, writers) if getattr(target, "parallel_writes", False) else 1
         self.seconds = 0.0
         self.results: queue.SimpleQueue = queue.SimpleQueue()
         self.failure: BaseException | None = None
         self.discard = False
-        self.queue: queue.Queue = queue.Queue(maxsize=1)
-        self.thread: threading.Thread | None = None
+        self.queue: queue.Queue = queue.Queue(maxsize=self.writers)
+        self.threads: list[threading.Thread] = []
+        self.busy = 0
+        self.busy_since = 0.0
+        self.lock = threading.Lock()
 
     def _write(self, records: list[Record]) -> WriteResult:
-        started = time.perf_counter()
+        with self.lock:
+            if not self.busy:
+                self.busy_since = time.perf_counter()
+            self.busy += 1
         try:
             return self.target.write(records, self.job)
         finally:
-            self.seconds += time.perf_counter() - started
+            with self.lock:
+                self.busy -= 1
+                if not self.busy:
+                    self.seconds += time.perf_counter() - self.busy_since
 
     def _loop(self) -> None:
         try:
@@ -616,19 +631,25 @@ class BatchWriter:
     def submit(self, records: list[Record]) -> list[WriteResult]:
         if not self.threaded:
             return [self._write(records)]
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._loop, name="import-writer", daemon=True)
-            self.thread.start()
+        if not self.threads:
+            self.threads = [
+                threading.Thread(target=self._loop, name=f"import-writer-{number}", daemon=True)
+                for number in range(self.writers)
+            ]
+            for thread in self.threads:
+                thread.start()
         self.queue.put(records)
         return self._completed()
 
     def finish(self, *, discard_queued: bool = False) -> list[WriteResult]:
-        """Wait for the batches handed over (or only the one being written, with `discard_queued`)."""
-        if self.thread is not None:
+        """Wait for the batches handed over (or only the ones being written, with `discard_queued`)."""
+        if self.threads:
             self.discard = discard_queued
-            self.queue.put(None)
-            self.thread.join()
-            self.thread = None
+            for _thread in self.threads:
+                self.queue.put(None)
+            for thread in self.threads:
+                thread.join()
+            self.threads = []
         return self._completed()
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
-import uuid
+import threading
 from collections.abc import Hashable
 
 from django.db import connection, transaction
@@ -32,9 +32,10 @@ from django.utils import timezone
 
 from contacts.importing.engine import ImportJob, Problem, Record, WriteResult, register_target
 from contacts.importing.mapping import CONTACT_FIELDS, MappedRow
-from contacts.models import Contact, Gender, ImportKind, ImportMode, Tag, new_identity
+from contacts.models import Contact, Gender, ImportKind, ImportMode, Tag
 from contacts.phones import PhoneResult
 from contacts.suppression import suppressed_receivers_q
+from portal.ids import time_ordered_uids
 
 __all__ = ["ContactTarget"]
 
@@ -57,7 +58,6 @@ US_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d")
 OPTIONAL_FIELDS = frozenset({"gender", "birth_date", "full_name", "tags"})
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TAG_SPLIT = re.compile(r"\s*[,;|]\s*")
-SQLITE_STAGE_COLUMNS_EXTRA = ("uid", "new_identity")
 STAGE_COLUMNS = (
     "phone",
     "country",
@@ -72,8 +72,9 @@ STAGE_COLUMNS = (
     "company",
     "attributes",
     "tag_ids",
+    "uid",
+    "new_identity",
 )
-SQLITE_STAGE_COLUMNS = (*STAGE_COLUMNS, *SQLITE_STAGE_COLUMNS_EXTRA)
 
 
 def _text(value) -> str:
@@ -117,11 +118,15 @@ def _birth_date(value, country: str) -> datetime.date | None:
 class ContactTarget:
     kind = ImportKind.CONTACTS
     fields = CONTACT_FIELDS
+    # Batches never share a phone (the engine de-duplicates), so two can be written at once; what they share
+    # (identities seen, tags resolved) is read and changed under `shared`.
+    parallel_writes = True
 
     def __init__(self):
         self.tag_ids: dict[str, int] = {}
         self.import_tag_ids: list[int] = []
         self.seen_identities: set[str] = set()
+        self.shared = threading.Lock()
 
     # -- validation ------------------------------------------------------------------------------------
     def clean(self, row: MappedRow, phones: dict[str, PhoneResult], job: ImportJob) -> Record | list[Problem]:
@@ -237,10 +242,11 @@ class ContactTarget:
         return kept, problems
 
     def write(self, records: list[Record], job: ImportJob) -> WriteResult:
-        records, problems = self._identity_problems(records, job)
-        row_tags = {name for record in records for name in record.values.get("tags", ())}
-        if row_tags:
-            self._resolve_tags(job, sorted(row_tags))
+        with self.shared:
+            records, problems = self._identity_problems(records, job)
+            row_tags = {name for record in records for name in record.values.get("tags", ())}
+            if row_tags:
+                self._resolve_tags(job, sorted(row_tags))
         with transaction.atomic():
             result = self.write_batch(records, job)
         result.problems.extend(problems)
@@ -251,10 +257,11 @@ class ContactTarget:
         return list(dict.fromkeys(self.import_tag_ids + own))
 
     # SQL (PostgreSQL and SQLite) --------------------------------------------------------------------------
-    def _stage_row(self, record: Record, postgres: bool) -> tuple:
+    def _stage_row(self, record: Record, postgres: bool, uid: str, identity: str) -> tuple:
+        """The staged columns of a record; `uid` and `identity` are used if it creates a contact."""
         values = record.values
         tag_ids = ",".join(map(str, self._tag_ids_of(record)))
-        row = (
+        return (
             values["phone"],
             values["country"],
             values["number_type"],
@@ -268,8 +275,9 @@ class ContactTarget:
             values.get("company"),
             json.dumps(values["attributes"], ensure_ascii=False),
             "{" + tag_ids + "}" if postgres else "[" + tag_ids + "]",
+            uid,
+            identity,
         )
-        return row if postgres else (*row, uuid.uuid4().hex, new_identity())
 
     @staticmethod
     def _set_clauses(job: ImportJob, new: str, postgres: bool) -> str:
@@ -302,15 +310,10 @@ class ContactTarget:
                 # PostgreSQL needs the target's alias here (the stage has a phone too); SQLite refuses it
                 + (" RETURNING c.id, c.phone, false" if postgres else " RETURNING id, phone, false")
             )
-        uid, identity = (
-            ("gen_random_uuid()", "replace(gen_random_uuid()::text, '-', '')")
-            if postgres
-            else ("s.uid", "s.new_identity")
-        )
         insert = (
             "INSERT INTO contacts_contact AS c (account_id, uid, created_at, updated_at, identity, phone, country,"
             " number_type, phone_valid, email, first_name, last_name, gender, birth_date, postal_code, company,"
-            f" attributes) SELECT %(account)s, {uid}, %(now)s, %(now)s, COALESCE(s.identity, {identity}), s.phone,"
+            " attributes) SELECT %(account)s, s.uid, %(now)s, %(now)s, COALESCE(s.identity, s.new_identity), s.phone,"
             " s.country, s.number_type, true, COALESCE(s.email, ''), COALESCE(s.first_name, ''),"
             " COALESCE(s.last_name, ''), COALESCE(s.gender, ''), s.birth_date, COALESCE(s.postal_code, ''),"
             " COALESCE(s.company, ''), s.attributes FROM import_stage s WHERE true"
@@ -327,28 +330,31 @@ class ContactTarget:
             cursor.execute(
                 "CREATE TEMP TABLE import_stage (phone text, country text, number_type text, identity text,"
                 " email text, first_name text, last_name text, gender text, birth_date date, postal_code text,"
-                " company text, attributes jsonb, tag_ids bigint[]) ON COMMIT DROP"
+                " company text, attributes jsonb, tag_ids bigint[], uid uuid, new_identity text) ON COMMIT DROP"
             )
             cursor.execute(
                 "CREATE TEMP TABLE import_written (contact_id bigint, phone text, inserted boolean) ON COMMIT DROP"
             )
             return
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS import_stage ({', '.join(SQLITE_STAGE_COLUMNS)})")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS import_stage ({', '.join(STAGE_COLUMNS)})")
         cursor.execute("CREATE TEMP TABLE IF NOT EXISTS import_written (contact_id, phone, inserted)")
         cursor.execute("DELETE FROM import_stage")
         cursor.execute("DELETE FROM import_written")
 
     def _load_stage(self, cursor, records: list[Record], postgres: bool) -> None:
+        ids = time_ordered_uids(2 * len(records))
+        rows = (
+            self._stage_row(record, postgres, uid, identity)
+            for record, uid, identity in zip(records, ids[: len(records)], ids[len(records) :], strict=True)
+        )
         if postgres:
             with cursor.copy(f"COPY import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(self._stage_row(record, True))
+                for row in rows:
+                    copy.write_row(row)
             cursor.execute("ANALYZE import_stage (phone)")
             return
-        placeholders = ", ".join(["%s"] * len(SQLITE_STAGE_COLUMNS))
-        cursor.executemany(
-            f"INSERT INTO import_stage VALUES ({placeholders})", [self._stage_row(record, False) for record in records]
-        )
+        placeholders = ", ".join(["%s"] * len(STAGE_COLUMNS))
+        cursor.executemany(f"INSERT INTO import_stage VALUES ({placeholders})", list(rows))
 
     def write_batch(self, records: list[Record], job: ImportJob) -> WriteResult:
         """Stage the batch, write it with one statement, link tags and group, count opted-out numbers."""

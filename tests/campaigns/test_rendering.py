@@ -79,13 +79,3 @@ def test_row_fast_path_gives_the_same_values(row):
     mapping = {"name": {"source": "first_name", "default": "friend"}, "city": {"source": "attributes.city"}}
     variables = ["name", "city", "plan"]
     assert values_from_row(row, value_sources(variables, mapping)) == values_for(row, variables, mapping)
-
-
-def test_new_uids_are_random_version_4():
-    import uuid
-
-    from campaigns.dispatch import new_uids
-
-    uids = new_uids(500)
-    assert len(set(uids)) == 500
-    assert all(uuid.UUID(uid).version == 4 and uuid.UUID(uid).variant == uuid.RFC_4122 for uid in uids)

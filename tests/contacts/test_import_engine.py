@@ -58,6 +58,7 @@ def test_two_sheet_workbook_imports_every_valid_row(account, marketer, contacts_
     asha = Contact.objects.get(phone="+919876543210")
     assert (asha.first_name, asha.last_name, asha.email, asha.country) == ("Asha", "Rao", "asha@example.com", "IN")
     assert asha.attributes == {"loyalty_tier": "Gold"}
+    assert asha.uid.version == 7 and len(asha.identity) == 32
     oliver = Contact.objects.get(phone="+447400123456")
     assert (oliver.first_name, oliver.last_name) == ("Oliver", "Smith")
     march = Tag.objects.get(account=account, name="March")
@@ -229,13 +230,19 @@ def test_deleting_an_import_removes_its_errors_and_file(
 
 
 @pytest.mark.postgres
-def test_batches_written_on_the_writer_thread_all_arrive(transactional_db, account, marketer, tmp_path, settings):
+@pytest.mark.parametrize("writers", [1, 3])
+def test_batches_written_on_writer_threads_all_arrive(transactional_db, account, marketer, tmp_path, settings, writers):
     settings.IMPORT_BATCH_ROWS = 10
-    lines = "".join(f"+4474001{index:05d},vip;b2b\n" for index in range(95))
-    job = run(account, marketer, csv_file(tmp_path, "phone,tags\n" + lines + "bad,x\n"))
-    assert (job.state, job.created, job.failed) == (ImportState.DONE, 95, 1)
-    assert Contact.objects.count() == 95
-    assert ContactTag.objects.count() == 190
+    settings.IMPORT_WRITERS = writers
+    lines = "".join(f"+4474001{index:05d},id-{index % 90},vip;b2b;t{index % 7}\n" for index in range(95))
+    job = run(account, marketer, csv_file(tmp_path, "phone,identity,tags\n" + lines + "bad,x,y\n"))
+    assert (job.state, job.created, job.failed) == (ImportState.DONE, 90, 6)
+    assert Contact.objects.count() == 90
+    assert sorted(Contact.objects.values_list("identity", flat=True)) == sorted(f"id-{n}" for n in range(90))
+    assert Tag.objects.for_account(account).count() == 9
+    assert ContactTag.objects.count() == 270
+    assert job.row_errors.filter(code="duplicate_identity").count() == 5
+    assert {contact.uid.version for contact in Contact.objects.all()} == {7}
     assert job.timings["write"] > 0
 
 
