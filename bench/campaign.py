@@ -260,7 +260,7 @@ def seed(account, contacts: int, opt_outs: int) -> None:
                 copy.write_row((account.pk, uid, stamp, stamp, f"+919{index * step:09d}", "IN", "all", "", "import"))
     with connection.cursor() as cursor:
         # A settled database, as a real account's would be: otherwise autovacuum takes up the freshly loaded
-        # tables at a random moment of the measured stages (seen: prepare 12.8k instead of 21-23k messages/s).
+        # tables at a random moment of the measured stages.
         cursor.execute("VACUUM ANALYZE")
 
 
