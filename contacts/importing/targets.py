@@ -126,6 +126,7 @@ class ContactTarget:
         self.tag_ids: dict[str, int] = {}
         self.import_tag_ids: list[int] = []
         self.seen_identities: set[str] = set()
+        self.tag_lists: dict[tuple, str] = {}
         self.shared = threading.Lock()
 
     # -- validation ------------------------------------------------------------------------------------
@@ -252,15 +253,21 @@ class ContactTarget:
         result.problems.extend(problems)
         return result
 
-    def _tag_ids_of(self, record: Record) -> list[int]:
-        own = [self.tag_ids[name.lower()] for name in record.values.get("tags", ()) if name.lower() in self.tag_ids]
-        return list(dict.fromkeys(self.import_tag_ids + own))
+    def _tag_list(self, names: tuple[str, ...], postgres: bool) -> str:
+        """The import's and these row tags' ids as an array literal; rows repeat a few tag sets, so each is
+        worked out once."""
+        key = (names, postgres)
+        text = self.tag_lists.get(key)
+        if text is None:
+            own = [self.tag_ids[name.lower()] for name in names if name.lower() in self.tag_ids]
+            ids = ",".join(map(str, dict.fromkeys(self.import_tag_ids + own)))
+            text = self.tag_lists[key] = "{" + ids + "}" if postgres else "[" + ids + "]"
+        return text
 
     # SQL (PostgreSQL and SQLite) --------------------------------------------------------------------------
     def _stage_row(self, record: Record, postgres: bool, uid: str, identity: str) -> tuple:
         """The staged columns of a record; `uid` and `identity` are used if it creates a contact."""
         values = record.values
-        tag_ids = ",".join(map(str, self._tag_ids_of(record)))
         return (
             values["phone"],
             values["country"],
@@ -274,7 +281,7 @@ class ContactTarget:
             values.get("postal_code"),
             values.get("company"),
             json.dumps(values["attributes"], ensure_ascii=False),
-            "{" + tag_ids + "}" if postgres else "[" + tag_ids + "]",
+            self._tag_list(tuple(values.get("tags", ())), postgres),
             uid,
             identity,
         )
