@@ -125,11 +125,6 @@ def normalize_many(
     return [by_key[_cache_key(v)] for v in values]
 
 
-def number_type_name(number: phonenumbers.PhoneNumber) -> str:
-    """Carrier-independent type of a parsed number: mobile, fixed_line, fixed_line_or_mobile, toll_free, …"""
-    return NUMBER_TYPES.get(phonenumbers.number_type(number), "unknown")
-
-
 def _check_chunk(values: Iterable[object], region: str | None) -> list[PhoneResult]:
     return [check_msisdn(value, region) for value in values]
 
