@@ -160,6 +160,31 @@ def _cpu_seconds(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def database_cpu_seconds() -> float:
+    """CPU time used so far by every PostgreSQL server process of this machine (the bench's server is local)."""
+    ticks = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                name, _, rest = stat.read().partition(") ")
+            if name.endswith("(postgres"):
+                fields = rest.split()
+                ticks += sum(int(value) for value in fields[11:15])  # its own and its exited children's
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_speed() -> float:
+    """Seconds a fixed pure-Python loop takes here now: this machine's speed varies by hour, so runs are
+    compared at the same figure."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(3_000_000):
+        total += number
+    return time.perf_counter() - started
+
+
 def worker(database: str, file: Path) -> dict:
     """One import in this process against a fresh database; returns the figures."""
     var_dir = tempfile.mkdtemp(prefix="bench-imports-var-")
@@ -188,6 +213,8 @@ def worker(database: str, file: Path) -> dict:
     from portal.accounts import create_account
 
     account = create_account("Bench Retail", default_country="IN", time_zone="Asia/Kolkata")
+    speed = machine_speed()
+    cpu_before = (_cpu_seconds(resource.RUSAGE_SELF), _cpu_seconds(resource.RUSAGE_CHILDREN), database_cpu_seconds())
     try:
         with TreeMemory() as memory:
             started = time.perf_counter()
@@ -196,6 +223,11 @@ def worker(database: str, file: Path) -> dict:
             stored = time.perf_counter() - started
             job = start_import(job)
             total = time.perf_counter() - started
+        cpu_after = (
+            _cpu_seconds(resource.RUSAGE_SELF),
+            _cpu_seconds(resource.RUSAGE_CHILDREN),
+            database_cpu_seconds(),
+        )
         links = ContactTag.objects.count()
     finally:
         from django.db import connections
@@ -218,7 +250,8 @@ def worker(database: str, file: Path) -> dict:
         "store_upload": stored,
         "total": total,
         "peak_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "cpu_self": _cpu_seconds(resource.RUSAGE_SELF),
+        "cpu": [after - before for before, after in zip(cpu_before, cpu_after, strict=True)],
+        "speed": speed,
         "load": os.getloadavg()[0],
         "peak_tree_mb": memory.peak / 1e6,
     }
@@ -243,8 +276,13 @@ def report(database: str, file: Path, figures: dict) -> None:
     print(
         f"          end to end {figures['total']:.1f} s = {rate(figures['total'])};"
         f" peak memory {figures['peak_self_mb']:.0f} MB (engine process), {figures['peak_tree_mb']:.0f} MB with"
-        f" parser and phone workers; engine process CPU {figures['cpu_self']:.1f} s;"
-        f" load average {figures['load']:.1f} on {os.cpu_count()} cores"
+        f" parser and phone workers; load average {figures['load']:.1f} on {os.cpu_count()} cores"
+    )
+    engine, children, database_cpu = figures["cpu"]
+    print(
+        f"          CPU seconds: engine {engine:.1f}, parser and phone workers {children:.1f}, database server"
+        f" {database_cpu:.1f}, total {engine + children + database_cpu:.1f}; machine speed {figures['speed']:.3f} s"
+        " (a fixed Python loop: lower is faster)"
     )
     if figures["error"]:
         print(f"          error: {figures['error']}")
