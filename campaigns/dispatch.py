@@ -13,8 +13,6 @@
 """
 
 import logging
-import queue
-import threading
 import time
 import uuid
 from collections import Counter
@@ -56,6 +54,7 @@ from campaigns.template_rules import variable_max_length
 from portal.events import EventItem, emit_many
 from portal.ids import time_ordered_uids
 from portal.models import Account
+from portal.writers import ThreadedWriter, can_write_on_threads
 
 logger = logging.getLogger("campaigns.dispatch")
 
@@ -405,62 +404,18 @@ def _column_names(names: list[str]) -> list[str]:
     return [Message._meta.get_field(name).column for name in names]
 
 
-class MessageWriter:
-    """Writes chunks of message rows. On PostgreSQL outside a transaction, `SMS_PREPARE_WRITERS` threads, each
-    with its own connection kept for the whole preparation, store chunks while the next ones are planned: the
-    database work (index entries, foreign key checks) of two chunks runs on two server processes while Python
-    renders. Chunks are independent (ON CONFLICT DO NOTHING), so their order does not matter. Otherwise each
-    chunk is written in place. At most two chunks per writer wait; the first error in a thread stops the
-    writing and is raised at the next submit or at exit."""
-
-    def __init__(self):
-        self.threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
-        self.writers = max(1, int(setting("SMS_PREPARE_WRITERS")))
-        self.failure: BaseException | None = None
-
-    def __enter__(self) -> "MessageWriter":
-        if self.threaded:
-            self.queue: queue.Queue = queue.Queue(maxsize=2 * self.writers)
-            self.threads = [
-                threading.Thread(target=self._loop, name=f"message-writer-{number}", daemon=True)
-                for number in range(self.writers)
-            ]
-            for thread in self.threads:
-                thread.start()
-        return self
-
-    def _loop(self) -> None:
-        try:
-            while (work := self.queue.get()) is not None:
-                if self.failure is None:
-                    try:
-                        write_messages(*work)
-                    except BaseException as exc:  # raised in the preparing thread
-                        self.failure = exc
-        finally:
-            connection.close()
-
-    def _raise_failure(self) -> None:
-        """The first write error; it stays set, so the threads skip whatever chunks are still queued."""
-        if self.failure is not None:
-            raise self.failure
-
-    def submit(self, defaults: MessageDefaults, now: datetime, rows: list[tuple]) -> None:
-        if not self.threaded:
-            write_messages(defaults, now, rows)
-            return
-        self._raise_failure()
-        self.queue.put((defaults, now, rows))
-
-    def __exit__(self, *exc_info) -> None:
-        if not self.threaded:
-            return
-        for _thread in self.threads:
-            self.queue.put(None)
-        for thread in self.threads:
-            thread.join()
-        if exc_info[0] is None:
-            self._raise_failure()
+def message_writer() -> ThreadedWriter:
+    """Writes chunks of message rows, on `SMS_PREPARE_WRITERS` threads where it can (`portal.writers`): the
+    database work of two chunks (index entries, foreign key checks) runs on two server processes while Python
+    renders the next. Chunks are independent (ON CONFLICT DO NOTHING), so their order does not matter."""
+    writers = int(setting("SMS_PREPARE_WRITERS"))
+    return ThreadedWriter(
+        lambda chunk: write_messages(*chunk),
+        threads=writers,
+        backlog=2 * writers,
+        threaded=can_write_on_threads(),
+        name="message-writer",
+    )
 
 
 @dataclass
@@ -664,10 +619,10 @@ def prepare_campaign(campaign: Campaign) -> PreparationCounts:
             )
             for offset, draft in enumerate(drafts)
         ]
-        writer.submit(defaults, now, rows)
+        writer.submit((defaults, now, rows))
         Campaign.objects.filter(pk=campaign.pk).update(updated_at=timezone.now())
 
-    with MessageWriter() as writer:
+    with message_writer() as writer:
         counts = plan_campaign(campaign, on_drafts=write)
     created = Message.objects.filter(campaign=campaign).count()
     estimated = Message.objects.filter(campaign=campaign).aggregate(total=Sum("cost"))["total"] or Decimal("0")

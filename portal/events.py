@@ -7,16 +7,17 @@ commit (a few queries per transaction, not per event). `emit_many` records a bat
 with one bulk insert. The known events live in `portal.webhooks.registry`.
 """
 
-import json
 from collections.abc import Iterable
 from typing import NamedTuple
 
 from django.db import transaction
 
+from portal.bulk import insert_rows
 from portal.models import Account, Event
 from portal.webhooks import registry
 
 PENDING_ATTRIBUTE = "_pending_webhook_events"
+EVENT_COLUMNS = ("uid", "account_id", "name", "identity", "payload", "created_at")
 
 
 class EventItem(NamedTuple):
@@ -43,7 +44,7 @@ def emit_many(account: Account, event: str, items: Iterable[EventItem | tuple]) 
         return []
     records = [Event(account=account, name=event, identity=item.identity or "", payload=item.payload) for item in batch]
     connection = transaction.get_connection()
-    _insert(connection, records)
+    _insert(records)
     pending = getattr(connection, PENDING_ATTRIBUTE, None)
     if pending is None:
         pending = {}
@@ -54,21 +55,13 @@ def emit_many(account: Account, event: str, items: Iterable[EventItem | tuple]) 
     return records
 
 
-def _insert(connection, records: list[Event]) -> None:
-    """One statement for the batch: COPY on PostgreSQL (the records get no pk: the fan-out reads events back by
-    uid), a bulk INSERT elsewhere; a single event is saved (it gets its pk)."""
+def _insert(records: list[Event]) -> None:
+    """One statement for the batch (the records get no pk on PostgreSQL: the fan-out reads events back by uid);
+    a single event is saved (it gets its pk)."""
     if len(records) == 1:
         records[0].save(force_insert=True)
-    elif connection.vendor == "postgresql":
-        columns = ", ".join(("uid", "account_id", "name", "identity", "payload", "created_at"))
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {Event._meta.db_table} ({columns}) FROM STDIN") as copy,
-        ):
-            for r in records:
-                copy.write_row((r.uid, r.account_id, r.name, r.identity, json.dumps(r.payload), r.created_at))
     else:
-        Event.objects.bulk_create(records)
+        insert_rows(records, EVENT_COLUMNS, json_columns=frozenset({"payload"}))
 
 
 def _flush(connection) -> None:

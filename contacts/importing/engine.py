@@ -12,7 +12,7 @@ One engine serves every import kind; what differs is its *target*. A target is a
   duplicated key is reported once), or None for no de-duplication.
 - ``write(records, job) -> WriteResult``: write one batch (at most `batch_rows` records) in one transaction;
   return the created / updated / skipped (and opted-out) counts and the problems of rows it refused. On
-  PostgreSQL it runs on a writer thread with its own connection (see `BatchWriter`).
+  PostgreSQL it runs on a writer thread with its own connection (see `_batch_writer`).
 - ``end(job)``: once, after the last batch, also after a cancel or failure (drop temporary tables, ANALYZE).
 
 Register a target with `register_target(kind, factory)` in its module and name that module in
@@ -32,7 +32,6 @@ import importlib
 import logging
 import os
 import pickle
-import queue
 import re
 import subprocess
 import sys
@@ -48,7 +47,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from contacts.importing.errors import ImportFileError
@@ -57,6 +55,8 @@ from contacts.importing.readers import Row, detect_kind
 from contacts.importing.safety import FRAME_HEADER, PROJECT_ROOT, read_rows
 from contacts.models.imports import Import, ImportRowError, ImportState
 from contacts.phones import PhoneResult, normalize_many
+from portal.bulk import insert_rows
+from portal.writers import ThreadedWriter, can_write_on_threads
 
 __all__ = [
     "ImportJob",
@@ -77,6 +77,7 @@ POOL_MIN_ROWS = 50_000
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"')
 PHONE_CACHE_SIZE = 300_000
 POOL_MIN_VALUES = 1000
+ERROR_COLUMNS = ("job_id", "sheet", "row", "column", "value", "code", "reason")
 
 
 @dataclass(slots=True)
@@ -364,7 +365,7 @@ class Runner:
         self.counts["opted_out"] = 0
         self.skipped_sheets: list[str] = []
         self.last_progress = 0.0
-        self.writer: BatchWriter | None = None
+        self.writer: ThreadedWriter | None = None
 
     # -- state -----------------------------------------------------------------------------------------
     def _save(self, **fields) -> None:
@@ -377,7 +378,7 @@ class Runner:
         now = time.monotonic()
         if force or now - self.last_progress > 0.5:
             self.last_progress = now
-            self.timings["write"] = self.writer.seconds if self.writer else 0.0
+            self.timings["write"] = self.writer.busy_seconds if self.writer else 0.0
             self._save(**self.counts, timings={k: round(v, 3) for k, v in self.timings.items()})
 
     def _cancelled(self) -> bool:
@@ -402,7 +403,7 @@ class Runner:
 
     def _flush_errors(self) -> None:
         if self.errors:
-            ImportRowError.objects.bulk_create(self.errors, batch_size=2000)
+            insert_rows(self.errors, ERROR_COLUMNS)
             self.errors = []
 
     def _column_label(self, sheet: str, field_name: str) -> str:
@@ -519,9 +520,7 @@ class Runner:
         self.target.begin(self.job)
         waiting: deque = deque()
         chunks: Iterator[list[Row]] = read_rows(path, kind=self.record.kind)
-        self.writer = BatchWriter(
-            self.target, self.job, threaded=_can_write_on_a_thread(), writers=_setting("IMPORT_WRITERS", 2)
-        )
+        self.writer = _batch_writer(self.target, self.job)
         try:
             while True:
                 started = time.perf_counter()
@@ -547,7 +546,7 @@ class Runner:
             self.normalizer.close()
             for result in self.writer.finish(discard_queued=True):
                 self._account(result)
-            self.timings["write"] = self.writer.seconds
+            self.timings["write"] = self.writer.busy_seconds
             self.target.end(self.job)
         if not self.counts["rows_read"]:
             raise ImportFileError("no_data", "The file has no data rows (only empty rows or a header).")
@@ -565,92 +564,22 @@ class Runner:
         }
 
 
-def _can_write_on_a_thread() -> bool:
-    """PostgreSQL takes writes from a second connection while this one records progress; SQLite has one
-    writer at a time, and inside an atomic block a second connection would not see this one's rows."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
-
-
 class _Cancelled(Exception):
     pass
 
 
-class BatchWriter:
-    """Writes batches on `writers` threads, each with its own database connection, so the database works while
-    the next batch is validated (with two writers, on two server processes at once; a target opts in with
-    `parallel_writes = True`, its `write` then being safe to call from two threads); at most one batch per
-    thread waits. Writes inline when `threaded` is false. `seconds` is the wall time during which at least one
-    batch was being written."""
-
-    def __init__(self, target: Target, job: ImportJob, *, threaded: bool, writers: int = 1):
-        self.target, self.job, self.threaded = target, job, threaded
-        self.writers = max(1, writers) if getattr(target, "parallel_writes", False) else 1
-        self.seconds = 0.0
-        self.results: queue.SimpleQueue = queue.SimpleQueue()
-        self.failure: BaseException | None = None
-        self.discard = False
-        self.queue: queue.Queue = queue.Queue(maxsize=self.writers)
-        self.threads: list[threading.Thread] = []
-        self.busy = 0
-        self.busy_since = 0.0
-        self.lock = threading.Lock()
-
-    def _write(self, records: list[Record]) -> WriteResult:
-        with self.lock:
-            if not self.busy:
-                self.busy_since = time.perf_counter()
-            self.busy += 1
-        try:
-            return self.target.write(records, self.job)
-        finally:
-            with self.lock:
-                self.busy -= 1
-                if not self.busy:
-                    self.seconds += time.perf_counter() - self.busy_since
-
-    def _loop(self) -> None:
-        try:
-            while (records := self.queue.get()) is not None:
-                if self.failure is None and not self.discard:
-                    try:
-                        self.results.put(self._write(records))
-                    except BaseException as exc:  # handed to the engine's thread
-                        self.failure = exc
-        finally:
-            connection.close()
-
-    def _completed(self) -> list[WriteResult]:
-        if self.failure is not None:
-            failure, self.failure = self.failure, None
-            raise failure
-        done = []
-        while not self.results.empty():
-            done.append(self.results.get())
-        return done
-
-    def submit(self, records: list[Record]) -> list[WriteResult]:
-        if not self.threaded:
-            return [self._write(records)]
-        if not self.threads:
-            self.threads = [
-                threading.Thread(target=self._loop, name=f"import-writer-{number}", daemon=True)
-                for number in range(self.writers)
-            ]
-            for thread in self.threads:
-                thread.start()
-        self.queue.put(records)
-        return self._completed()
-
-    def finish(self, *, discard_queued: bool = False) -> list[WriteResult]:
-        """Wait for the batches handed over (or only the ones being written, with `discard_queued`)."""
-        if self.threads:
-            self.discard = discard_queued
-            for _thread in self.threads:
-                self.queue.put(None)
-            for thread in self.threads:
-                thread.join()
-            self.threads = []
-        return self._completed()
+def _batch_writer(target: Target, job: ImportJob) -> ThreadedWriter:
+    """Writes batches on `IMPORT_WRITERS` threads where it can (`portal.writers`), so the database works while
+    the next batch is validated; with two writers, on two server processes at once. A target opts in to more
+    than one with `parallel_writes = True` (its `write` is then safe to call from two threads)."""
+    writers = _setting("IMPORT_WRITERS", 2) if getattr(target, "parallel_writes", False) else 1
+    return ThreadedWriter(
+        lambda records: target.write(records, job),
+        threads=writers,
+        backlog=writers,
+        threaded=can_write_on_threads(),
+        name="import-writer",
+    )
 
 
 def _estimate_rows(path: Path, kind: str) -> int:
