@@ -209,7 +209,7 @@ class PhoneWorkers:
             body = stream.read(FRAME_HEADER.unpack(header)[0]) if len(header) == FRAME_HEADER.size else b""
             if not body:
                 break
-            results = [PhoneResult(*fields) for fields in pickle.loads(body)]
+            results = list(map(PhoneResult._make, pickle.loads(body)))
             waiting.popleft().set_result(results)
         while waiting:
             waiting.popleft().set_exception(RuntimeError("a phone worker process stopped"))

@@ -29,9 +29,7 @@ def main(country: str) -> int:
         if body is None:
             break
         results = normalize_many(pickle.loads(body), country)
-        answer = pickle.dumps(
-            [(r.e164, r.country, r.number_type, r.valid, r.reason) for r in results], protocol=pickle.HIGHEST_PROTOCOL
-        )
+        answer = pickle.dumps([tuple(result) for result in results], protocol=pickle.HIGHEST_PROTOCOL)
         sink.write(FRAME_HEADER.pack(len(answer)))
         sink.write(answer)
         sink.flush()
