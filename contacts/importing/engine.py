@@ -77,6 +77,8 @@ POOL_MIN_ROWS = 50_000
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"')
 PHONE_CACHE_SIZE = 300_000
 POOL_MIN_VALUES = 1000
+MIN_BATCH_ROWS = 2000
+BATCHES_PER_IMPORT = 20
 ERROR_COLUMNS = ("job_id", "sheet", "row", "column", "value", "code", "reason")
 
 
@@ -517,6 +519,7 @@ class Runner:
         self._save(file_type=file_type, rows_estimate=_estimate_rows(path, file_type))
         if self.record.rows_estimate >= POOL_MIN_ROWS:
             self.normalizer.processes = _setting("IMPORT_PHONE_PROCESSES", 2)
+        self.job.batch_rows = batch_rows_for(self.record.rows_estimate, self.job.batch_rows)
         self.target.begin(self.job)
         waiting: deque = deque()
         chunks: Iterator[list[Row]] = read_rows(path, kind=self.record.kind)
@@ -580,6 +583,13 @@ def _batch_writer(target: Target, job: ImportJob) -> ThreadedWriter:
         threaded=can_write_on_threads(),
         name="import-writer",
     )
+
+
+def batch_rows_for(rows_estimate: int, largest: int) -> int:
+    """About `BATCHES_PER_IMPORT` batches of `MIN_BATCH_ROWS` to `largest` rows. The last batch is written after
+    everything else is done, with nothing to overlap it, so a smaller one ends a 100,000-row import sooner; a
+    million rows still go in large batches, each of which has a fixed cost (stage tables, statements, commit)."""
+    return min(largest, max(MIN_BATCH_ROWS, rows_estimate // BATCHES_PER_IMPORT))
 
 
 def _estimate_rows(path: Path, kind: str) -> int:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from contacts.importing.engine import build_preview
+from contacts.importing.engine import batch_rows_for, build_preview
 from contacts.importing.targets import ContactTarget
 from contacts.models import (
     Contact,
@@ -337,3 +337,11 @@ def test_the_cyclic_collector_is_off_during_a_run_and_back_on_after(account, mar
     assert job.state == ImportState.DONE
     assert states == [False]
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    ("estimate", "largest", "expected"),
+    [(100_000, 20_000, 5_000), (1_000_000, 20_000, 20_000), (1_000, 20_000, 2_000), (100_000, 10, 10)],
+)
+def test_batches_are_about_a_twentieth_of_the_file_within_bounds(estimate, largest, expected):
+    assert batch_rows_for(estimate, largest) == expected
