@@ -56,12 +56,13 @@ def emit_many(account: Account, event: str, items: Iterable[EventItem | tuple]) 
 
 
 def _insert(records: list[Event]) -> None:
-    """One statement for the batch (the records get no pk on PostgreSQL: the fan-out reads events back by uid);
-    a single event is saved (it gets its pk)."""
+    """One statement for the batch (the records get no pk: the fan-out reads events back by uid); a single event
+    is saved (it gets its pk)."""
     if len(records) == 1:
         records[0].save(force_insert=True)
     else:
-        insert_rows(records, EVENT_COLUMNS, json_columns=frozenset({"payload"}))
+        rows = [tuple(getattr(record, name) for name in EVENT_COLUMNS) for record in records]
+        insert_rows(Event, EVENT_COLUMNS, rows, json_columns=frozenset({"payload"}))
 
 
 def _flush(connection) -> None:

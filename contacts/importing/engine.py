@@ -359,7 +359,7 @@ class Runner:
         self.sheet_ids: dict[str, int] = {}
         self.sheet_names: list[str] = []
         self.pending: list[Record] = []
-        self.errors: list[ImportRowError] = []
+        self.errors: list[tuple] = []  # ERROR_COLUMNS of ImportRowError rows not yet stored
         self.stored_errors = 0
         self.max_errors = _setting("IMPORT_MAX_STORED_ERRORS", 100_000)
         self.timings = {"read": 0.0, "validate": 0.0, "write": 0.0}
@@ -392,20 +392,12 @@ class Runner:
             return
         self.stored_errors += 1
         self.errors.append(
-            ImportRowError(
-                job=self.record,
-                sheet=sheet[:100],
-                row=row,
-                column=column[:120],
-                value=display_value(value)[:255],
-                code=code[:40],
-                reason=reason[:255],
-            )
+            (self.record.pk, sheet[:100], row, column[:120], display_value(value)[:255], code[:40], reason[:255])
         )
 
     def _flush_errors(self) -> None:
         if self.errors:
-            insert_rows(self.errors, ERROR_COLUMNS)
+            insert_rows(ImportRowError, ERROR_COLUMNS, self.errors)
             self.errors = []
 
     def _column_label(self, sheet: str, field_name: str) -> str:
