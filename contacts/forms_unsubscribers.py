@@ -59,6 +59,20 @@ class OptOutSettingsForm(forms.Form):
     scope = forms.ChoiceField(choices=OptOutScope.choices, label="A stop word opts out of")
     send_confirmation = forms.BooleanField(required=False, label="Reply to a stop word with a confirmation")
     confirmation_text = forms.CharField(required=False, max_length=480, widget=forms.Textarea(attrs={"rows": 2}))
+    reply_sender = forms.ChoiceField(
+        required=False,
+        label="Reply from",
+        help_text="Approved sender ID of confirmation replies when the number written to is not one of ours.",
+    )
+
+    def __init__(self, *args, sender_names: list[str], current_reply_sender: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        names = list(sender_names)
+        if current_reply_sender and current_reply_sender not in names:
+            names.append(current_reply_sender)  # no longer approved: kept visible rather than silently dropped
+        self.fields["reply_sender"].choices = [("", "None: reply only from the number written to")] + [
+            (name, name if name in sender_names else f"{name} (not approved)") for name in names
+        ]
 
     @staticmethod
     def initial_from(settings) -> dict:
@@ -68,6 +82,7 @@ class OptOutSettingsForm(forms.Form):
             "scope": settings.scope,
             "send_confirmation": settings.send_confirmation,
             "confirmation_text": settings.confirmation_text,
+            "reply_sender": settings.reply_sender,
         }
 
     def clean_stop_words(self) -> list[str]:

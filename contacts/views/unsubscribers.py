@@ -1,5 +1,6 @@
 """Opt-out pages: list, add (one or a pasted list), edit, delete, clean-all, import, export, inbound, settings."""
 
+from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -261,16 +262,29 @@ class OptOutSettingsView(AccountViewMixin, View):
         inbound_url = self.request.build_absolute_uri(reverse("contacts-api:inbound-list"))
         return {"form": form, "settings": settings, "can_edit": self.can(MANAGE), "inbound_url": inbound_url, **extra}
 
+    def approved_sender_names(self) -> list[str]:
+        """The account's approved sender IDs (campaigns' model, through the app registry: contacts does not
+        import campaigns)."""
+        sender = apps.get_model("campaigns", "Sender")
+        return list(sender.objects.for_account(self.account).approved().order_by("name").values_list("name", flat=True))
+
+    def settings_form(self, data=None) -> OptOutSettingsForm:
+        settings = settings_for(self.account)
+        return OptOutSettingsForm(
+            data,
+            initial=OptOutSettingsForm.initial_from(settings),
+            sender_names=self.approved_sender_names(),
+            current_reply_sender=settings.reply_sender,
+        )
+
     def get(self, request):
-        form = OptOutSettingsForm(initial=OptOutSettingsForm.initial_from(settings_for(self.account)))
-        return htmx.render(request, self.template_name, self.context(form))
+        return htmx.render(request, self.template_name, self.context(self.settings_form()))
 
     def post(self, request):
         if "rotate_token" in request.POST:
             raw = rotate_inbound_token(self.account, request.user)
-            form = OptOutSettingsForm(initial=OptOutSettingsForm.initial_from(settings_for(self.account)))
-            return htmx.render(request, self.template_name, self.context(form, new_token=raw))
-        form = OptOutSettingsForm(request.POST)
+            return htmx.render(request, self.template_name, self.context(self.settings_form(), new_token=raw))
+        form = self.settings_form(request.POST)
         if form.is_valid():
             try:
                 update_settings(self.account, request.user, **form.cleaned_data)

@@ -207,3 +207,29 @@ def test_import_status_is_polled_until_done_and_scoped(admin_client, account, ad
     assert "hx-trigger" not in body.split('id="import-status"')[1].split(">")[0]
     foreign = start_unsubscriber_import(other_account, outsider, SimpleUploadedFile("c.txt", b"7400123456"))
     assert admin_client.get(reverse("contacts:unsubscriber_import_status", args=[foreign.uid])).status_code == 404
+
+
+def test_settings_choose_the_reply_sender_among_approved_senders(admin_client, account, other_account):
+    from tests.campaigns.sending_support import approved_sender
+
+    approved_sender(account, "ACMERT")
+    approved_sender(other_account, "OTHERS")
+    url = reverse("contacts:unsubscriber_settings")
+    page = admin_client.get(url).content.decode()
+    assert '<option value="ACMERT">ACMERT</option>' in page and "OTHERS" not in page
+    fields = {"stop_words": "stop", "scope": "all", "send_confirmation": "on", "confirmation_text": "Bye"}
+    assert admin_client.post(url, {**fields, "reply_sender": "ACMERT"}).status_code == 302
+    assert settings_for(account).reply_sender == "ACMERT"
+    refused = admin_client.post(url, {**fields, "reply_sender": "OTHERS"})
+    assert refused.status_code == 422 and "Select a valid choice" in refused.content.decode()
+    assert settings_for(account).reply_sender == "ACMERT"
+    assert admin_client.post(url, {**fields, "reply_sender": ""}).status_code == 302
+    assert settings_for(account).reply_sender == ""
+
+
+def test_a_reply_sender_no_longer_approved_stays_visible(admin_client, account, admin_user):
+    from contacts.services_unsubscribers import update_settings
+
+    update_settings(account, admin_user, reply_sender="GONE")
+    page = admin_client.get(reverse("contacts:unsubscriber_settings")).content.decode()
+    assert '<option value="GONE" selected>GONE (not approved)</option>' in page
