@@ -183,7 +183,7 @@ class ImportViewSet(AccountScopedViewSet):
             if file_format not in REPORT_FORMATS:
                 raise Http404
             return error_report_response(job, file_format)
-        page = self.paginate_queryset(job.row_errors.order_by("id"))
+        page = self.paginate_queryset(job.row_errors.order_by("position", "id"))
         return self.get_paginated_response(ImportRowErrorSerializer(page, many=True).data)
 
     def filter_queryset(self, queryset):

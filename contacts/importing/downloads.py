@@ -33,7 +33,7 @@ def _filename(job: Import, extension: str) -> str:
 
 def error_report_response(job: Import, file_format: str):
     """A streamed CSV (with BOM, for Excel) or an XLSX of every row error, in file order."""
-    errors = job.row_errors.order_by("id").iterator(chunk_size=2000)
+    errors = job.row_errors.order_by("position", "id").iterator(chunk_size=2000)
     columns = error_columns(job.account)
     if file_format == "csv":
         response = StreamingHttpResponse(iter_csv(columns, errors), content_type="text/csv; charset=utf-8")

@@ -79,7 +79,7 @@ PHONE_CACHE_SIZE = 300_000
 POOL_MIN_VALUES = 1000
 MIN_BATCH_ROWS = 2000
 BATCHES_PER_IMPORT = 20
-ERROR_COLUMNS = ("job_id", "sheet", "row", "column", "value", "code", "reason")
+ERROR_COLUMNS = ("job_id", "position", "sheet", "row", "column", "value", "code", "reason")
 
 
 @dataclass(slots=True)
@@ -392,7 +392,16 @@ class Runner:
             return
         self.stored_errors += 1
         self.errors.append(
-            (self.record.pk, sheet[:100], row, column[:120], display_value(value)[:255], code[:40], reason[:255])
+            (
+                self.record.pk,
+                self._place(sheet, row),
+                sheet[:100],
+                row,
+                column[:120],
+                display_value(value)[:255],
+                code[:40],
+                reason[:255],
+            )
         )
 
     def _flush_errors(self) -> None:
@@ -448,11 +457,15 @@ class Runner:
                 self._write()
 
     def _position(self, record: Record) -> int:
-        sheet_id = self.sheet_ids.get(record.sheet)
+        return self._place(record.sheet, record.row)
+
+    def _place(self, sheet: str, row: int) -> int:
+        """Where a row is in the file: its sheet's order of appearance, then its row number, in one integer."""
+        sheet_id = self.sheet_ids.get(sheet)
         if sheet_id is None:
-            sheet_id = self.sheet_ids[record.sheet] = len(self.sheet_names)
-            self.sheet_names.append(record.sheet)
-        return sheet_id << 32 | record.row
+            sheet_id = self.sheet_ids[sheet] = len(self.sheet_names)
+            self.sheet_names.append(sheet)
+        return sheet_id << 32 | row
 
     def _repeat(self, key: Hashable, record: Record) -> None:
         self.counts["duplicates"] += 1

@@ -102,6 +102,9 @@ class ImportRowError(models.Model):
     """A row (or a duplicated value) the import did not write, with where it is and why."""
 
     job = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="row_errors")
+    position = models.BigIntegerField(
+        default=0, help_text="The row's place in the file (sheet order, then row number): errors are listed by it."
+    )
     sheet = models.CharField(max_length=100, blank=True)
     row = models.PositiveIntegerField()
     column = models.CharField(max_length=120, blank=True)
@@ -110,7 +113,10 @@ class ImportRowError(models.Model):
     reason = models.CharField(max_length=255)
 
     class Meta:
-        ordering = ["id"]
+        # File order: validation and write errors (written by parallel writers) and duplicates are recorded in
+        # whatever order they are found.
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["job", "position", "id"], name="import_error_file_order")]
 
     def __str__(self) -> str:
         where = f"{self.sheet} row {self.row}" if self.sheet else f"row {self.row}"

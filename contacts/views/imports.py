@@ -129,7 +129,7 @@ class ImportDetailView(ImportObjectMixin, View):
 
 def _results_context(job: Import) -> dict:
     return {
-        "first_errors": list(job.row_errors.order_by("id")[:INLINE_ERRORS]),
+        "first_errors": list(job.row_errors.order_by("position", "id")[:INLINE_ERRORS]),
         "errors_total": job.row_errors.count(),
         "formats": REPORT_FORMATS,
     }

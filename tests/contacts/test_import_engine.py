@@ -345,3 +345,22 @@ def test_the_cyclic_collector_is_off_during_a_run_and_back_on_after(account, mar
 )
 def test_batches_are_about_a_twentieth_of_the_file_within_bounds(estimate, largest, expected):
     assert batch_rows_for(estimate, largest) == expected
+
+
+def test_row_errors_are_listed_in_file_order_whatever_stage_found_them(account, marketer, tmp_path, api):
+    existing_contact(account, identity="crm-1")
+    lines = [
+        "+447400123450,crm-0",
+        "+447400123457,crm-1",  # row 3: refused while writing (identity of another contact)
+        "+447400123450,crm-9",  # row 4: a duplicate, reported after the whole file was read
+        "12,crm-5",  # row 5: refused while validating
+    ]
+    job = run(account, marketer, csv_file(tmp_path, "phone,customer id\n" + "\n".join(lines) + "\n"))
+    assert [(error.row, error.code) for error in job.row_errors.all()] == [
+        (3, "identity_taken"),
+        (4, "duplicate"),
+        (5, "invalid_phone"),
+    ]
+    assert sorted(job.row_errors.values_list("id", flat=True)) != list(job.row_errors.values_list("id", flat=True))
+    errors = api("marketer").get(f"/api/v2/contacts/imports/{job.uid}/errors").json()
+    assert [item["row"] for item in errors["data"]] == [3, 4, 5]
