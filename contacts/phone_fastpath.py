@@ -103,23 +103,27 @@ class _Region:
         self.by_length: dict[int, tuple] = {}
 
     def _types_of_length(self, size: int) -> tuple:
-        """One pattern that tries, in order, the descriptions admitting `size` digits (an alternation
-        full-matches with its first alternative that does), and the type of each alternative."""
+        """For numbers of `size` digits: the general description's fullmatch (None when it admits no such
+        length), and one pattern that tries, in order, the type descriptions admitting `size` digits (an
+        alternation full-matches with its first alternative that does), with the type of each alternative."""
+        general = self.general.fullmatch
+        if self.general.lengths and size not in self.general.lengths:
+            general = None
         kinds, alternatives = {}, []
         for name, kind, desc in self.ordered:
             if not desc.possible_length or size in desc.possible_length:
                 kinds[name] = kind
                 alternatives.append(f"(?P<{name}>{desc.national_number_pattern})")
         pattern = re.compile("|".join(alternatives)).fullmatch if alternatives else None
-        self.by_length[size] = (pattern, kinds)
+        self.by_length[size] = (general, pattern, kinds)
         return self.by_length[size]
 
     def number_type(self, number: str) -> int:
         """`_number_type_helper`."""
-        if not self.general.matches(number):
+        general, pattern, kinds = self.by_length.get(len(number)) or self._types_of_length(len(number))
+        if general is None or pattern is None or general(number) is None:
             return PhoneNumberType.UNKNOWN
-        pattern, kinds = self.by_length.get(len(number)) or self._types_of_length(len(number))
-        match = pattern(number) if pattern is not None else None
+        match = pattern(number)
         if match is None:
             return PhoneNumberType.UNKNOWN
         kind = kinds[match.lastgroup]
@@ -161,6 +165,7 @@ class _Region:
 
 
 _REGIONS: dict[str, _Region | None] = {}
+_CALLING_CODES = {str(code): code for code in COUNTRY_CODE_TO_REGION_CODE}
 
 
 def _region(code: str) -> _Region | None:
@@ -175,8 +180,8 @@ def _country_code(digits: str) -> tuple[int, str]:
     if digits[0] == "0":
         return 0, digits
     for size in range(1, min(len(digits), _MAX_COUNTRY_CODE_DIGITS) + 1):
-        code = int(digits[:size])
-        if code in COUNTRY_CODE_TO_REGION_CODE:
+        code = _CALLING_CODES.get(digits[:size])
+        if code is not None:
             return code, digits[size:]
     return 0, digits
 

@@ -228,7 +228,7 @@ def _normalize_text(text: str, region: str | None) -> PhoneResult:
 
 
 def _plain_result(plain: Plain) -> PhoneResult:
-    return PhoneResult(e164=plain.e164, country=plain.region, number_type=NUMBER_TYPES[plain.number_type], valid=True)
+    return PhoneResult(plain.e164, plain.region, NUMBER_TYPES[plain.number_type], True, "")
 
 
 def _parse(text: str, region: str | None) -> PhoneResult:

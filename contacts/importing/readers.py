@@ -269,11 +269,13 @@ def csv_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Row
             yield chunk
 
 
-def _cell(value):
-    """Calamine cells as plain values; empty strings become None, text keeps its exact characters."""
-    if value == "":
-        return None
-    return value
+def _cells(cells: list) -> tuple | None:
+    """A calamine row as plain values, empty strings as None (text keeps its exact characters); None for a row
+    with nothing in it. Most rows have no empty cell and are taken as they are (a million rows pass here)."""
+    if "" not in cells:
+        return tuple(cells) if cells else None
+    values = tuple(None if value == "" else value for value in cells)
+    return values if any(value is not None for value in values) else None
 
 
 def spreadsheet_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Row]]:
@@ -301,8 +303,8 @@ def spreadsheet_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[
             padding = (None,) * first_col
             chunk: list[Row] = []
             for offset, cells in enumerate(sheet.iter_rows()):
-                values = tuple(_cell(value) for value in cells)
-                if any(value is not None for value in values):
+                values = _cells(cells)
+                if values is not None:
                     chunk.append(Row(name, first_row + offset + 1, padding + values))
                     if len(chunk) >= chunk_rows:
                         yield chunk
