@@ -169,13 +169,16 @@ class ImportJob:
 
 
 def display_value(value: Any) -> str:
-    """A cell as a person typed it: integral floats without `.0`, dates in ISO form."""
+    """A cell as a person typed it: integral floats without `.0`, dates in ISO form, a list (tags) comma
+    separated."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
         return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(display_value, value))
     return str(value)
 
 
@@ -436,9 +439,8 @@ class Runner:
         phone_fields = self.phone_fields
         target, job = self.target, self.job
         for row in mapped:
-            phones = {
-                name: phones_by_value[_phone_key(row.fields.get(name))] for name in phone_fields if name in row.fields
-            }
+            fields = row.fields
+            phones = {name: phones_by_value[_phone_key(fields[name])] for name in phone_fields if name in fields}
             outcome = target.clean(row, phones, job)
             if isinstance(outcome, list):
                 self.counts["failed"] += 1

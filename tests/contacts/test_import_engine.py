@@ -213,6 +213,8 @@ def test_preview_shows_mapping_and_cell_problems(account, contacts_xlsx, tmp_pat
     bad = build_preview(csv_file(tmp_path, "phone,email\n12,x\n"), "contacts", account)["rows"][0]
     assert bad["ok"] is False
     assert [cell["problem"] != "" for cell in bad["cells"]] == [True, True]
+    tagged = build_preview(csv_file(tmp_path, "phone,tags\n+447400123456,vip; retail\n", "t.csv"), "contacts", account)
+    assert [cell["cleaned"] for cell in tagged["rows"][0]["cells"]] == ["+447400123456", "vip, retail"]
 
 
 def test_deleting_an_import_removes_its_errors_and_file(
