@@ -7,13 +7,11 @@ It limits its own address space and CPU time, then writes length-prefixed pickle
 import gc
 import pickle
 import resource
-import struct
 import sys
 
 from contacts.importing.errors import ImportFileError
+from contacts.importing.frames import FRAME_HEADER, exit_now
 from contacts.importing.readers import spreadsheet_chunks
-
-FRAME_HEADER = struct.Struct("!I")
 
 
 def _limit(memory_mb: int, cpu_seconds: int) -> None:
@@ -56,4 +54,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    exit_now(main(sys.argv[1:]))

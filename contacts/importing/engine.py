@@ -50,9 +50,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from contacts.importing.errors import ImportFileError
+from contacts.importing.frames import FRAME_HEADER
 from contacts.importing.mapping import IGNORE, FieldSpec, MappedRow, SheetMapping, column_letter, describe, plan_sheet
 from contacts.importing.readers import Row, detect_kind
-from contacts.importing.safety import FRAME_HEADER, PROJECT_ROOT, read_rows
+from contacts.importing.safety import PROJECT_ROOT, read_rows
 from contacts.models.imports import Import, ImportRowError, ImportState
 from contacts.phones import PhoneResult, normalize_many
 from portal.bulk import insert_rows
@@ -252,6 +253,9 @@ class PhoneNormalizer:
         self.processes = processes
         self.cache: dict[Any, PhoneResult] = {}
         self.pool: PhoneWorkers | None = None
+
+    def start(self) -> None:
+        self._pool()
 
     def _pool(self) -> PhoneWorkers | None:
         if self.processes < 2:
@@ -526,6 +530,7 @@ class Runner:
         self._save(file_type=file_type, rows_estimate=_estimate_rows(path, file_type))
         if self.record.rows_estimate >= POOL_MIN_ROWS:
             self.normalizer.processes = _setting("IMPORT_PHONE_PROCESSES", 2)
+            self.normalizer.start()  # the workers start while the parser reads the file
         self.job.batch_rows = batch_rows_for(self.record.rows_estimate, self.job.batch_rows)
         self.target.begin(self.job)
         waiting: deque = deque()
@@ -549,6 +554,11 @@ class Runner:
                 self._progress()
             self._drain(waiting, keep=0)
             self._write()
+            # Every row is validated: the phone workers can go, and the repeats are known, while the last
+            # batches are still being written.
+            self.normalizer.close()
+            self._report_repeats()
+            self._flush_errors()
             for result in self.writer.finish():
                 self._account(result)
         finally:
@@ -560,7 +570,6 @@ class Runner:
             self.target.end(self.job)
         if not self.counts["rows_read"]:
             raise ImportFileError("no_data", "The file has no data rows (only empty rows or a header).")
-        self._report_repeats()
         self._flush_errors()
 
     def report(self) -> dict:

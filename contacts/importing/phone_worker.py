@@ -8,12 +8,10 @@ It never imports Django.
 
 import gc
 import pickle
-import struct
 import sys
 
+from contacts.importing.frames import FRAME_HEADER, exit_now
 from contacts.phones import normalize_many
-
-FRAME_HEADER = struct.Struct("!I")
 
 
 def _read(stream, size: int) -> bytes | None:
@@ -37,4 +35,4 @@ def main(country: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else ""))
+    exit_now(main(sys.argv[1] if len(sys.argv) > 1 else ""))

@@ -21,7 +21,6 @@ import io
 import os
 import pickle
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from contacts.importing.errors import ImportFileError
+from contacts.importing.frames import FRAME_HEADER
 from contacts.importing.readers import CHUNK_ROWS, KIND_CSV, KIND_XLSX, Row, csv_chunks, detect_kind
 
 __all__ = ["Limits", "check_size", "check_xlsx_archive", "limits_for", "read_rows", "spreadsheet_chunks_isolated"]
@@ -44,7 +44,6 @@ __all__ = ["Limits", "check_size", "check_xlsx_archive", "limits_for", "read_row
 MB = 1024 * 1024
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHILD_MODULE = "contacts.importing.child"
-FRAME_HEADER = struct.Struct("!I")
 XML_HEAD_BYTES = 64 * 1024
 STRUCTURE_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
 
