@@ -457,13 +457,10 @@ class Runner:
                 if key in self.seen:
                     self._repeat(key, outcome)
                     continue
-                self.seen[key] = self._position(outcome)
+                self.seen[key] = self._place(outcome.sheet, outcome.row)
             self.pending.append(outcome)
             if len(self.pending) >= job.batch_rows:
                 self._write()
-
-    def _position(self, record: Record) -> int:
-        return self._place(record.sheet, record.row)
 
     def _place(self, sheet: str, row: int) -> int:
         """Where a row is in the file: its sheet's order of appearance, then its row number, in one integer."""
