@@ -29,7 +29,7 @@ from collections.abc import Hashable
 from functools import lru_cache
 
 import orjson
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -136,7 +136,6 @@ def _birth_date(value, country: str) -> datetime.date | None:
 class ContactTarget:
     kind = ImportKind.CONTACTS
     fields = CONTACT_FIELDS
-    NEW_PHONES = "NOT EXISTS (SELECT 1 FROM contacts_contact e WHERE e.account_id = %(account)s AND e.phone = s.phone)"
     # Batches never share a phone (the engine de-duplicates), so two can be written at once; what they share
     # (identities seen, tags resolved) is read and changed under `shared`.
     parallel_writes = True
@@ -326,20 +325,8 @@ class ContactTarget:
         clauses.append(f"attributes = {merged}")
         return ", ".join(clauses)
 
-    @staticmethod
-    def _insert_select(where: str) -> str:
-        return (
-            "INSERT INTO contacts_contact AS c (account_id, uid, created_at, updated_at, identity, phone, country,"
-            " number_type, phone_valid, email, first_name, last_name, gender, birth_date, postal_code, company,"
-            " attributes) SELECT %(account)s, s.uid, %(now)s, %(now)s, COALESCE(s.identity, s.new_identity), s.phone,"
-            " s.country, s.number_type, true, COALESCE(s.email, ''), COALESCE(s.first_name, ''),"
-            " COALESCE(s.last_name, ''), COALESCE(s.gender, ''), s.birth_date, COALESCE(s.postal_code, ''),"
-            f" COALESCE(s.company, ''), s.attributes FROM import_stage s WHERE {where}"
-        )
-
-    def _write_statement(self, job: ImportJob, postgres: bool, where: str = "true") -> str:
-        """One statement that writes the staged rows matching `where` and returns (id, phone, inserted) of each
-        written contact."""
+    def _write_statement(self, job: ImportJob, postgres: bool) -> str:
+        """One statement that writes the staged batch and returns (id, phone, inserted) of each written contact."""
         if job.mode == ImportMode.UPDATE:
             return (
                 "UPDATE contacts_contact AS c SET "
@@ -348,47 +335,19 @@ class ContactTarget:
                 # PostgreSQL needs the target's alias here (the stage has a phone too); SQLite refuses it
                 + (" RETURNING c.id, c.phone, false" if postgres else " RETURNING id, phone, false")
             )
-        insert = self._insert_select(where)
+        insert = (
+            "INSERT INTO contacts_contact AS c (account_id, uid, created_at, updated_at, identity, phone, country,"
+            " number_type, phone_valid, email, first_name, last_name, gender, birth_date, postal_code, company,"
+            " attributes) SELECT %(account)s, s.uid, %(now)s, %(now)s, COALESCE(s.identity, s.new_identity), s.phone,"
+            " s.country, s.number_type, true, COALESCE(s.email, ''), COALESCE(s.first_name, ''),"
+            " COALESCE(s.last_name, ''), COALESCE(s.gender, ''), s.birth_date, COALESCE(s.postal_code, ''),"
+            " COALESCE(s.company, ''), s.attributes FROM import_stage s WHERE true"
+        )
         if job.mode == ImportMode.CREATE:
             return f"{insert} ON CONFLICT DO NOTHING RETURNING id, phone, true"
         inserted = "(xmax = 0)" if postgres else "(created_at = %(now)s)"
         conflict = " ON CONFLICT (account_id, phone) DO UPDATE SET " + self._set_clauses(job, "excluded", postgres)
         return f"{insert}{conflict} RETURNING id, phone, {inserted}"
-
-    @staticmethod
-    def _write_into_written(cursor, statement: str, params: dict, postgres: bool) -> None:
-        """Run a writing statement, keeping the (id, phone, inserted) rows it returns in `import_written`."""
-        if postgres:
-            cursor.execute(f"WITH w AS ({statement}) INSERT INTO import_written SELECT * FROM w", params)
-        else:
-            cursor.execute(statement, params)
-            cursor.executemany("INSERT INTO import_written VALUES (%s, %s, %s)", cursor.fetchall())
-
-    def _insert_new(self, cursor, params: dict, postgres: bool) -> bool:
-        """Insert the staged phones the account does not have yet with a plain INSERT, without the conflict
-        machinery of an upsert (a tenth of the server's time for a batch of new contacts). False, with nothing
-        written, when a row conflicts all the same (a contact another request created meanwhile)."""
-        new = "NOT EXISTS (SELECT 1 FROM contacts_contact e WHERE e.account_id = %(account)s AND e.phone = s.phone)"
-        try:
-            with transaction.atomic():
-                self._write_into_written(
-                    cursor, f"{self._insert_select(new)} RETURNING id, phone, true", params, postgres
-                )
-        except IntegrityError:
-            return False
-        return True
-
-    def _write_contacts(self, cursor, job: ImportJob, staged: int, params: dict, postgres: bool) -> None:
-        """Write the staged batch into contacts: the new phones first with a plain insert, then whatever is
-        left (existing contacts to update or skip, or the whole batch after a conflict) with the mode's
-        statement."""
-        rest = "true"
-        if job.mode != ImportMode.UPDATE and self._insert_new(cursor, params, postgres):
-            cursor.execute("SELECT count(*) FROM import_written")
-            if cursor.fetchone()[0] == staged:
-                return
-            rest = "s.phone NOT IN (SELECT phone FROM import_written)"
-        self._write_into_written(cursor, self._write_statement(job, postgres, rest), params, postgres)
 
     @staticmethod
     def _create_stage(cursor, postgres: bool) -> None:
@@ -436,7 +395,12 @@ class ContactTarget:
         with connection.cursor() as cursor:
             self._create_stage(cursor, postgres)
             self._load_stage(cursor, records, postgres)
-            self._write_contacts(cursor, job, len(records), params, postgres)
+            statement = self._write_statement(job, postgres)
+            if postgres:
+                cursor.execute(f"WITH w AS ({statement}) INSERT INTO import_written SELECT * FROM w", params)
+            else:
+                cursor.execute(statement, params)
+                cursor.executemany("INSERT INTO import_written VALUES (%s, %s, %s)", cursor.fetchall())
             cursor.execute("SELECT count(*) FILTER (WHERE inserted), count(*) FROM import_written")
             created, written = cursor.fetchone()
             # A contact this batch created has no links yet (no other transaction can see it): its links go in

@@ -116,40 +116,6 @@ def test_upsert_updates_and_keeps_chosen_fields(account, marketer, tmp_path):
     assert contact.attributes == {"tier": "Silver", "city": "Leeds"}
 
 
-def test_new_phones_are_inserted_without_the_upsert(account, marketer, tmp_path):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    existing_contact(account)
-    path = csv_file(tmp_path, "phone,first name\n+447400123457,A\n+447400123458,B\n")
-    with CaptureQueriesContext(connection) as queries:
-        job = run(account, marketer, path, mode="upsert")
-    assert (job.created, job.updated) == (2, 0)
-    statements = [query["sql"] for query in queries.captured_queries]
-    assert any("INSERT INTO contacts_contact" in sql and "NOT EXISTS" in sql for sql in statements)
-    assert not any("ON CONFLICT (account_id, phone)" in sql for sql in statements)
-
-
-@pytest.mark.parametrize("mode", ["create", "upsert"])
-def test_a_conflict_in_the_plain_insert_of_new_phones_falls_back_to_the_modes_statement(
-    account, marketer, tmp_path, monkeypatch, mode
-):
-    """As when another request creates one of the file's phones between the check and the insert: the plain
-    insert fails on the unique phone, and the batch is written as a whole by the mode's statement."""
-    contact = existing_contact(account)
-    tag = Tag.objects.create(account=account, name="T")
-    ContactTag.objects.create(contact=contact, tag=tag)
-    monkeypatch.setattr(ContactTarget, "NEW_PHONES", "true")  # the check misses the existing phone
-    path = csv_file(tmp_path, "phone,first name\n+447400123456,New\n+447400123457,Other\n")
-    job = run(account, marketer, path, mode=mode, tags=["T"])
-    assert job.state == ImportState.DONE
-    assert (job.created, job.updated, job.skipped) == ((1, 0, 1) if mode == "create" else (1, 1, 0))
-    contact.refresh_from_db()
-    assert contact.first_name == ("Old" if mode == "create" else "New")
-    assert Contact.objects.count() == 2
-    assert ContactTag.objects.filter(tag=tag).count() == 2
-
-
 def test_update_mode_touches_only_existing_contacts(account, marketer, tmp_path):
     contact = existing_contact(account)
     group = Group.objects.create(account=account, name="VIP")
