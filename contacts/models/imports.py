@@ -101,7 +101,8 @@ class Import(AccountScopedModel):
 class ImportRowError(models.Model):
     """A row (or a duplicated value) the import did not write, with where it is and why."""
 
-    job = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="row_errors")
+    # No index of its own: the (job, position, id) index below serves lookups and cascades by job.
+    job = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="row_errors", db_index=False)
     position = models.BigIntegerField(
         default=0, help_text="The row's place in the file (sheet order, then row number): errors are listed by it."
     )
