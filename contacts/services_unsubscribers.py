@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -285,6 +286,25 @@ def settings_for(account: Account) -> InboundSettings:
 SETTINGS_FIELDS = ("stop_words", "start_words", "scope", "send_confirmation", "confirmation_text", "reply_sender")
 
 
+def approved_sender_names(account: Account) -> list[str]:
+    """The account's approved sender IDs, which confirmation replies may go out from (campaigns' model, through
+    the app registry: contacts does not import campaigns)."""
+    sender = apps.get_model("campaigns", "Sender")
+    return list(sender.objects.for_account(account).approved().order_by("name").values_list("name", flat=True))
+
+
+def _reply_sender(account: Account, settings: InboundSettings, name: str) -> str:
+    """The approved sender `name` names (any case), as the account spells it; empty for none. The current
+    reply sender may stay as it is even if it is no longer approved (replies then fail with the reason)."""
+    name = (name or "").strip()
+    if not name or name == settings.reply_sender:
+        return name
+    approved = {sender.lower(): sender for sender in approved_sender_names(account)}
+    if name.lower() not in approved:
+        raise ValidationError({"reply_sender": [f"{name} is not an approved sender of this account."]})
+    return approved[name.lower()]
+
+
 @transaction.atomic
 def update_settings(account: Account, actor, **changes) -> InboundSettings:
     settings = settings_for(account)
@@ -302,6 +322,8 @@ def update_settings(account: Account, actor, **changes) -> InboundSettings:
         raise ValidationError({"start_words": [f"Also a stop word: {', '.join(sorted(overlap))}."]})
     if changes.get("scope", settings.scope) not in OptOutScope.values:
         raise ValidationError({"scope": [f"Choose one of {', '.join(OptOutScope.values)}."]})
+    if "reply_sender" in changes:
+        changes["reply_sender"] = _reply_sender(account, settings, changes["reply_sender"])
     before = {name: getattr(settings, name) for name in SETTINGS_FIELDS}
     for name, value in changes.items():
         setattr(settings, name, value)

@@ -334,6 +334,7 @@ class OptOutSettingsSerializer(serializers.ModelSerializer):
             "scope",
             "send_confirmation",
             "confirmation_text",
+            "reply_sender",
             "token_prefix",
             "token_rotated_at",
         ]

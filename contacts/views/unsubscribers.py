@@ -1,6 +1,5 @@
 """Opt-out pages: list, add (one or a pasted list), edit, delete, clean-all, import, export, inbound, settings."""
 
-from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -26,6 +25,7 @@ from contacts.models.unsubscribers import InboundMessage, Unsubscriber, Unsubscr
 from contacts.services_unsubscribers import (
     DuplicateOptOut,
     add_from_text,
+    approved_sender_names,
     clean_all,
     delete_unsubscriber,
     rotate_inbound_token,
@@ -262,18 +262,12 @@ class OptOutSettingsView(AccountViewMixin, View):
         inbound_url = self.request.build_absolute_uri(reverse("contacts-api:inbound-list"))
         return {"form": form, "settings": settings, "can_edit": self.can(MANAGE), "inbound_url": inbound_url, **extra}
 
-    def approved_sender_names(self) -> list[str]:
-        """The account's approved sender IDs (campaigns' model, through the app registry: contacts does not
-        import campaigns)."""
-        sender = apps.get_model("campaigns", "Sender")
-        return list(sender.objects.for_account(self.account).approved().order_by("name").values_list("name", flat=True))
-
     def settings_form(self, data=None) -> OptOutSettingsForm:
         settings = settings_for(self.account)
         return OptOutSettingsForm(
             data,
             initial=OptOutSettingsForm.initial_from(settings),
-            sender_names=self.approved_sender_names(),
+            sender_names=approved_sender_names(self.account),
             current_reply_sender=settings.reply_sender,
         )
 

@@ -260,3 +260,19 @@ def test_concurrent_deliveries_of_one_message_store_it_once(transactional_db, ac
     assert len({result.message.pk for result in results}) == 1
     assert InboundMessage.objects.filter(account=account).count() == 1
     assert Unsubscriber.objects.filter(account=account).count() == 1
+
+
+def test_settings_api_sets_the_reply_sender_to_an_approved_sender_only(api, account, other_account):
+    from tests.campaigns.sending_support import approved_sender
+
+    approved_sender(account, "ACMERT")
+    approved_sender(other_account, "OTHERS")
+    admin = api()
+    response = admin.patch(SETTINGS_URL, {"reply_sender": "acmert"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["reply_sender"] == "ACMERT"
+    refused = admin.patch(SETTINGS_URL, {"reply_sender": "OTHERS"}, format="json")
+    assert refused.status_code == 422
+    assert "not an approved sender" in str(refused.json())
+    assert settings_for(account).reply_sender == "ACMERT"
+    assert admin.patch(SETTINGS_URL, {"reply_sender": ""}, format="json").json()["data"]["reply_sender"] == ""

@@ -228,8 +228,13 @@ def test_settings_choose_the_reply_sender_among_approved_senders(admin_client, a
 
 
 def test_a_reply_sender_no_longer_approved_stays_visible(admin_client, account, admin_user):
+    from campaigns.models import SenderStatus
     from contacts.services_unsubscribers import update_settings
+    from tests.campaigns.sending_support import approved_sender
 
+    sender = approved_sender(account, "GONE")
     update_settings(account, admin_user, reply_sender="GONE")
+    sender.status = SenderStatus.REJECTED
+    sender.save()
     page = admin_client.get(reverse("contacts:unsubscriber_settings")).content.decode()
     assert '<option value="GONE" selected>GONE (not approved)</option>' in page
