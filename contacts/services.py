@@ -33,7 +33,6 @@ from portal.audit import record
 from portal.events import emit
 
 __all__ = [
-    "CONTACT_FIELDS",
     "ContactConflict",
     "add_tags",
     "add_to_group",
@@ -55,7 +54,6 @@ __all__ = [
 ]
 
 EVENT = "contacts:subscriber:subscription"
-CONTACT_FIELDS = CONTACT_DATA_FIELDS
 
 
 @dataclass
@@ -160,7 +158,7 @@ def _emit_on_commit(contact: Contact, action: str) -> None:
 
 
 def _assign(contact: Contact, fields: dict) -> None:
-    unknown = set(fields) - set(CONTACT_FIELDS)
+    unknown = set(fields) - set(CONTACT_DATA_FIELDS)
     if unknown:
         raise ValueError(f"unknown contact fields: {sorted(unknown)}")
     for name, value in fields.items():
