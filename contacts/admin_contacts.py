@@ -1,8 +1,35 @@
 """Django admin of contacts, identifiers, tags, groups and segments (platform staff)."""
 
 from django.contrib import admin
+from django.db import transaction
 
+from contacts.links import lock_for_delete
 from contacts.models import Contact, ContactTag, Group, GroupMember, Identifier, Segment, Tag
+
+
+class LockedDeleteAdmin(admin.ModelAdmin):
+    """Deletes lock their rows before the links go, as `contacts.links` asks of every deleter."""
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            lock_for_delete(type(obj).objects.filter(pk=obj.pk))
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            lock_for_delete(queryset)
+            super().delete_queryset(request, queryset)
+
+
+class LinkAdmin(admin.ModelAdmin):
+    """Links are listed and can be deleted here; they are written through contacts, tags and groups, which
+    lock what they link (`contacts.links`)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class IdentifierInline(admin.TabularInline):
@@ -12,7 +39,7 @@ class IdentifierInline(admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(LockedDeleteAdmin):
     list_display = [
         "phone",
         "identity",
@@ -42,14 +69,14 @@ class IdentifierAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(LockedDeleteAdmin):
     list_display = ["name", "account", "created_at"]
     list_filter = ["account"]
     search_fields = ["name", "uid"]
 
 
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(LockedDeleteAdmin):
     list_display = ["name", "description", "account", "created_at"]
     list_filter = ["account"]
     search_fields = ["name", "description", "uid"]
@@ -64,7 +91,7 @@ class SegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContactTag)
-class ContactTagAdmin(admin.ModelAdmin):
+class ContactTagAdmin(LinkAdmin):
     list_display = ["contact", "tag"]
     list_filter = ["tag__account"]
     search_fields = ["contact__phone", "tag__name"]
@@ -73,7 +100,7 @@ class ContactTagAdmin(admin.ModelAdmin):
 
 
 @admin.register(GroupMember)
-class GroupMemberAdmin(admin.ModelAdmin):
+class GroupMemberAdmin(LinkAdmin):
     list_display = ["contact", "group"]
     list_filter = ["group__account"]
     search_fields = ["contact__phone", "group__name"]

@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 
 from contacts.audience import is_uid
 from contacts.fields import CONTACT_DATA_FIELDS
+from contacts.links import lock_for_delete, lock_for_linking
 from contacts.models import (
     AttributeOperator,
     Contact,
@@ -106,6 +107,7 @@ def delete_contact(contact: Contact, actor) -> None:
     payload = contact_payload(contact)
     with transaction.atomic():
         record(contact.account, actor, "contact.deleted", contact, before=payload)
+        lock_for_delete(Contact.objects.filter(pk=contact.pk))
         contact.delete()
         transaction.on_commit(lambda: emit(contact.account, EVENT, {"action": "deleted", "contact": payload}))
 
@@ -114,6 +116,7 @@ def delete_contacts(account, actor, contacts: QuerySet[Contact]) -> int:
     """Delete every contact of the queryset (scoped to the account); one event per deleted contact."""
     contacts = contacts.filter(account=account).order_by()
     with transaction.atomic():
+        lock_for_delete(contacts)
         payloads = [_light_payload(row) for row in contacts.values("uid", "identity", "phone")]
         if not payloads:
             return 0
@@ -197,9 +200,19 @@ def _check_unique(contact: Contact) -> None:
 
 def _replace_memberships(contact: Contact, tags: Iterable[str] | None, groups: Iterable | None) -> None:
     if tags is not None:
-        contact.tags.set(tags_by_name(contact.account, tags))
+        contact.tags.set(_still_there(Tag, tags_by_name(contact.account, tags)))
     if groups is not None:
-        contact.groups.set(groups_by_reference(contact.account, groups))
+        contact.groups.set(_still_there(Group, groups_by_reference(contact.account, groups)))
+
+
+def _still_there(model, objects: list) -> list:
+    """The objects not deleted since they were read, locked for linking until the transaction ends."""
+    if not objects:
+        return objects
+    rows = model.objects.filter(pk__in=[obj.pk for obj in objects])
+    lock_for_linking(rows)
+    kept = set(rows.values_list("pk", flat=True))
+    return [obj for obj in objects if obj.pk in kept]
 
 
 # --- identifiers ----------------------------------------------------------------------------------------
@@ -306,6 +319,7 @@ def delete_named(instance: Tag | Group, actor) -> None:
         record(
             instance.account, actor, f"{instance._meta.model_name}.deleted", instance, before={"name": instance.name}
         )
+        lock_for_delete(type(instance).objects.filter(pk=instance.pk))
         instance.delete()
 
 
@@ -314,7 +328,7 @@ def add_tags(account, actor, contacts: QuerySet[Contact], tags: Iterable[Tag]) -
     created = 0
     with transaction.atomic():
         for tag in tags:
-            created += _link(ContactTag, "tag_id", _owned(tag, account).pk, contacts.filter(account=account))
+            created += _link(ContactTag, "tag_id", _owned(tag, account), contacts.filter(account=account))
         record(account, actor, "contact.bulk_tagged", account, after={"links": created})
     return created
 
@@ -333,7 +347,7 @@ def remove_tags(account, actor, contacts: QuerySet[Contact], tags: Iterable[Tag]
 def add_to_group(account, actor, contacts: QuerySet[Contact], group: Group) -> int:
     """Add every contact of the queryset (scoped to the account) to the group; returns members added."""
     with transaction.atomic():
-        added = _link(GroupMember, "group_id", _owned(group, account).pk, contacts.filter(account=account))
+        added = _link(GroupMember, "group_id", _owned(group, account), contacts.filter(account=account))
         record(account, actor, "group.members_added", group, after={"added": added})
     return added
 
@@ -355,8 +369,15 @@ def _owned(obj, account):
     return obj
 
 
-def _link(link_model, target_column: str, target_id: int, contacts: QuerySet[Contact]) -> int:
-    """`INSERT INTO link (contact_id, target) SELECT id, target FROM (contacts) WHERE not linked yet`."""
+def _link(link_model, target_column: str, target: Tag | Group, contacts: QuerySet[Contact]) -> int:
+    """`INSERT INTO link (contact_id, target) SELECT id, target FROM (contacts) WHERE not linked yet`, with the
+    target and the contacts locked for linking first (`contacts.links`)."""
+    target_row = type(target).objects.filter(pk=target.pk)
+    lock_for_linking(target_row)
+    if not target_row.exists():
+        raise ValidationError(f"{target._meta.verbose_name.capitalize()} not found.")
+    lock_for_linking(contacts)
+    target_id = target.pk
     quote = connection.ops.quote_name
     table = quote(link_model._meta.db_table)
     select_sql, params = contacts.order_by().values("id").query.sql_with_params()

@@ -16,7 +16,8 @@ Writing: each batch is staged in a temporary table (COPY on PostgreSQL, `execute
 `INSERT … ON CONFLICT … RETURNING` (or `UPDATE … FROM … RETURNING`) statement writes it, the tag and group
 links are one `INSERT … SELECT` each (two when the batch updated contacts too: only their links need the
 conflict check), and the opted-out numbers are counted against the stage with the subquery of
-`contacts.suppression`. PostgreSQL's planner gets `ANALYZE` on the stage and on contacts at the end.
+`contacts.suppression`. Each batch first locks the tags and the group it links (`contacts.links`), and
+links only those still there. PostgreSQL's planner gets `ANALYZE` on the stage and on contacts at the end.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from django.utils import timezone
 
 from contacts.importing.engine import ImportJob, Problem, Record, WriteResult, register_target
 from contacts.importing.mapping import CONTACT_FIELDS, MappedRow
-from contacts.models import Contact, Gender, ImportKind, ImportMode, Tag
+from contacts.links import lock_for_linking
+from contacts.models import Contact, Gender, Group, ImportKind, ImportMode, Tag
 from contacts.phones import PhoneResult
 from contacts.suppression import suppressed_receivers_q
 from portal.ids import time_ordered_uids
@@ -266,7 +268,12 @@ class ContactTarget:
             row_tags = {name for record in records for name in record.values.get("tags", ())}
             if row_tags:
                 self._resolve_tags(job, sorted(row_tags))
+            tag_ids = [*self.import_tag_ids, *self.tag_ids.values()]
         with transaction.atomic():
+            # The contacts the batch writes are locked by the write itself (`contacts.links`).
+            lock_for_linking(Tag.objects.filter(pk__in=tag_ids))
+            if job.record.group_id:
+                lock_for_linking(Group.objects.filter(pk=job.record.group_id))
             result = self.write_batch(records, job)
         result.problems.extend(problems)
         return result
@@ -409,14 +416,16 @@ class ContactTarget:
             for contacts, which, conflict in linked:
                 if not contacts:
                     continue
+                # Only tags and the group still there (one may have been deleted since the import began).
                 cursor.execute(
                     f"INSERT INTO contacts_contacttag (contact_id, tag_id) SELECT w.contact_id, {tag_id}"
-                    f" FROM import_written w JOIN import_stage s ON s.phone = w.phone {links} WHERE {which}{conflict}"
+                    f" FROM import_written w JOIN import_stage s ON s.phone = w.phone {links}"
+                    f" JOIN contacts_tag live ON live.id = {tag_id} WHERE {which}{conflict}"
                 )
                 if job.record.group_id:
                     cursor.execute(
-                        "INSERT INTO contacts_groupmember (contact_id, group_id) SELECT w.contact_id, %s"
-                        f" FROM import_written w WHERE {which}{conflict}",
+                        "INSERT INTO contacts_groupmember (contact_id, group_id) SELECT w.contact_id, g.id"
+                        f" FROM import_written w JOIN contacts_group g ON g.id = %s WHERE {which}{conflict}",
                         [job.record.group_id],
                     )
             suppressed, suppressed_params = suppressed_receivers_q(job.account).query.sql_with_params()

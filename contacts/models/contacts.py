@@ -2,7 +2,8 @@
 
 Tag and group membership live in lean link tables (`ContactTag`, `GroupMember`: two foreign keys and a
 unique pair) so that imports can load millions of links with COPY / `INSERT … SELECT` and audience
-queries can use `contact_id IN (SELECT contact_id FROM link WHERE tag_id …)` shapes.
+queries can use `contact_id IN (SELECT contact_id FROM link WHERE tag_id …)` shapes. Their foreign keys
+have no database constraint; `contacts.links` says how they stay consistent.
 """
 
 import uuid
@@ -113,8 +114,8 @@ class Contact(AccountScopedModel):
 class ContactTag(models.Model):
     """Link contact ↔ tag. The unique (tag, contact) index serves "contacts with tag T" lookups."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+", db_index=False)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tag", "contact"], name="unique_contact_tag")]
@@ -126,8 +127,8 @@ class ContactTag(models.Model):
 class GroupMember(models.Model):
     """Link contact ↔ group. The unique (group, contact) index serves "members of group G" lookups."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+", db_index=False)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["group", "contact"], name="unique_group_member")]
