@@ -279,8 +279,10 @@ def _cells(cells: list) -> tuple | None:
 
 
 def spreadsheet_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Row]]:
-    """Stream every sheet of an xlsx/xls workbook with python-calamine (run it in a child process)."""
-    from python_calamine import CalamineWorkbook, PasswordError
+    """Every sheet of an xlsx/xls workbook with python-calamine-plus (run it in a child process). An xlsx sheet
+    is streamed row by row from the file, so the first rows go out at once and memory stays flat; an xls sheet
+    is loaded whole."""
+    from python_calamine_plus import CalamineWorkbook, PasswordError
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))
@@ -290,24 +292,36 @@ def spreadsheet_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[
         raise ImportFileError("corrupt_file", f"The workbook could not be opened: {exc}") from exc
     with workbook:
         for name in workbook.sheet_names:
-            try:
-                sheet = workbook.get_sheet_by_name(name)
-            except PasswordError as exc:
-                raise password_error() from exc
-            except Exception as exc:
-                raise ImportFileError("corrupt_file", f"Sheet {name!r} could not be read: {exc}") from exc
-            start = sheet.start
-            if start is None:
-                continue
-            first_row, first_col = start
-            padding = (None,) * first_col
             chunk: list[Row] = []
-            for offset, cells in enumerate(sheet.iter_rows()):
+            for number, cells in _sheet_rows(workbook, name):
                 values = _cells(cells)
                 if values is not None:
-                    chunk.append(Row(name, first_row + offset + 1, padding + values))
+                    chunk.append(Row(name, number, values))
                     if len(chunk) >= chunk_rows:
                         yield chunk
                         chunk = []
             if chunk:
                 yield chunk
+
+
+def _sheet_rows(workbook, name: str) -> Iterator[tuple[int, list]]:
+    """(row number, cells from column A) of a sheet; calamine's errors as ImportFileError."""
+    from python_calamine_plus import PasswordError, StreamingNotSupported
+
+    try:
+        try:
+            yield from enumerate(workbook.stream_sheet_by_name(name), start=1)
+            return
+        except StreamingNotSupported:
+            pass
+        sheet = workbook.get_sheet_by_name(name)
+        if sheet.start is None:
+            return
+        # A loaded sheet's rows begin at row 1 but its columns at the first used one.
+        padding = [""] * sheet.start[1]
+        for number, cells in enumerate(sheet.iter_rows(), start=1):
+            yield number, padding + cells
+    except PasswordError as exc:
+        raise password_error() from exc
+    except Exception as exc:
+        raise ImportFileError("corrupt_file", f"Sheet {name!r} could not be read: {exc}") from exc

@@ -5,7 +5,7 @@ tells the file type by content (`readers.detect_kind`), then:
 - csv/txt: streams in this process (the csv module is pure Python and bounded by the chunk size);
 - xlsx: checks the zip directory (entry count, total uncompressed size, compression ratio per entry), rejects
   any XML part that declares a DTD or entities, and parses the workbook's structure with defusedxml;
-- xlsx/xls: parses with python-calamine in a child process (`contacts.importing.child`) that sets its own
+- xlsx/xls: parses with python-calamine-plus in a child process (`contacts.importing.child`) that sets its own
   address-space (RLIMIT_AS) and CPU-time (RLIMIT_CPU) limits and streams chunks of rows back through a pipe;
   a watchdog kills it when the importer has waited too long for its next chunk (time spent validating and
   writing, while the parser waits on the full pipe, does not count).

@@ -2,6 +2,7 @@
 
 import datetime
 
+import openpyxl
 import pytest
 
 from contacts.importing.errors import ImportFileError
@@ -22,7 +23,7 @@ def test_xlsx_reads_every_sheet_with_excel_row_numbers_and_cell_types(tmp_path):
     assert [row.number for row in india] == [1, 2, 3, 4, 6, 7]
     assert india[0].values[0] == "Customer export — March"
     assert india[1].values[0] == "Mobile Number "
-    assert india[2].values[0] == 919876543210.0 and isinstance(india[2].values[0], float)
+    assert india[2].values[0] == 919876543210  # a number cell stays a number (whole numbers come as int)
     assert india[3].values[0] == "+91 98765 43211"
     assert india[4].values[:2] == ("  098765 43212  ", "Meera ")
     assert india[5].values[0] == "+919876543213"
@@ -31,6 +32,28 @@ def test_xlsx_reads_every_sheet_with_excel_row_numbers_and_cell_types(tmp_path):
         ("Oliver Smith", 447400123456.0),
         ("Amelia Jones", "+44 7400 123457"),
     ]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_a_sheet_that_starts_below_and_right_of_a1_keeps_excel_row_numbers(tmp_path, kind):
+    path = tmp_path / f"offset.{kind}"
+    if kind == "xlsx":
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        sheet["B3"], sheet["B4"], sheet["C7"] = "Phone", "+447400123456", "x"
+        workbook.save(path)
+    else:
+        import xlwt
+
+        workbook = xlwt.Workbook()
+        sheet = workbook.add_sheet("Sheet")
+        sheet.write(2, 1, "Phone")
+        sheet.write(3, 1, "+447400123456")
+        sheet.write(6, 2, "x")
+        workbook.save(str(path))
+    rows = all_rows(path)
+    cells = [(row.number, {column: value for column, value in enumerate(row.values) if value}) for row in rows]
+    assert cells == [(3, {1: "Phone"}), (4, {1: "+447400123456"}), (7, {2: "x"})]
 
 
 def test_xls_is_read_through_the_same_path(tmp_path):
