@@ -58,6 +58,7 @@ class ContactAdmin(LockedDeleteAdmin):
     inlines = [IdentifierInline]
     list_select_related = ["account"]
     show_full_result_count = False
+    ordering = ["-id"]  # newest first through the primary key (contacts have no created_at index of their own)
 
 
 @admin.register(Identifier)

@@ -76,6 +76,9 @@ class Contact(AccountScopedModel):
 
     # The unique (account, phone) index leads with the account: no index of its own.
     account = models.ForeignKey("portal.Account", on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No index of its own either: an account's contacts are listed by the (account, -created_at, -id) index, and
+    # the admin lists all accounts' contacts by id. Every contact an import writes would pay for it.
+    created_at = models.DateTimeField(auto_now_add=True)
     identity = models.CharField(max_length=100, default=new_identity, help_text="Your own id of this contact.")
     phone = models.CharField(max_length=PHONE_MAX_LENGTH, help_text="E.164 with +.")
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2 of the phone number.")
