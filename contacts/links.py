@@ -7,8 +7,9 @@ writes a million links or more, and these checks cost the server more than the i
 once per link:
 
 - A writer of links locks, before it writes, the rows it links to with `lock_for_linking` (KEY SHARE, the
-  lock a foreign-key check takes). It links only rows still there after the lock. Contacts that the writer
-  itself created or updated in its transaction are locked already.
+  lock a foreign-key check takes), or in the statement that writes the links (`linking_lock_clause`). It
+  links only rows still there after the lock. Contacts that the writer itself created or updated in its
+  transaction are locked already.
 - A deleter locks the contacts, tags or groups it deletes with `lock_for_delete` (FOR UPDATE) before
   Django's collector deletes their links. A writer that locked first has committed by then, and its links
   are deleted too. A writer that comes later finds the rows gone.
@@ -24,12 +25,17 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
-__all__ = ["lock_for_delete", "lock_for_linking"]
+__all__ = ["linking_lock_clause", "lock_for_delete", "lock_for_linking"]
 
 
 def lock_for_linking(queryset: QuerySet) -> None:
     """Until this transaction ends, the rows of `queryset` cannot be deleted (KEY SHARE; edits still go on)."""
     _lock(queryset, "KEY SHARE")
+
+
+def linking_lock_clause(alias: str) -> str:
+    """The locking clause that makes an `INSERT … SELECT … FROM table alias` lock the rows it links."""
+    return f" FOR KEY SHARE OF {alias}" if connection.vendor == "postgresql" else ""
 
 
 def lock_for_delete(queryset: QuerySet) -> None:

@@ -17,7 +17,7 @@ from django.db.models.functions import Lower
 
 from contacts.audience import is_uid
 from contacts.fields import CONTACT_DATA_FIELDS
-from contacts.links import lock_for_delete, lock_for_linking
+from contacts.links import linking_lock_clause, lock_for_delete, lock_for_linking
 from contacts.models import (
     AttributeOperator,
     Contact,
@@ -370,24 +370,24 @@ def _owned(obj, account):
 
 
 def _link(link_model, target_column: str, target: Tag | Group, contacts: QuerySet[Contact]) -> int:
-    """`INSERT INTO link (contact_id, target) SELECT id, target FROM (contacts) WHERE not linked yet`, with the
-    target and the contacts locked for linking first (`contacts.links`)."""
+    """`INSERT INTO link (contact_id, target) SELECT id, target FROM contacts WHERE chosen AND not linked yet`,
+    with the target locked for linking first and the contacts locked by the statement itself (`contacts.links`):
+    exactly the contacts it links, even one created since the statement began."""
     target_row = type(target).objects.filter(pk=target.pk)
     lock_for_linking(target_row)
     if not target_row.exists():
         raise ValidationError(f"{target._meta.verbose_name.capitalize()} not found.")
-    lock_for_linking(contacts)
-    target_id = target.pk
     quote = connection.ops.quote_name
     table = quote(link_model._meta.db_table)
     select_sql, params = contacts.order_by().values("id").query.sql_with_params()
     sql = (
         f"INSERT INTO {table} ({quote('contact_id')}, {quote(target_column)}) "
-        f"SELECT chosen.id, %s FROM ({select_sql}) chosen "
-        f"WHERE chosen.id NOT IN (SELECT {quote('contact_id')} FROM {table} WHERE {quote(target_column)} = %s)"
+        f"SELECT c.id, %s FROM {quote(Contact._meta.db_table)} c WHERE c.id IN ({select_sql}) "
+        f"AND c.id NOT IN (SELECT {quote('contact_id')} FROM {table} WHERE {quote(target_column)} = %s)"
+        f"{linking_lock_clause('c')}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [target_id, *params, target_id])
+        cursor.execute(sql, [target.pk, *params, target.pk])
         return max(cursor.rowcount, 0)
 
 

@@ -176,3 +176,28 @@ def test_a_writer_that_comes_after_a_delete_finds_the_rows_gone(transactional_db
     assert isinstance(tagged[0], ValidationError) and "Tag not found" in str(tagged[0])
     assert grouped == [0]
     assert (ContactTag.objects.count(), GroupMember.objects.count(), orphan_links()) == (0, 0, 0)
+
+
+@pytest.mark.postgres
+def test_contacts_being_tagged_in_bulk_are_deleted_only_after_the_tagging(transactional_db, account, marketer):
+    create_contact(account, marketer, phone="+447400123456")
+    tag = save_named(Tag, account, marketer, name="vip")
+    tagged, release = threading.Event(), threading.Event()
+
+    def tagger():
+        with transaction.atomic():
+            added = add_tags(account, marketer, Contact.objects.all(), [tag])
+            tagged.set()
+            release.wait(10)
+        return added
+
+    tagging, added = in_thread(tagger)
+    assert tagged.wait(10)
+    deleting, deleted = in_thread(lambda: delete_contacts(account, marketer, Contact.objects.all()))
+    deleting.join(0.5)
+    assert deleting.is_alive(), "the delete must wait for the tagging"
+    release.set()
+    tagging.join(10)
+    deleting.join(10)
+    assert (added, deleted) == ([1], [1])
+    assert (Contact.objects.count(), ContactTag.objects.count(), orphan_links()) == (0, 0, 0)
