@@ -105,8 +105,11 @@ def _text(value) -> str:
 
 
 def _cell(value):
-    """Floats stay floats (the services refuse ids that lost digits); everything else becomes trimmed text."""
-    return value if isinstance(value, float) else _text(value)
+    """Number cells become floats, as Excel stores them (the services refuse ids that lost digits; the reader
+    gives whole numbers as int); everything else becomes trimmed text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return _text(value)
 
 
 def _find(headers: list[str], names: tuple[str, ...]) -> int | None:

@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class ContactsConfig(AppConfig):
     name = "contacts"
+
+    def ready(self) -> None:
+        from django.db.models.signals import pre_delete
+
+        from contacts.links import lock_account_rows
+        from portal.models import Account
+
+        pre_delete.connect(lock_account_rows, sender=Account, dispatch_uid="contacts.lock_account_rows")

@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 EVENT = "contacts:subscriber:subscription"
+DELETE_CHUNK = 5000  # contacts deleted per statement by a bulk delete
 
 
 @dataclass
@@ -114,13 +115,15 @@ def delete_contact(contact: Contact, actor) -> None:
 
 def delete_contacts(account, actor, contacts: QuerySet[Contact]) -> int:
     """Delete every contact of the queryset (scoped to the account); one event per deleted contact."""
-    contacts = contacts.filter(account=account).order_by()
     with transaction.atomic():
-        lock_for_delete(contacts)
-        payloads = [_light_payload(row) for row in contacts.values("uid", "identity", "phone")]
+        ids = lock_for_delete(contacts.filter(account=account))
+        payloads = []
+        for start in range(0, len(ids), DELETE_CHUNK):
+            chunk = Contact.objects.filter(pk__in=ids[start : start + DELETE_CHUNK])
+            payloads.extend(_light_payload(row) for row in chunk.values("uid", "identity", "phone"))
+            chunk.delete()
         if not payloads:
             return 0
-        contacts.delete()
         record(account, actor, "contact.bulk_deleted", account, after={"count": len(payloads)})
 
         def announce() -> None:
@@ -327,7 +330,7 @@ def add_tags(account, actor, contacts: QuerySet[Contact], tags: Iterable[Tag]) -
     """Tag every contact of the queryset (scoped to the account) with each tag; returns links created."""
     created = 0
     with transaction.atomic():
-        for tag in tags:
+        for tag in sorted(tags, key=lambda tag: tag.pk):  # the order every locker uses (contacts.links)
             created += _link(ContactTag, "tag_id", _owned(tag, account), contacts.filter(account=account))
         record(account, actor, "contact.bulk_tagged", account, after={"links": created})
     return created

@@ -269,12 +269,20 @@ def csv_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Row
             yield chunk
 
 
+# What a formula's error leaves in a cell; calamine hands them over as text, and they mean "no value".
+EXCEL_ERRORS = frozenset(
+    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"}
+    | {"#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+)
+
+
 def _cells(cells: list) -> tuple | None:
-    """A calamine row as plain values, empty strings as None (text keeps its exact characters); None for a row
-    with nothing in it. Most rows have no empty cell and are taken as they are (a million rows pass here)."""
-    if "" not in cells:
+    """A calamine row as plain values, empty strings and Excel's error values (`#N/A`, …) as None (text keeps its
+    exact characters); None for a row with nothing in it. Most rows have neither and are taken as they are (a
+    million rows pass here)."""
+    if "" not in cells and EXCEL_ERRORS.isdisjoint(cells):
         return tuple(cells) if cells else None
-    values = tuple(None if value == "" else value for value in cells)
+    values = tuple(None if value == "" or value in EXCEL_ERRORS else value for value in cells)
     return values if any(value is not None for value in values) else None
 
 

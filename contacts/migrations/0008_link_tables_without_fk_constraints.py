@@ -4,6 +4,17 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def delete_orphan_links(apps, schema_editor):
+    """Before the foreign keys come back (reversing this migration): links whose contact, tag or group is gone."""
+    for link, target in (("ContactTag", "Tag"), ("GroupMember", "Group")):
+        model = apps.get_model("contacts", link)
+        contacts = apps.get_model("contacts", "Contact").objects.values("id")
+        targets = apps.get_model("contacts", target).objects.values("id")
+        column = f"{target.lower()}_id__in"
+        model.objects.exclude(contact_id__in=contacts).delete()
+        model.objects.exclude(**{column: targets}).delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -31,4 +42,5 @@ class Migration(migrations.Migration):
             name='group',
             field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contacts.group'),
         ),
+        migrations.RunPython(migrations.RunPython.noop, delete_orphan_links),
     ]

@@ -50,6 +50,19 @@ def _set_cached_formula_value(path: Path, part: str, value: str) -> None:
             archive.writestr(name, data)
 
 
+def replace_cell(path: Path, reference: str, cell_xml: str, part: str = "xl/worksheets/sheet1.xml") -> Path:
+    """Put `cell_xml` in place of cell `reference` of a saved workbook (for what openpyxl cannot write, such
+    as a cell holding an error value)."""
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    xml = re.sub(rf'<c r="{reference}"[^>]*?(/>|>.*?</c>)', cell_xml, parts[part].decode(), count=1)
+    parts[part] = xml.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
 def xls_two_sheets(path: Path) -> Path:
     import xlwt
 

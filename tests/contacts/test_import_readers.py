@@ -56,6 +56,12 @@ def test_a_sheet_that_starts_below_and_right_of_a1_keeps_excel_row_numbers(tmp_p
     assert cells == [(3, {1: "Phone"}), (4, {1: "+447400123456"}), (7, {2: "x"})]
 
 
+def test_excel_error_values_are_empty_cells(tmp_path):
+    path = import_files.xlsx_rows(tmp_path / "errors.xlsx", [["Phone", "Email"], ["+447400123456", "x"]])
+    import_files.replace_cell(path, "B2", '<c r="B2" t="e"><v>#N/A</v></c>')
+    assert [row.values for row in all_rows(path)] == [("Phone", "Email"), ("+447400123456", None)]
+
+
 def test_xls_is_read_through_the_same_path(tmp_path):
     path = import_files.xls_two_sheets(tmp_path / "legacy.xls")
     assert detect_kind(path) == "xls"

@@ -201,3 +201,31 @@ def test_contacts_being_tagged_in_bulk_are_deleted_only_after_the_tagging(transa
     deleting.join(10)
     assert (added, deleted) == ([1], [1])
     assert (Contact.objects.count(), ContactTag.objects.count(), orphan_links()) == (0, 0, 0)
+
+
+@pytest.mark.postgres
+def test_deleting_an_account_waits_for_an_import_linking_its_tags(transactional_db, account, marketer, staff_user):
+    contact = create_contact(account, marketer, phone="+447400123456")
+    tag = save_named(Tag, account, marketer, name="vip")
+    locked, release = threading.Event(), threading.Event()
+
+    def writer():
+        with transaction.atomic():
+            lock_for_linking(Tag.objects.filter(pk=tag.pk))
+            ContactTag.objects.create(contact=contact, tag=tag)
+            locked.set()
+            release.wait(10)
+
+    writing, _ = in_thread(writer)
+    assert locked.wait(10)
+    request = RequestFactory().post("/")
+    request.user = staff_user
+    account_admin = site._registry[type(account)]
+    deleting, deleted = in_thread(lambda: account_admin.delete_model(request, type(account).objects.get(pk=account.pk)))
+    deleting.join(0.5)
+    assert deleting.is_alive(), "the account's delete must wait for the writer"
+    release.set()
+    writing.join(10)
+    deleting.join(10)
+    assert deleted == [None]
+    assert (Tag.objects.count(), ContactTag.objects.count(), orphan_links()) == (0, 0, 0)
