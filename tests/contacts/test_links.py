@@ -2,6 +2,7 @@
 them, and writers and deleters running at the same time leave no link to a deleted row."""
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.admin.sites import site
@@ -122,26 +123,49 @@ def in_thread(work) -> tuple[threading.Thread, list]:
     return thread, outcome
 
 
+@contextmanager
+def held_open(work, then=lambda: None):
+    """`work` in a transaction on another thread, which stays open (with its locks) until the block ends and then
+    runs `then` before it commits."""
+    ready, release = threading.Event(), threading.Event()
+
+    def run():
+        with transaction.atomic():
+            result = work()
+            ready.set()
+            release.wait(10)
+            then()
+        return result
+
+    thread, outcome = in_thread(run)
+    assert ready.wait(10)
+    try:
+        yield outcome
+    finally:
+        release.set()
+        thread.join(10)
+
+
+def started_and_waiting(work) -> tuple[threading.Thread, list]:
+    """`work` on another thread, asserted to be still waiting (for a lock) half a second later."""
+    thread, outcome = in_thread(work)
+    thread.join(0.5)
+    assert thread.is_alive(), "it must wait for the other transaction"
+    return thread, outcome
+
+
+def link_under_lock(contact, tag):
+    """What an import does for one link: lock the tag, write the link."""
+    lock_for_linking(Tag.objects.filter(pk=tag.pk))
+    ContactTag.objects.create(contact=contact, tag=tag)
+
+
 @pytest.mark.postgres
 def test_a_delete_waits_for_a_writer_that_locked_first_and_takes_its_links(transactional_db, account, marketer):
     contact = create_contact(account, marketer, phone="+447400123456")
     tag = save_named(Tag, account, marketer, name="vip")
-    locked, release = threading.Event(), threading.Event()
-
-    def writer():
-        with transaction.atomic():
-            lock_for_linking(Tag.objects.filter(pk=tag.pk))
-            ContactTag.objects.create(contact=contact, tag=tag)
-            locked.set()
-            release.wait(10)
-
-    writing, _ = in_thread(writer)
-    assert locked.wait(10)
-    deleting, deleted = in_thread(lambda: delete_named(Tag.objects.get(pk=tag.pk), marketer))
-    deleting.join(0.5)
-    assert deleting.is_alive(), "the delete must wait for the writer"
-    release.set()
-    writing.join(10)
+    with held_open(lambda: link_under_lock(contact, tag)):
+        deleting, deleted = started_and_waiting(lambda: delete_named(Tag.objects.get(pk=tag.pk), marketer))
     deleting.join(10)
     assert deleted == [None]
     assert (Tag.objects.count(), ContactTag.objects.count(), orphan_links()) == (0, 0, 0)
@@ -152,27 +176,20 @@ def test_a_writer_that_comes_after_a_delete_finds_the_rows_gone(transactional_db
     contact = create_contact(account, marketer, phone="+447400123456")
     tag = save_named(Tag, account, marketer, name="vip")
     group = save_named(Group, account, marketer, name="Leads")
-    locked, release = threading.Event(), threading.Event()
 
-    def deleter():
-        with transaction.atomic():
-            lock_for_delete(Tag.objects.filter(pk=tag.pk))
-            lock_for_delete(Contact.objects.filter(pk=contact.pk))
-            locked.set()
-            release.wait(10)
-            Tag.objects.filter(pk=tag.pk).delete()
-            Contact.objects.filter(pk=contact.pk).delete()
+    def lock_both():
+        lock_for_delete(Tag.objects.filter(pk=tag.pk))
+        lock_for_delete(Contact.objects.filter(pk=contact.pk))
 
-    deleting, _ = in_thread(deleter)
-    assert locked.wait(10)
-    tagging, tagged = in_thread(lambda: add_tags(account, marketer, Contact.objects.all(), [tag]))
-    grouping, grouped = in_thread(lambda: add_to_group(account, marketer, Contact.objects.all(), group))
-    tagging.join(0.5)
-    grouping.join(0.1)
-    assert tagging.is_alive() and grouping.is_alive(), "the writers must wait for the delete"
-    release.set()
-    for thread in (deleting, tagging, grouping):
-        thread.join(10)
+    def delete_both():
+        Tag.objects.filter(pk=tag.pk).delete()
+        Contact.objects.filter(pk=contact.pk).delete()
+
+    with held_open(lock_both, then=delete_both):
+        tagging, tagged = started_and_waiting(lambda: add_tags(account, marketer, Contact.objects.all(), [tag]))
+        grouping, grouped = started_and_waiting(lambda: add_to_group(account, marketer, Contact.objects.all(), group))
+    tagging.join(10)
+    grouping.join(10)
     assert isinstance(tagged[0], ValidationError) and "Tag not found" in str(tagged[0])
     assert grouped == [0]
     assert (ContactTag.objects.count(), GroupMember.objects.count(), orphan_links()) == (0, 0, 0)
@@ -182,22 +199,8 @@ def test_a_writer_that_comes_after_a_delete_finds_the_rows_gone(transactional_db
 def test_contacts_being_tagged_in_bulk_are_deleted_only_after_the_tagging(transactional_db, account, marketer):
     create_contact(account, marketer, phone="+447400123456")
     tag = save_named(Tag, account, marketer, name="vip")
-    tagged, release = threading.Event(), threading.Event()
-
-    def tagger():
-        with transaction.atomic():
-            added = add_tags(account, marketer, Contact.objects.all(), [tag])
-            tagged.set()
-            release.wait(10)
-        return added
-
-    tagging, added = in_thread(tagger)
-    assert tagged.wait(10)
-    deleting, deleted = in_thread(lambda: delete_contacts(account, marketer, Contact.objects.all()))
-    deleting.join(0.5)
-    assert deleting.is_alive(), "the delete must wait for the tagging"
-    release.set()
-    tagging.join(10)
+    with held_open(lambda: add_tags(account, marketer, Contact.objects.all(), [tag])) as added:
+        deleting, deleted = started_and_waiting(lambda: delete_contacts(account, marketer, Contact.objects.all()))
     deleting.join(10)
     assert (added, deleted) == ([1], [1])
     assert (Contact.objects.count(), ContactTag.objects.count(), orphan_links()) == (0, 0, 0)
@@ -207,25 +210,13 @@ def test_contacts_being_tagged_in_bulk_are_deleted_only_after_the_tagging(transa
 def test_deleting_an_account_waits_for_an_import_linking_its_tags(transactional_db, account, marketer, staff_user):
     contact = create_contact(account, marketer, phone="+447400123456")
     tag = save_named(Tag, account, marketer, name="vip")
-    locked, release = threading.Event(), threading.Event()
-
-    def writer():
-        with transaction.atomic():
-            lock_for_linking(Tag.objects.filter(pk=tag.pk))
-            ContactTag.objects.create(contact=contact, tag=tag)
-            locked.set()
-            release.wait(10)
-
-    writing, _ = in_thread(writer)
-    assert locked.wait(10)
     request = RequestFactory().post("/")
     request.user = staff_user
     account_admin = site._registry[type(account)]
-    deleting, deleted = in_thread(lambda: account_admin.delete_model(request, type(account).objects.get(pk=account.pk)))
-    deleting.join(0.5)
-    assert deleting.is_alive(), "the account's delete must wait for the writer"
-    release.set()
-    writing.join(10)
+    with held_open(lambda: link_under_lock(contact, tag)):
+        deleting, deleted = started_and_waiting(
+            lambda: account_admin.delete_model(request, type(account).objects.get(pk=account.pk))
+        )
     deleting.join(10)
     assert deleted == [None]
     assert (Tag.objects.count(), ContactTag.objects.count(), orphan_links()) == (0, 0, 0)
