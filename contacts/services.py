@@ -212,9 +212,7 @@ def _still_there(model, objects: list) -> list:
     """The objects not deleted since they were read, locked for linking until the transaction ends."""
     if not objects:
         return objects
-    rows = model.objects.filter(pk__in=[obj.pk for obj in objects])
-    lock_for_linking(rows)
-    kept = set(rows.values_list("pk", flat=True))
+    kept = set(lock_for_linking(model.objects.filter(pk__in=[obj.pk for obj in objects])))
     return [obj for obj in objects if obj.pk in kept]
 
 
@@ -374,11 +372,9 @@ def _owned(obj, account):
 
 def _link(link_model, target_column: str, target: Tag | Group, contacts: QuerySet[Contact]) -> int:
     """`INSERT INTO link (contact_id, target) SELECT id, target FROM contacts WHERE chosen AND not linked yet`,
-    with the target locked for linking first and the contacts locked by the statement itself (`contacts.links`):
-    exactly the contacts it links, even one created since the statement began."""
-    target_row = type(target).objects.filter(pk=target.pk)
-    lock_for_linking(target_row)
-    if not target_row.exists():
+    with the target locked for linking first and the contacts locked by the statement itself (`contacts.links`),
+    so that it locks exactly the contacts it links."""
+    if not lock_for_linking(type(target).objects.filter(pk=target.pk)):
         raise ValidationError(f"{target._meta.verbose_name.capitalize()} not found.")
     quote = connection.ops.quote_name
     table = quote(link_model._meta.db_table)

@@ -288,8 +288,8 @@ def _cells(cells: list) -> tuple | None:
 
 def spreadsheet_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Row]]:
     """Every sheet of an xlsx/xls workbook with python-calamine-plus (run it in a child process). An xlsx sheet
-    is streamed row by row from the file, so the first rows go out at once and memory stays flat; an xls sheet
-    is loaded whole."""
+    is streamed row by row from the file, so the first rows go out at once and its cells are never all in memory
+    (the shared strings are); an xls sheet is loaded whole."""
     from python_calamine_plus import CalamineWorkbook, PasswordError
 
     try:
