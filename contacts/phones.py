@@ -9,6 +9,13 @@
 Plain text (digits and separators) takes `contacts.phone_fastpath`, which gives phonenumbers' answer for it
 several times faster; everything else, and the reason of an invalid number, comes from phonenumbers itself.
 
+Two refusals are this product's own, since neither value is a number an SMS can be sent to: a number with an
+extension (``ext. 12``, ``x12``, ``#12``, ``, 12``, ``;ext=12``, as phonenumbers finds them) is `EXTENSION`, and
+any other text with a letter (of any script) and a digit is `LETTERS`. phonenumbers would read the letters as
+keypad digits, so the masked ``+91987654XXXX`` that exports of `mobile_secure` accounts hold would become
+``+919876549999``, and ``+1-800-FLOWERS`` ``+18003569377``. Text without a digit stays "not a number". Plain
+text has no letters, so the fast path needs no check; the check costs only the rest.
+
 Numbers that arrive as floats (``9.19876543210e11``, ``919876543210.0``, or a Python float from a
 spreadsheet reader) are turned into their integer digits first; a float that has lost digits is an error.
 Unicode digits (Arabic-Indic, full-width, …) are normalised to ASCII before parsing.
@@ -31,7 +38,15 @@ from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 
 from contacts.phone_fastpath import INVALID, Plain, classify
 
-__all__ = ["PhoneNumberError", "PhoneResult", "normalize_many", "normalize_msisdn"]
+__all__ = [
+    "EXTENSION",
+    "LETTERS",
+    "PhoneNumberError",
+    "PhoneResult",
+    "check_msisdn",
+    "normalize_many",
+    "normalize_msisdn",
+]
 
 CACHE_SIZE = 100_000
 DEFAULT_CHUNK_SIZE = 20_000
@@ -69,6 +84,11 @@ _LENGTH_REASONS: dict[int, str] = {
 _BARE_DIGITS = re.compile(r"\d{11,15}")
 _FLOAT_TEXT = re.compile(r"(?P<int>\d+)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?")
 _SEPARATORS = re.compile(r"[\s\-().\u00a0/]")
+_LETTER = re.compile(r"[^\W\d_]")  # any Unicode letter
+_DIGIT = re.compile(r"\d")
+
+LETTERS = "contains letters (a masked number?)"
+EXTENSION = "has an extension (an SMS recipient cannot have one)"
 
 
 class PhoneNumberError(ValueError):
@@ -237,10 +257,16 @@ def _parse(text: str, region: str | None) -> PhoneResult:
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:
+        if _LETTER.search(text) and _DIGIT.search(text):
+            return PhoneResult(e164=None, reason=LETTERS)
         reason = _PARSE_ERRORS.get(exc.error_type, "not a number")
         if region and exc.error_type in (NumberParseException.TOO_SHORT_NSN, NumberParseException.TOO_LONG):
             reason = f"{reason} for {region}"
         return PhoneResult(e164=None, reason=reason)
+    if number.extension:
+        return PhoneResult(e164=None, reason=EXTENSION)
+    if _LETTER.search(text):
+        return PhoneResult(e164=None, reason=LETTERS)
     country = phonenumbers.region_code_for_number(number)
     # One type lookup answers validity too: a number is valid exactly when its region is known and its type is not
     # UNKNOWN (that is what `is_valid_number` checks), so the costly pattern matching runs once per number.

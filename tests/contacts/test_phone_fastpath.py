@@ -3,7 +3,8 @@
 The corpus: every region's example number of every type, written the ways spreadsheets hold them (E.164,
 international, national, bare digits, with the IDD of the default region, with the `+` lost), each also with a
 digit dropped, added or changed, read with several default regions (and none). Set PHONE_FASTPATH_CASES to check
-a larger random share of it (the full corpus is about 1.5 million cases).
+a larger random share of it (the full corpus is about 1.5 million cases). The corpus holds no letters: text with
+letters never takes the fast path, and `contacts.phones` refuses it where phonenumbers would read keypad digits.
 """
 
 from __future__ import annotations
@@ -113,6 +114,9 @@ def test_classify_examples(text, region, expected):
     [
         ("tel: +91 98765 43210", "IN"),  # words
         ("+91 98765 43210 ext. 12", "IN"),  # an extension
+        ("+91987654XXXX", "IN"),  # letters (a masked number): refused by contacts.phones, never keypad digits
+        ("+1-800-FLOWERS", "US"),
+        ("+14155552671#12", "US"),  # an extension without letters
         ("+800 1234 5678", None),  # a non-geographic calling code
         ("+0 98765 43210", "IN"),  # no calling code after the plus
         ("12", "IN"),  # too few digits for this path

@@ -4,7 +4,15 @@ from decimal import Decimal
 
 import pytest
 
-from contacts.phones import PhoneNumberError, PhoneResult, check_msisdn, normalize_many, normalize_msisdn
+from contacts.phones import (
+    EXTENSION,
+    LETTERS,
+    PhoneNumberError,
+    PhoneResult,
+    check_msisdn,
+    normalize_many,
+    normalize_msisdn,
+)
 
 
 def _fullwidth(text: str) -> str:
@@ -118,3 +126,52 @@ def test_normalize_many_over_processes_matches_single_process():
     assert parallel[0].e164 == "+919800000000"
     assert parallel[-3].reason == "too short for IN"
     assert parallel[-1].e164 == "+919876543210"
+
+
+# --- letters and extensions: never read as keypad digits --------------------------------------------------
+
+LETTER_CASES = [
+    ("+91987654XXXX", "IN", LETTERS),  # a mobile_secure export's masked number (phonenumbers: +919876549999)
+    ("'+91987654XXXX", "IN", LETTERS),  # the same cell as a CSV export writes it, formula-neutralised
+    ("+91987654xxxx", "IN", LETTERS),
+    ("+1-800-FLOWERS", "US", LETTERS),  # a vanity number (phonenumbers: +18003569377)
+    ("1-800-FLOWERS", "US", LETTERS),
+    ("98765 4321O", "IN", LETTERS),  # a letter O typed for a zero
+    ("+91987654XXXXXXXXXXXX", "IN", LETTERS),  # too long once read as digits: still said to be letters
+    ("+91 98765 4321Ж", "IN", LETTERS),  # a non-ASCII letter
+    ("+91 98765 4321\uff38", "IN", LETTERS),  # a full-width X
+    ("tel:+919876543210", "IN", LETTERS),  # a URI is not a number either
+    ("Call +91 98765 43210", "IN", LETTERS),  # phonenumbers would find the number inside the words
+    ("+91 98765 43210 ext. 12", "IN", EXTENSION),
+    ("+91 98765 43210 x12", "IN", EXTENSION),
+    ("(415) 555-2671 #12", "US", EXTENSION),
+    ("+91 98765 43210, 12", "IN", EXTENSION),
+    ("tel:+14155552671;ext=12", "US", EXTENSION),
+    ("+91 98765 43210 доб. 12", "IN", EXTENSION),
+    ("hello", "IN", "not a number"),  # no digit at all: not a number, as before
+]
+
+
+@pytest.mark.parametrize(("value", "country", "reason"), LETTER_CASES)
+def test_letters_and_extensions_are_refused_with_their_own_reason(value, country, reason):
+    with pytest.raises(PhoneNumberError) as caught:
+        normalize_msisdn(value, country)
+    assert caught.value.reason == reason
+    checked = check_msisdn(value, country)
+    assert (checked.valid, checked.e164, checked.reason) == (False, None, reason)
+
+
+def test_normalize_many_refuses_letters_in_process_and_over_processes():
+    values = [f"98{n:08d}" for n in range(300)] + [value for value, _country, _reason in LETTER_CASES]
+    in_process = normalize_many(values, "IN")
+    assert normalize_many(values, "IN", processes=2, chunk_size=50) == in_process
+    refused = {value: result.reason for value, result in zip(values, in_process, strict=True) if not result.valid}
+    assert refused["+91987654XXXX"] == LETTERS
+    assert refused["+91 98765 43210 x12"] == EXTENSION
+    assert "+919876549999" not in {result.e164 for result in in_process}
+
+
+def test_the_digits_of_a_masked_number_are_still_a_valid_number():
+    # the refusal is about the letters, not the number they hide: the digits alone pass
+    assert normalize_msisdn("+919876549999", "IN").e164 == "+919876549999"
+    assert normalize_msisdn("+1-800-356-9377", "US").e164 == "+18003569377"
