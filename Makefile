@@ -16,10 +16,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# bin/run-all migrates, loads the demo data and starts the servers, all with the same DEBUG (1 unless set).
 run: install
-	$(PY) manage.py migrate --noinput
-	HOST=$(HOST) PORT=$(PORT) $(PY) manage.py load_demo
-	HOST=$(HOST) PORT=$(PORT) PYTHON=$(PY) DEBUG=$${DEBUG:-1} bin/run-all
+	HOST=$(HOST) PORT=$(PORT) PYTHON=$(PY) bin/run-all
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && exit 1 || exit $$status

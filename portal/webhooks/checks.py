@@ -16,7 +16,8 @@ def allow_list_only_in_debug(app_configs=None, **kwargs) -> list[Error]:
         return [
             Error(
                 "WEBHOOK_ALLOWED_CIDRS lets webhooks reach non-public addresses, but DEBUG is off.",
-                hint="Unset WEBHOOK_ALLOWED_CIDRS in production; it exists for development and tests.",
+                hint="Unset WEBHOOK_ALLOWED_CIDRS in production; it exists for development (with DEBUG=1, which "
+                "`make run` sets unless DEBUG is given) and tests.",
                 id="portal.E100",
             )
         ]
