@@ -5,7 +5,8 @@ private, link-local, CGNAT, multicast, unspecified, reserved or a cloud metadata
 NAT64 and 6to4 IPv6 forms are judged by the IPv4 address they carry). `connection_for` opens the HTTP(S)
 connection to those checked addresses (no second DNS lookup, so no DNS rebinding) while the Host header,
 TLS SNI and certificate check still use the hostname. A `Policy` lets development and tests reach listed
-networks and ports; metadata addresses stay refused whatever it says.
+networks and ports; metadata addresses stay refused whatever it says. Every other refusal of a non-public
+address says which setting (WEBHOOK_ALLOWED_CIDRS, WEBHOOK_ALLOWED_PORTS) would let a development receiver in.
 """
 
 import http.client
@@ -60,10 +61,11 @@ class Policy:
     def enabled(self) -> bool:
         return bool(self.allowed_networks)
 
+    def covers(self, address: IPAddress) -> bool:
+        return any(address in network for network in self.allowed_networks if network.version == address.version)
+
     def allows(self, address: IPAddress, port: int) -> bool:
-        if not any(address in network for network in self.allowed_networks if network.version == address.version):
-            return False
-        return self.allowed_ports is None or port in self.allowed_ports
+        return self.covers(address) and (self.allowed_ports is None or port in self.allowed_ports)
 
 
 def _expand_ports(ports: Iterable[str | int]) -> Iterable[int]:
@@ -217,15 +219,31 @@ def _comparable(address: IPAddress) -> IPAddress:
     return address
 
 
+def is_metadata(address: IPAddress) -> bool:
+    """A cloud metadata endpoint, written directly or in an IPv6 form: never callable, whatever the policy."""
+    inner = embedded_ipv4(address) if address.version == 6 else None
+    return address in METADATA_ADDRESSES or inner in METADATA_ADDRESSES
+
+
 def refusal(address: IPAddress, port: int, policy: Policy) -> str | None:
     """Why this address may not be called under the policy (None when it may)."""
-    inner = embedded_ipv4(address) if address.version == 6 else None
-    if address in METADATA_ADDRESSES or inner in METADATA_ADDRESSES:
+    if is_metadata(address):
         return "a cloud metadata address"
     reason = blocked_reason(address)
     if reason and policy.allows(_comparable(address), port):
         return None
     return reason
+
+
+def _allow_hint(address: IPAddress, port: int, policy: Policy) -> str:
+    """How development lets this refused address through (nothing for metadata addresses, which stay refused)."""
+    if is_metadata(address):
+        return ""
+    listed = _comparable(address)
+    if policy.covers(listed):
+        return f" (port {port} is not in WEBHOOK_ALLOWED_PORTS)"
+    example = "127.0.0.0/8" if listed.version == 4 and listed.is_loopback else str(ipaddress.ip_network(listed))
+    return f" (for a local receiver in development, set WEBHOOK_ALLOWED_CIDRS, e.g. {example}, with DEBUG=1)"
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:
@@ -254,7 +272,8 @@ def check_url(url: str, *, policy: Policy | None = None, resolver: Resolver | No
         reason = refusal(address, parts.port, policy)
         if reason:
             shown = parts.host if literal is not None and str(literal) == parts.host else f"{parts.host} ({address})"
-            raise UnsafeURL(f"{shown} is {reason}; webhooks can only call public internet addresses.")
+            hint = _allow_hint(address, parts.port, policy)
+            raise UnsafeURL(f"{shown} is {reason}; webhooks can only call public internet addresses{hint}.")
     return Target(
         scheme=parts.scheme,
         host=parts.host,

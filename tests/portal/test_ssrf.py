@@ -182,3 +182,41 @@ def test_unresolvable_host_is_refused_with_a_clear_message(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", fail)
     with pytest.raises(ssrf.UnsafeURL, match="could not be resolved"):
         ssrf.check_url("https://no-such-host.invalid/")
+
+
+LOCAL_RECEIVER_HINT = "set WEBHOOK_ALLOWED_CIDRS, e.g. {}, with DEBUG=1)"
+
+
+@pytest.mark.parametrize(
+    ("url", "addresses", "example"),
+    [
+        ("http://127.0.0.1:8765/in", (), "127.0.0.0/8"),
+        ("http://localhost:8765/in", ("127.0.0.1",), "127.0.0.0/8"),
+        ("https://hooks.example.com/x", ("10.20.30.40",), "10.20.30.40/32"),
+        ("http://[::1]:8765/", (), "::1/128"),
+        ("http://[::ffff:192.168.1.5]/", (), "192.168.1.5/32"),
+    ],
+)
+def test_non_public_refusal_names_the_development_allow_list(url, addresses, example):
+    with pytest.raises(ssrf.UnsafeURL) as refused:
+        ssrf.check_url(url, resolver=fixed_resolver(*addresses))
+    assert str(refused.value).endswith(LOCAL_RECEIVER_HINT.format(example) + ".")
+    assert "webhooks can only call public internet addresses (for a local receiver in development" in str(refused.value)
+
+
+def test_refusal_under_an_allow_list_that_covers_the_network_names_the_port_setting():
+    policy = ssrf.Policy.from_strings(["127.0.0.0/8"], ["8000-8002"])
+    with pytest.raises(ssrf.UnsafeURL, match=r"\(port 9000 is not in WEBHOOK_ALLOWED_PORTS\)\.$"):
+        ssrf.check_url("http://127.0.0.1:9000/", policy=policy)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/", "http://[::ffff:169.254.169.254]/", "http://[fd00:ec2::254]/"]
+)
+@pytest.mark.parametrize("cidrs", [(), ("0.0.0.0/0", "::/0")])
+def test_metadata_refusal_never_suggests_an_allow_list(url, cidrs):
+    with pytest.raises(ssrf.UnsafeURL) as refused:
+        ssrf.check_url(url, policy=ssrf.Policy.from_strings(cidrs))
+    message = str(refused.value)
+    assert "a cloud metadata address; webhooks can only call public internet addresses." in message
+    assert "WEBHOOK_ALLOWED" not in message and "DEBUG" not in message
