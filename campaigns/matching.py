@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from campaigns.template_rules import parse_body, variable_max_length
+from campaigns.template_rules import variable_max_length
+from campaigns.variables import braced, parse_body
 
 CLOSEST_CANDIDATES = 8
 
@@ -196,21 +197,21 @@ def first_difference(item: CompiledTemplate, text: str, max_length: int) -> Diff
                     position,
                     fixed[:30],
                     text[position : position + 30],
-                    f"text {fixed[:30]!r} expected after {{{{{name}}}}}.",
+                    f"text {fixed[:30]!r} expected after {braced(name)}.",
                 )
             if end == position:
                 return Difference(
                     position,
-                    f"{{{{{name}}}}}",
+                    braced(name),
                     "",
-                    f"{{{{{name}}}}} is empty; a value has 1 to {max_length} characters.",
+                    f"{braced(name)} is empty; a value has 1 to {max_length} characters.",
                 )
             if end - position > max_length:
                 return Difference(
                     position,
-                    f"{{{{{name}}}}}",
+                    braced(name),
                     text[position:end][:40],
-                    f"the value of {{{{{name}}}}} has {end - position} characters; the limit is {max_length}.",
+                    f"the value of {braced(name)} has {end - position} characters; the limit is {max_length}.",
                 )
             position = end
         common = _common_prefix(fixed, text, position)

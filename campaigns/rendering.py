@@ -1,19 +1,20 @@
 """Per-contact message text: `{{name}}` variables filled from contact fields and attributes, never HTML-escaped.
 
 A body is compiled once (`compile_body`) into fixed runs and variable names, then rendered per contact with
-plain string joins: Django's template engine would escape `O'Brien` and is ~6x slower.
+plain string joins: Django's template engine would escape `O'Brien` and is ~6x slower. What a variable is comes
+from `campaigns.variables`: a malformed one (`{{ name }}`, `{name}`) is literal fixed text, never filled in, and
+sends refuse such bodies before they get here.
 A campaign's variable mapping says where each variable comes from:
 `{"name": {"source": "first_name", "default": "Customer"}, "city": {"source": "attributes.city"}}`;
 a variable without a mapping is looked up by its own name (field first, then attribute).
 """
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from campaigns.variables import parse_body, variable_names
 from contacts.fields import CONTACT_DATA_FIELDS
 
-VARIABLE = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}")
 CONTACT_FIELDS = tuple(field for field in CONTACT_DATA_FIELDS if field != "attributes")
 ATTRIBUTE_PREFIX = "attributes."
 
@@ -35,18 +36,11 @@ class CompiledBody:
 
 
 def compile_body(body: str) -> CompiledBody:
-    fixed, variables, position = [], [], 0
-    for match in VARIABLE.finditer(body):
-        fixed.append(body[position : match.start()])
-        variables.append(match.group(1))
-        position = match.end()
-    fixed.append(body[position:])
-    return CompiledBody(tuple(fixed), tuple(variables))
+    parsed = parse_body(body)
+    return CompiledBody(parsed.fixed, tuple(variable.name for variable in parsed.variables))
 
 
-def variables_in(body: str) -> list[str]:
-    """Distinct variable names in order of first appearance."""
-    return list(dict.fromkeys(compile_body(body).variables))
+variables_in = variable_names  # the name the send path uses
 
 
 def render(body: str, values: Mapping[str, object]) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 
 from campaigns.encoding import GSM_CHARACTERS
+from campaigns.variables import ParsedBody, braced, parse_body, variable_names
 
 ERROR, WARNING = "error", "warning"
 TRANSACTIONAL, PROMOTIONAL, SERVICE_IMPLICIT, SERVICE_EXPLICIT = "T", "P", "SI", "SE"
@@ -71,22 +72,6 @@ class AccountFacts:
     has_consent_template: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Variable:
-    name: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedBody:
-    """Fixed text and variables in order: `fixed[i]` precedes `variables[i]`; len(fixed) == len(variables) + 1."""
-
-    fixed: tuple[str, ...]
-    variables: tuple[Variable, ...]
-    malformed: tuple[tuple[int, int], ...]
-
-
 def setting(name: str, default: int) -> int:
     from django.conf import settings
 
@@ -101,26 +86,9 @@ def min_fixed_chars() -> int:
     return setting("TEMPLATE_MIN_FIXED_CHARS", DEFAULT_MIN_FIXED_CHARS)
 
 
-# --- parsing -------------------------------------------------------------------------------------------------
+# --- parsing: the variable grammar is campaigns/variables.py --------------------------------------------------
 
-_VARIABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-_BRACES = re.compile(r"\{\{[^{}\n]*\}\}|\{[^{}\n]*\}|\{\{|\}\}|[{}]")
-
-
-def parse_body(body: str) -> ParsedBody:
-    """Split a body into fixed text and `{{name}}` variables; anything else in braces is malformed."""
-    fixed, variables, malformed = [], [], []
-    cursor = 0
-    for match in _BRACES.finditer(body):
-        token = match.group()
-        if token.startswith("{{") and token.endswith("}}") and _VARIABLE_NAME.match(token[2:-2]):
-            fixed.append(body[cursor : match.start()])
-            variables.append(Variable(token[2:-2], match.start(), match.end()))
-            cursor = match.end()
-        else:
-            malformed.append((match.start(), match.end()))
-    fixed.append(body[cursor:])
-    return ParsedBody(tuple(fixed), tuple(variables), tuple(malformed))
+extract_variables = variable_names  # the name the template views and API use
 
 
 def normalize_newlines(body: str) -> str:
@@ -128,15 +96,9 @@ def normalize_newlines(body: str) -> str:
     return body.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def extract_variables(body: str) -> list[str]:
-    """Variable names in order of first appearance."""
-    return list(dict.fromkeys(variable.name for variable in parse_body(body).variables))
-
-
 def to_dlt_body(body: str) -> str:
     """The body as Indian DLT portals take it: each `{{name}}` becomes `{#var#}`."""
-    parsed = parse_body(body)
-    return "{#var#}".join(parsed.fixed)
+    return "{#var#}".join(parse_body(body).fixed)
 
 
 def _masked(body: str, parsed: ParsedBody) -> str:
@@ -213,26 +175,10 @@ def check_angle_brackets(body: str) -> list[Finding]:
 
 
 def check_malformed_variables(body: str, parsed: ParsedBody) -> list[Finding]:
-    findings = []
-    for start, end in parsed.malformed:
-        token = body[start:end]
-        findings.append(
-            finding("malformed_variable", f"{_malformed_hint(token)} (at {where(body, start)}).", start, end)
-        )
-    return findings
-
-
-def _malformed_hint(token: str) -> str:
-    if token in ("{{", "}}", "{", "}"):
-        return f"A lone {token!r}: write variables as {{{{name}}}}"
-    if token.startswith("{{"):
-        inner = token[2:-2]
-        if inner.strip() and _VARIABLE_NAME.match(inner.strip()):
-            return f"Remove the spaces inside {token}: write {{{{{inner.strip()}}}}}"
-        return f"{token} is not a variable: a name starts with a letter, then letters, digits or _"
-    if token == "{#var#}":
-        return "Write variables as {{name}}; {#var#} is added when exporting to DLT"
-    return f"{token} uses single braces: write {{{{{token[1:-1].strip() or 'name'}}}}}"
+    return [
+        finding("malformed_variable", f"{token.hint} (at {where(body, token.start)}).", token.start, token.end)
+        for token in parsed.malformed
+    ]
 
 
 _STYLED_FONT = re.compile("[\U0001d400-\U0001d7ff]")
@@ -470,7 +416,7 @@ def check_cta(body: str, parsed: ParsedBody, masked: str) -> list[Finding]:
             findings.append(
                 finding(
                     "cta_variable",
-                    f"{{{{{variable.name}}}}} seems to carry a URL or call-back number: "
+                    f"{braced(variable.name)} seems to carry a URL or call-back number: "
                     "in India these must be whitelisted on the DLT portal.",
                     variable.start,
                     variable.end,

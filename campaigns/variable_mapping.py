@@ -8,6 +8,7 @@ up with a source or a default (`missing_values`), otherwise messages would go ou
 from collections.abc import Iterable, Mapping
 
 from campaigns.rendering import ATTRIBUTE_PREFIX
+from campaigns.variables import braced
 
 FIELD_SYNONYMS = {
     "first_name": ("first_name", "firstname", "fname", "name", "given_name", "forename"),
@@ -64,5 +65,5 @@ def missing_values(variables: Iterable[str], mapping: Mapping | None, remedy: st
     for name in variables:
         rule = (mapping or {}).get(name) or {}
         if not (rule.get("source") or "").strip() and not str(rule.get("default") or "").strip():
-            missing.append(f"Variable {{{{{name}}}}} has no value: {remedy}.")
+            missing.append(f"Variable {braced(name)} has no value: {remedy}.")
     return missing

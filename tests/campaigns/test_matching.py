@@ -80,6 +80,17 @@ def test_many_templates_sharing_words_still_find_the_right_one():
     assert result.values == {"name": "Asha", "date": "1 May"}
 
 
+def test_malformed_variables_in_a_template_are_literal_fixed_text():
+    """`{{ name }}` is not a variable for the rules (the template can't be approved) nor for the matcher."""
+    compiled = matcher("Dear {{ name }}, your Acme order {{order}} {shipped}.")
+    assert compiled.compiled[0].names == ("order",)
+    literal = compiled.match("Dear {{ name }}, your Acme order 42 {shipped}.")
+    assert (literal.template, literal.values) == (1, {"order": "42"})
+    rendered = compiled.match("Dear Asha, your Acme order 42 shipped.")
+    assert not rendered.matched and rendered.closest == 1
+    assert rendered.difference.expected.startswith("{{ name }}")
+
+
 def test_no_templates_gives_a_reason():
     result = TemplateMatcher([]).match("anything")
     assert not result.matched and result.reason

@@ -10,10 +10,18 @@ from campaigns.rendering import fields_needed, render, render_for_contact, value
 
 
 def test_render_fills_variables_verbatim_and_leaves_missing_empty():
-    assert render("Hi {{name}}, {{ city }}!", {"name": "O'Brien & <Co>", "city": "Pune"}) == "Hi O'Brien & <Co>, Pune!"
+    assert render("Hi {{name}}, {{city}}!", {"name": "O'Brien & <Co>", "city": "Pune"}) == "Hi O'Brien & <Co>, Pune!"
     assert render("Hi {{name}} {{missing}}.", {"name": "A"}) == "Hi A ."
     assert render("No variables", {}) == "No variables"
     assert variables_in("{{a}} {{b}} {{a}}") == ["a", "b"]
+
+
+@pytest.mark.parametrize("token", ["{{ city }}", "{{city }}", "{city}", "{{{city}}}", "{{1city}}", "{{", "}}"])
+def test_malformed_variables_are_literal_text(token):
+    """The template rules call these malformed, so the renderer never fills them in."""
+    body = f"Hi {{{{name}}}}, {token}!"
+    assert render(body, {"name": "Asha", "city": "Pune"}) == f"Hi Asha, {token}!"
+    assert variables_in(body) == ["name"]
 
 
 def test_values_come_from_fields_attributes_or_defaults():

@@ -47,6 +47,9 @@ CASES = [
     ("malformed_variable", "Dear {#var#}, your Acme order is ready.", {}, True),
     ("malformed_variable", "Dear {{first-name}}, your Acme order is ready.", {}, True),
     ("malformed_variable", "Dear {{first_name2}}, your Acme order is ready.", {}, False),
+    ("malformed_variable", "Dear {{{name}}}, your Acme order is ready.", {}, True),
+    ("malformed_variable", "Dear {{}}, your Acme order is ready.", {}, True),
+    ("malformed_variable", "Dear {{नाम}}, your Acme order is ready.", {"is_english": False}, True),
     ("missing_variable", "Your Acme order has shipped today.", {"template_type": "SI"}, True),
     ("missing_variable", "Your Acme order has shipped today.", {"template_type": "T", "facts": BANK}, True),
     ("missing_variable", "Your Acme order has shipped today.", {"template_type": "SE"}, True),
@@ -180,7 +183,8 @@ def test_malformed_variable_span_and_hint():
         f for f in validate_template(body, template_type="SI", is_english=True) if f.code == "malformed_variable"
     ]
     assert body[found.start : found.end] == "{{ name }}"
-    assert "{{name}}" in found.message
+    assert found.message == "Remove the spaces inside {{ name }}: write {{name}} (at position 6)."
+    assert extract_variables(body) == []
 
 
 def test_generic_name_finding_is_on_the_name_field():

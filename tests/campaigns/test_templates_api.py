@@ -102,6 +102,22 @@ def test_template_rule_errors_are_422_with_messages(api, account):
     assert "generic name" in errors["name"][0]
 
 
+def test_a_variable_with_spaces_is_malformed_for_validate_and_create(api, account):
+    make_sender(account, "ACMEIN")
+    client = api("marketer")
+    body = "Dear {{ name }}, your Acme order {{order}} has shipped."
+    checked = client.post(f"{TEMPLATES}/validate", {"body": body, "type": "SI"}, format="json").json()["data"]
+    [malformed] = [f for f in checked["findings"] if f["code"] == "malformed_variable"]
+    assert (malformed["start"], malformed["end"], malformed["severity"]) == (5, 15, "error")
+    assert (checked["valid"], checked["variables"]) == (False, ["order"])
+    created = client.post(
+        TEMPLATES, {"name": "Order shipped", "body": body, "sender": "ACMEIN", "type": "SI"}, format="json"
+    )
+    assert created.status_code == 422
+    assert created.json()["errors"]["body"] == ["Remove the spaces inside {{ name }}: write {{name}} (at position 6)."]
+    assert not Template.objects.exists()
+
+
 def test_only_reviewers_approve_templates(api, account):
     template = make_template(account, make_sender(account))
     assert api("marketer").post(f"{TEMPLATES}/{template.uid}/approve", {}, format="json").status_code == 403
