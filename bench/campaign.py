@@ -7,7 +7,7 @@ postgres://postgres@127.0.0.1:5432) is created and dropped here.
 Stages, each printed as messages/s:
 - prepare: `start_campaign` (audience query, de-duplication, opt-outs, render with a contact field and an
   attribute, encoding, price, Message rows via COPY + INSERT … ON CONFLICT);
-- dispatch: 2 worker processes run the outbox loop (`campaigns.dispatch.run_outbox`, what the Celery task
+- dispatch: 2 worker processes run the outbox loop (`campaigns.sending.outbox.run_outbox`, what the Celery task
   `campaigns.dispatch_outbox` runs): claim with SKIP LOCKED, debit the balance, send through the simulator,
   record `sent` and emit `sms:message:status` per message. Time-boxed by --dispatch-seconds (default 120;
   0 runs until every message is out);
@@ -132,7 +132,7 @@ def run_main(contacts: int, seconds: float) -> dict:
     seed_s = time.perf_counter() - started
 
     from campaigns.models import Campaign, Message, SimulatorSubmission
-    from campaigns.sending import schedule_campaign, start_campaign
+    from campaigns.sending.lifecycle import schedule_campaign, start_campaign
     from portal.models import Account
 
     schedule_campaign(campaign)
@@ -174,11 +174,11 @@ def run_worker(stage: str, seconds: float) -> dict:
     import django
 
     django.setup()
-    from campaigns.connectors.simulator import deliver_all_due_reports
-    from campaigns.dispatch import run_outbox
+    from campaigns.sending.outbox import run_outbox
+    from campaigns.sending.reports import ingest_all_due_receipts
 
     budget = seconds or 100_000
-    handled = run_outbox(seconds=budget) if stage == "dispatch" else deliver_all_due_reports(seconds=budget)
+    handled = run_outbox(seconds=budget) if stage == "dispatch" else ingest_all_due_receipts(seconds=budget)
     return {"handled": handled}
 
 

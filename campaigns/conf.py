@@ -23,6 +23,8 @@ DEFAULTS = {
     # Scheduling windows (seed: up to 30 days ahead, cancellable until 5 minutes before).
     "SMS_SCHEDULE_MAX_DAYS": 30,
     "SMS_CANCEL_CUTOFF_MINUTES": 5,
+    # A start time this many seconds in the past still counts as "now" (the time it took to submit the form).
+    "SMS_SCHEDULE_PAST_GRACE_SECONDS": 60,
     # Simulator connector: seconds between acceptance and its delivery report.
     "SMS_SIMULATOR_DLR_DELAY_SECONDS": 2.0,
     # Absolute base of the delivery report callback URLs handed to upstream connectors.

@@ -4,10 +4,10 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from campaigns.connectors.simulator import deliver_all_due_reports
-from campaigns.dispatch import run_outbox
 from campaigns.models import Campaign, Connector, Price, SimulatorSubmission, Template
-from campaigns.sending import schedule_campaign, start_campaign
+from campaigns.sending.lifecycle import finish_campaigns, schedule_campaign, start_campaign
+from campaigns.sending.outbox import run_outbox
+from campaigns.sending.reports import ingest_all_due_receipts
 
 PRICES = {
     "IN": "0.0020",
@@ -65,7 +65,6 @@ def _completed_campaign(account, user, template) -> None:
     start_campaign(campaign.pk)
     run_outbox(seconds=20)
     SimulatorSubmission.objects.filter(reported_at__isnull=True).update(report_due_at=timezone.now())
-    deliver_all_due_reports(seconds=20)
-    from campaigns.dispatch import finish_campaigns
+    ingest_all_due_receipts(seconds=20)
 
     finish_campaigns()

@@ -21,6 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
+from django.db.models import Count, Max
+from django.db.models.signals import post_delete, post_save
+
+from campaigns.models import BlockedTemplate, Sender, Template
 from campaigns.template_rules import variable_max_length
 from campaigns.variables import braced, parse_body
 
@@ -276,13 +281,26 @@ def invalidate_account(account_id: int) -> None:
         _local.pop(account_id, None)
 
 
+def invalidate_on_change(sender, instance, **kwargs) -> None:
+    """Signal receiver: the account's compiled templates are stale once a template, block or sender changes.
+
+    Invalidated at once (this transaction sees the change) and again after commit (other processes that rebuilt
+    from the old rows in between drop them).
+    """
+    transaction.on_commit(lambda: invalidate_account(instance.account_id))
+    invalidate_account(instance.account_id)
+
+
+def connect_invalidation() -> None:
+    """Connect `invalidate_on_change` to the models it depends on (called from the app's ready())."""
+    for model in (Template, BlockedTemplate, Sender):
+        for signal in (post_save, post_delete):
+            signal.connect(invalidate_on_change, sender=model, dispatch_uid=f"matching.invalidate.{model.__name__}")
+
+
 def _fingerprint(account) -> tuple:
     """Changes whenever a template, blocked template or sender of the account is added, changed or deleted, so
     that other processes (workers) notice changes within RECHECK_SECONDS."""
-    from django.db.models import Count, Max
-
-    from campaigns.models import BlockedTemplate, Sender, Template
-
     return tuple(
         tuple(model.objects.for_account(account).aggregate(n=Count("pk"), at=Max("updated_at")).values())
         for model in (Template, BlockedTemplate, Sender)
@@ -290,8 +308,6 @@ def _fingerprint(account) -> tuple:
 
 
 def _build(account) -> tuple[dict[Any, TemplateMatcher], dict[int, Any]]:
-    from campaigns.models import Template
-
     templates = {t.pk: t for t in Template.objects.for_account(account).usable().select_related("sender")}
     grouped: dict[Any, list[tuple[int, str]]] = defaultdict(list)
     for template in templates.values():

@@ -1,42 +1,30 @@
-"""Prices per country and service, the country of a number, and what a message costs.
+"""THE price rule: which price applies to an account, per country and service, and what a message costs.
 
-A price is per SMS part. An account's own price row overrides the platform row for the same country and
-service; a country without an active price cannot be sent to (459 NOTALLOWED).
+A price is per SMS part. The platform list applies to every account; an account's own active row for a country
+and service replaces the platform row for that pair (an inactive own row is as if it were not there). A country
+whose applicable row is inactive or missing cannot be sent to (459 NOTALLOWED). The Pricing page,
+`GET /api/v2/sms/pricing`, quotes, previews and the charge at send time all ask `effective_prices` /
+`price_list`; the country of a number comes from `contacts.phones` (through `contacts.recipients`).
 """
 
 from decimal import Decimal
-from functools import lru_cache
 
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from campaigns.models import Price
 
-ZERO = Decimal("0")
+ACTIVE = 1
 
 
-@lru_cache(maxsize=4096)
-def _region_for_prefix(digits: str) -> str:
-    for length in (1, 2, 3):
-        regions = COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:length])) if digits[:length].isdigit() else None
-        if regions:
-            return regions[0] if regions[0] != "001" else ""
-    return ""
-
-
-def country_of(msisdn: str) -> str:
-    """ISO country of an E.164 number from its calling code (+1 → US, +44 → GB, +91 → IN)."""
-    return _region_for_prefix(msisdn.lstrip("+")[:3])
+def effective_prices(account) -> QuerySet[Price]:
+    """The price rows that apply to `account`: its own active ones, and the platform's for the other pairs."""
+    own = Q(account=account, status=ACTIVE)
+    own_row = Price.objects.filter(own, country=OuterRef("country"), service=OuterRef("service"))
+    platform = Q(account__isnull=True) & ~Q(Exists(own_row))
+    return Price.objects.filter(own | platform).order_by("country", "service")
 
 
 def price_list(account, service: str) -> dict[str, Decimal]:
-    """Country → price per part for this account and service (account overrides win)."""
-    rows = Price.objects.filter(service=service, status=1).filter(account__isnull=True)
-    prices = dict(rows.values_list("country", "price"))
-    if account is not None:
-        overrides = Price.objects.filter(service=service, status=1, account=account)
-        prices.update(overrides.values_list("country", "price"))
-    return prices
-
-
-def message_cost(price_per_part: Decimal, parts: int) -> Decimal:
-    return price_per_part * parts
+    """Country → price per part of the active prices that apply to this account and service."""
+    rows = effective_prices(account).filter(service=service, status=ACTIVE)
+    return dict(rows.values_list("country", "price"))

@@ -9,7 +9,8 @@ the opt-out it confirms. The inbound message ends `sent` (with the message id) o
 from django.db import connection, transaction
 
 from campaigns.models import Sender
-from campaigns.sending import SendingError, SendRequest, send_messages
+from campaigns.sending.direct import SendRequest, send_messages
+from campaigns.sending.errors import SendingError
 from contacts.models import InboundMessage, InboundSettings
 from contacts.models.unsubscribers import ReplyStatus
 

@@ -18,6 +18,7 @@ from openpyxl.styles import Font
 
 from campaigns.encoding import is_gsm
 from campaigns.template_rules import to_dlt_body
+from campaigns.variables import parse_body
 from contacts.importing.errors import ImportFileError
 from contacts.importing.safety import read_rows
 
@@ -54,7 +55,7 @@ def export_dlt_workbook(templates: Iterable) -> bytes:
                 "Text" if template.is_english and is_gsm(template.body) else "Unicode",
                 template.sender.entity_id if template.sender else "",
                 template.dlt_template_id,
-                template.body.count("{{"),
+                len(parse_body(template.body).variables),
             ]
         )
     buffer = io.BytesIO()

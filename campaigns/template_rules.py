@@ -11,6 +11,8 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
+
 from campaigns.encoding import GSM_CHARACTERS
 from campaigns.variables import ParsedBody, braced, parse_body, variable_names
 
@@ -73,8 +75,6 @@ class AccountFacts:
 
 
 def setting(name: str, default: int) -> int:
-    from django.conf import settings
-
     return getattr(settings, name, default) if settings.configured else default
 
 

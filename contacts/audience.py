@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import Exact, IContains
 
 from contacts.models import AttributeOperator, Contact, ContactTag, Group, GroupMember, Segment, Tag, TagOperator
+from contacts.suppression import suppressed_receivers_q
 
 __all__ = [
     "condition_q",
@@ -42,6 +43,7 @@ __all__ = [
     "rules_q",
     "segment_q",
     "segments_with_rules",
+    "targeted_tag_names",
     "with_contact_counts",
 ]
 
@@ -182,16 +184,25 @@ def resolve_audience(
         return Contact.objects.none()
     audience = Contact.objects.filter(account=account).filter(selection)
     if exclude_suppressed:
-        targeted = {tag.name for tag in tag_list}
-        targeted.update(tag.name for segment in segment_list for tag in segment.positive_tags.all())
+        targeted = _targeted_names(tag_list, segment_list)
         audience = exclude_opted_out(audience, account, sender=sender, product=product, tags=targeted)
     return audience
 
 
+def targeted_tag_names(account, *, tags: Iterable = (), segments: Iterable = ()) -> tuple[str, ...]:
+    """Names of the tags a selection targets: the given tags and the positive tags of the given segments.
+    A number opted out of one of them (type `tag`) gets no message of that send."""
+    return _targeted_names(_tags(account, tags), _segments(account, segments))
+
+
+def _targeted_names(tag_list: list[Tag], segment_list: list[Segment]) -> tuple[str, ...]:
+    names = [tag.name for tag in tag_list]
+    names += [tag.name for segment in segment_list for tag in segment.positive_tags.all()]
+    return tuple(dict.fromkeys(names))
+
+
 def exclude_opted_out(queryset: QuerySet[Contact], account, *, sender=None, product=None, tags=()) -> QuerySet:
     """The queryset without contacts whose number must not get this message (contacts.suppression's rule)."""
-    from contacts.suppression import suppressed_receivers_q
-
     suppressed = suppressed_receivers_q(account, sender=sender, product=product, tags=tags)
     if _anti_joins_preferred():
         return queryset.exclude(Exists(suppressed.filter(receiver=OuterRef("phone"))))

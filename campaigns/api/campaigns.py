@@ -1,23 +1,24 @@
 """Campaign API: /api/v2/campaigns CRUD (drafts only change), schedule, cancel, pause, resume, stats, quote."""
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
 
-from campaigns.api.sending import is_uuid, parse_send_time, raise_api_error
-from campaigns.dispatch import quote_campaign
+from campaigns.api.sending import is_uuid, parse_send_time
 from campaigns.filtersets_sending import CampaignFilterSet
 from campaigns.models import Campaign, Sender, Template
 from campaigns.rendering import variables_in
-from campaigns.sending import (
-    SendingError,
-    campaign_stats,
+from campaigns.sending.lifecycle import (
     cancel_campaign,
+    check_start_time,
     pause_campaign,
     resume_campaign,
     schedule_campaign,
 )
+from campaigns.sending.planning import quote_campaign
+from campaigns.sending.stats import campaign_stats
 from campaigns.states import CampaignState, MessageType
 from campaigns.variable_mapping import missing_values, with_default_sources
 from portal.api.exceptions import Conflict
@@ -105,6 +106,10 @@ class CampaignSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = CAMPAIGN_READ_ONLY_FIELDS
 
+    def validate_start_at(self, value):
+        check_start_time(value, timezone.now())
+        return value
+
     def validate(self, attrs):
         template = attrs.get("template", getattr(self.instance, "template", None))
         text = attrs.get("text", getattr(self.instance, "text", ""))
@@ -127,7 +132,12 @@ class CampaignSerializer(serializers.ModelSerializer):
 
 
 class ScheduleSerializer(serializers.Serializer):
-    time = serializers.CharField(required=False, allow_blank=True, help_text="Empty: now.")
+    time = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="`now`, or a future time (YYYY-MM-DD HH:MM:SS in the account's zone, or ISO 8601). Empty: the "
+        "draft's start time, or now when it has none. A past time is refused (422).",
+    )
 
 
 class CampaignViewSet(AccountScopedViewSet):
@@ -156,11 +166,7 @@ class CampaignViewSet(AccountScopedViewSet):
         instance.delete()
 
     def _act(self, service, message: str, **kwargs):
-        campaign = self.get_object()
-        try:
-            campaign = service(campaign, actor=self.request.user, **kwargs)
-        except SendingError as error:
-            raise_api_error(error)
+        campaign = service(self.get_object(), actor=self.request.user, **kwargs)
         return envelope(self.get_serializer(campaign).data, message)
 
     @extend_schema(request=ScheduleSerializer, responses=CampaignSerializer)
@@ -168,8 +174,12 @@ class CampaignViewSet(AccountScopedViewSet):
     def schedule(self, request, id=None):
         serializer = ScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        start_at = parse_send_time(serializer.validated_data.get("time"), request.account)
-        return self._act(schedule_campaign, "Campaign Scheduled", start_at=start_at)
+        value = serializer.validated_data.get("time")
+        send_now = str(value or "").strip().lower() == "now"
+        start_at = None if send_now else parse_send_time(value, request.account)
+        return self._act(
+            schedule_campaign, "Campaign Scheduled", start_at=start_at, send_now=send_now, time_field="time"
+        )
 
     @extend_schema(request=None, responses=CampaignSerializer)
     @action(detail=True, methods=["post"])

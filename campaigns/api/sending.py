@@ -1,55 +1,26 @@
-"""Send API: single/bulk sends, template sends, delivery reports, message history, pricing, balance, credits.
-
-Paths (shared/api.md): POST /sms/send, POST /sms/send/template, GET /sms/dlr, GET /sms/messages[/{id}],
-GET /sms/pricing, POST /sms/pricing/quote, GET /account/balance, POST /account/credits, and the connectors'
-delivery report callback /sms/dlr/callback/{connector}/{message} (no auth, always 200).
+"""Send API: single/bulk sends, template sends and quotes (POST /sms/send, POST /sms/send/template,
+POST /sms/pricing/quote). Refusals of the sending core reach the client through the API's exception handler.
 """
 
-import json
 import uuid
 import zoneinfo
-from datetime import datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 
 from django.db.models import Q
-from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
-from campaigns import dlr_codes
-from campaigns.dispatch import apply_delivery_report
-from campaigns.filtersets_sending import MessageFilterSet, PriceFilterSet
-from campaigns.models import Connector, Message, Price, Sender, Template
-from campaigns.sending import InsufficientFunds, SendingError, SendRequest, add_credits, send_messages, template_problem
+from campaigns.models import Sender, Template
+from campaigns.sending.billing import current_balance
+from campaigns.sending.direct import SendRequest, send_messages
+from campaigns.sending.lifecycle import template_problem
 from campaigns.states import MessageType
-from portal.api.exceptions import Conflict
-from portal.api.filters import BracketFilterBackend
-from portal.api.pagination import EnvelopePagination
 from portal.api.responses import envelope
-from portal.api.viewsets import AccountAPIView, AccountScopedViewSet
+from portal.api.viewsets import AccountAPIView
 from portal.models import Account
-
-
-class InsufficientFundsError(exceptions.APIException):
-    """Seed error 6 (HTTP 403)."""
-
-    status_code = status.HTTP_403_FORBIDDEN
-    default_detail = "Insufficient funds: your account balance is too low to process the request. (error 6)"
-    default_code = "insufficient_funds"
-
-
-def raise_api_error(error: SendingError):
-    if isinstance(error, InsufficientFunds):
-        raise InsufficientFundsError()
-    if error.code == "forbidden":
-        raise exceptions.PermissionDenied(str(error))
-    if error.field:
-        raise exceptions.ValidationError({error.field: [str(error)]})
-    raise Conflict(str(error))
 
 
 def parse_send_time(value, account: Account) -> datetime | None:
@@ -177,11 +148,7 @@ class SendView(AccountAPIView):
             service=data.get("service") or None,
             **_options(data, request.account),
         )
-        try:
-            outcome = send_messages(request.account, send, actor=request.user)
-        except SendingError as error:
-            raise_api_error(error)
-        return send_response(outcome)
+        return send_response(send_messages(request.account, send, actor=request.user))
 
 
 class SendTemplateView(AccountAPIView):
@@ -204,11 +171,7 @@ class SendTemplateView(AccountAPIView):
             variables=data.get("data") or {},
             **_options(data, request.account),
         )
-        try:
-            outcome = send_messages(request.account, send, actor=request.user)
-        except SendingError as error:
-            raise_api_error(error)
-        return send_response(outcome)
+        return send_response(send_messages(request.account, send, actor=request.user))
 
 
 def template_by_reference(account: Account, reference: str) -> Template:
@@ -231,152 +194,6 @@ def is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-class MessageSerializer(serializers.ModelSerializer):
-    id = serializers.UUIDField(source="uid", read_only=True)
-    mobile = serializers.CharField(source="recipient")
-    sender = serializers.CharField(source="sender_name")
-    status = serializers.CharField(source="state")
-    description = serializers.SerializerMethodField()
-    campaign_id = serializers.UUIDField(source="campaign.uid", read_only=True, allow_null=True, default=None)
-    custom = serializers.CharField(source="custom_id")
-    type = serializers.CharField(source="message_type")
-    body = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Message
-        fields = [
-            "id",
-            "group_id",
-            "campaign_id",
-            "mobile",
-            "country",
-            "sender",
-            "service",
-            "body",
-            "type",
-            "encoding",
-            "units",
-            "parts",
-            "price",
-            "cost",
-            "status",
-            "error_code",
-            "description",
-            "custom",
-            "webhook_id",
-            "connector_message_id",
-            "attempts",
-            "created_at",
-            "not_before",
-            "sent_at",
-            "done_at",
-        ]
-
-    def get_description(self, message) -> str:
-        return dlr_codes.describe(message.error_code) or message.error_detail
-
-    def get_body(self, message) -> str:
-        account = self.context.get("account")
-        return "" if account is not None and account.hide_msg else message.body
-
-
-class MessageViewSet(AccountScopedViewSet):
-    """Message history with status, parts and cost."""
-
-    queryset = Message.objects.select_related("campaign")
-    serializer_class = MessageSerializer
-    filterset_class = MessageFilterSet
-    resource_name = "Message"
-    http_method_names = ["get"]
-    ordering_fields = ["created_at", "sent_at", "cost"]
-
-
-class DlrPagination(EnvelopePagination):
-    page_size = 100
-    max_page_size = 100
-
-
-def dlr_messages(account: Account, params):
-    """Messages selected by any of id, mobile, cid, date (in the account's time zone) or group_id."""
-    messages = Message.objects.for_account(account).select_related("campaign").order_by("-created_at", "-id")
-    conditions = Q()
-    for name in ("id", "group_id"):
-        if params.get(name) and not is_uuid(params[name]):
-            raise exceptions.ValidationError({name: ["Not a valid id."]})
-    if params.get("id"):
-        conditions &= Q(uid=params["id"])
-    if params.get("group_id"):
-        group = params["group_id"]
-        conditions &= Q(group_id=group, campaign__isnull=True) | Q(campaign__uid=group)
-    if params.get("mobile"):
-        from contacts.suppression import normalize_receiver_or_none
-
-        conditions &= Q(recipient=normalize_receiver_or_none(account, params["mobile"]) or params["mobile"])
-    if params.get("cid"):
-        conditions &= Q(custom_id=params["cid"])
-    if params.get("date"):
-        try:
-            day = datetime.fromisoformat(params["date"]).date()
-        except ValueError:
-            raise exceptions.ValidationError({"date": ["Use YYYY-MM-DD."]}) from None
-        start = datetime.combine(day, time.min, tzinfo=zoneinfo.ZoneInfo(account.time_zone))
-        conditions &= Q(created_at__gte=start, created_at__lt=start + timedelta(days=1))
-    if not conditions:
-        raise exceptions.ValidationError({"id": ["Give one of id, mobile, cid, date or group_id."]})
-    return messages.filter(conditions)
-
-
-class DlrView(AccountAPIView):
-    """Delivery status by id, mobile, cid (custom id), date or group_id; 100 per page."""
-
-    resource_name = "DLR"
-
-    @extend_schema(responses=MessageSerializer(many=True), summary="Pull delivery status")
-    def get(self, request):
-        messages = dlr_messages(request.account, request.query_params)
-        paginator = DlrPagination()
-        page = paginator.paginate_queryset(messages, request, view=self)
-        context = {"account": request.account, "request": request}
-        return paginator.get_paginated_response(MessageSerializer(page, many=True, context=context).data)
-
-
-class PriceSerializer(serializers.ModelSerializer):
-    iso = serializers.CharField(source="country")
-
-    class Meta:
-        model = Price
-        fields = ["iso", "service", "price", "currency", "status", "updated_at"]
-
-
-class PricingView(AccountAPIView):
-    """The prices that apply to the account (its own rows override the platform list)."""
-
-    resource_name = "Pricing"
-
-    @extend_schema(responses=PriceSerializer(many=True), summary="Pricing list")
-    def get(self, request):
-        prices = effective_prices(request.account)
-        backend = BracketFilterBackend()
-        self.filterset_class = PriceFilterSet
-        prices = backend.filter_queryset(request, prices, self)
-        paginator = EnvelopePagination()
-        page = paginator.paginate_queryset(prices, request, view=self)
-        response = paginator.get_paginated_response(PriceSerializer(page, many=True).data)
-        response.data["message"] = "Pricing List"
-        return response
-
-
-def effective_prices(account: Account):
-    overridden = Price.objects.filter(account=account).values("country", "service")
-    own = Q(account=account)
-    platform = Q(account__isnull=True) & ~Q(
-        pk__in=Price.objects.filter(account__isnull=True, country__in=overridden.values("country"))
-        .filter(service__in=overridden.values("service"))
-        .values("pk")
-    )
-    return Price.objects.filter(own | platform).order_by("country", "service")
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -417,11 +234,8 @@ class QuoteView(AccountAPIView):
             message_type=data.get("type") or MessageType.AUTO,
             max_units=int(data["max_units"]) if data.get("max_units") else None,
         )
-        try:
-            outcome = send_messages(request.account, send, dry_run=True)
-        except SendingError as error:
-            raise_api_error(error)
-        balance = Account.objects.filter(pk=request.account.pk).values_list("balance", flat=True).get()
+        outcome = send_messages(request.account, send, dry_run=True)
+        balance = current_balance(request.account.pk)
         quote = {
             "recipients": len(outcome.accepted),
             "rejected": outcome.rejected,
@@ -433,89 +247,3 @@ class QuoteView(AccountAPIView):
             "messages": outcome.accepted,
         }
         return envelope(quote, "Quote")
-
-
-class BalanceView(AccountAPIView):
-    resource_name = "Balance"
-
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Account balance")
-    def get(self, request):
-        account = Account.objects.get(pk=request.account.pk)
-        return envelope({"balance": str(account.balance), "currency": account.currency}, "OK")
-
-
-class CreditsSerializer(serializers.Serializer):
-    credits = serializers.CharField()
-    account = serializers.CharField(
-        required=False, allow_blank=True, help_text="Account slug or id; default: the token's."
-    )
-    username = serializers.CharField(required=False, allow_blank=True, help_text="Seed name of `account`.")
-    service = serializers.CharField(required=False, allow_blank=True)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
-
-    def validate_credits(self, value):
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            raise serializers.ValidationError("Not a number.") from None
-        if amount <= 0:
-            raise serializers.ValidationError("Must be positive.")
-        return amount
-
-
-class CreditsView(AccountAPIView):
-    """Platform staff add credits to an account (audited)."""
-
-    resource_name = "Credits"
-    capabilities = {"POST": "read"}
-
-    @extend_schema(request=CreditsSerializer, responses=OpenApiTypes.OBJECT, summary="Add credits (platform staff)")
-    def post(self, request):
-        if not request.user.is_staff:
-            raise exceptions.PermissionDenied("Only platform staff can add credits.")
-        serializer = CreditsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        reference = data.get("account") or data.get("username")
-        target = request.account
-        if reference:
-            lookup = Q(slug=reference) | (Q(uid=reference) if is_uuid(reference) else Q())
-            target = Account.objects.filter(lookup).first()
-            if target is None:
-                raise exceptions.NotFound("No such account.")
-        note = data.get("note") or (f"Credits for {data['service']}" if data.get("service") else "")
-        try:
-            entry = add_credits(target, data["credits"], actor=request.user, note=note)
-        except SendingError as error:
-            raise_api_error(error)
-        return envelope(
-            {"account": target.slug, "credits": str(data["credits"]), "balance": str(entry.balance_after)},
-            "Balance added Successfully",
-        )
-
-
-STATUS_TO_CODE = {}
-for _entry in dlr_codes.DLR_CODES.values():
-    STATUS_TO_CODE.setdefault(_entry.status, _entry.code)
-STATUS_TO_CODE.update({"DELIVERED": dlr_codes.DELIVERED, "UNDELIVERED": "099", "EXPIRED": dlr_codes.EXPIRED})
-
-
-@csrf_exempt
-def dlr_callback(request, connector_id, message_id):
-    """A connector's delivery report: `code` (000…792) or `status` (DELIVRD, UNDELIV…). Always 200, idempotent."""
-    params = request.GET.dict() | request.POST.dict()
-    if request.content_type == "application/json" and request.body:
-        try:
-            body = json.loads(request.body)
-            params |= body if isinstance(body, dict) else {}
-        except ValueError:
-            pass
-    code = str(params.get("code") or params.get("err") or "").strip()
-    if not code:
-        code = STATUS_TO_CODE.get(str(params.get("status") or params.get("stat") or "").strip().upper(), "")
-    known = Connector.objects.filter(uid=connector_id).exists() and bool(code)
-    if known:
-        apply_delivery_report(
-            message_id, code.zfill(3), source="callback", raw=params | {"connector": str(connector_id)}
-        )
-    return JsonResponse({"status": "OK", "code": 200, "message": "Received"})

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campaigns.api import sending
+from campaigns.api import billing, messages, sending
 from campaigns.api.campaigns import CampaignViewSet
 from campaigns.api.senders import SenderViewSet
 from campaigns.api.templates import TemplateViewSet, blocked_urlpatterns
@@ -11,18 +11,18 @@ from portal.api.routers import Router
 router = Router()
 router.register("sms/senders", SenderViewSet, basename="sender")
 router.register("sms/templates", TemplateViewSet, basename="template")
-router.register("sms/messages", sending.MessageViewSet, basename="message")
+router.register("sms/messages", messages.MessageViewSet, basename="message")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 
 urlpatterns = [
     path("sms/send", sending.SendView.as_view(), name="send"),
     path("sms/send/template", sending.SendTemplateView.as_view(), name="send_template"),
-    path("sms/dlr", sending.DlrView.as_view(), name="dlr"),
-    path("sms/dlr/callback/<uuid:connector_id>/<uuid:message_id>", sending.dlr_callback, name="dlr_callback"),
-    path("sms/pricing", sending.PricingView.as_view(), name="pricing"),
+    path("sms/dlr", messages.DlrView.as_view(), name="dlr"),
+    path("sms/dlr/callback/<uuid:connector_id>/<uuid:message_id>", messages.dlr_callback, name="dlr_callback"),
+    path("sms/pricing", billing.PricingView.as_view(), name="pricing"),
     path("sms/pricing/quote", sending.QuoteView.as_view(), name="pricing_quote"),
-    path("account/balance", sending.BalanceView.as_view(), name="balance"),
-    path("account/credits", sending.CreditsView.as_view(), name="credits"),
+    path("account/balance", billing.BalanceView.as_view(), name="balance"),
+    path("account/credits", billing.CreditsView.as_view(), name="credits"),
     *blocked_urlpatterns,
     *router.urls,
 ]

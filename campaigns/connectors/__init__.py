@@ -1,6 +1,6 @@
 """Connectors hand messages to upstreams: `connector_for(connector_row)` gives the implementation."""
 
-from campaigns.connectors.base import BaseConnector, ConnectorResult, Outcome
+from campaigns.connectors.base import BaseConnector, ConnectorResult, DeliveryReceipt, Outcome
 from campaigns.connectors.http import HttpConnector
 from campaigns.connectors.simulator import SimulatorConnector
 
@@ -9,7 +9,7 @@ REGISTRY: dict[str, type[BaseConnector]] = {
     HttpConnector.kind: HttpConnector,
 }
 
-__all__ = ["REGISTRY", "BaseConnector", "ConnectorResult", "Outcome", "connector_for"]
+__all__ = ["REGISTRY", "BaseConnector", "ConnectorResult", "DeliveryReceipt", "Outcome", "connector_for"]
 
 
 def connector_for(connector) -> BaseConnector:

@@ -4,10 +4,19 @@ A connector hands one message to an upstream (an SMSC, an HTTP API, the simulato
 id as idempotency key. It never raises for an answer from the upstream: the result says accepted, rejected
 (permanent: the message fails) or retry (transient: the outbox tries again later with backoff). An exception
 (network down, bug) is treated as transient by the outbox.
+
+Connectors never import the sending engine: what they learn later (delivery reports) they describe as
+`DeliveryReceipt`s, which the engine's one ingestion entry point (`campaigns.sending.reports`) applies, whether
+they come from an HTTP callback, an upstream's own protocol or the simulator's `take_due_receipts`.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from django.urls import reverse
+
+from campaigns.conf import setting
 
 
 class Outcome(StrEnum):
@@ -37,6 +46,18 @@ class ConnectorResult:
         return cls(Outcome.RETRY, detail=detail, **kwargs)
 
 
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """One delivery report as received: the message's public id, the seed code, where it came from."""
+
+    message_uid: uuid.UUID | str
+    code: str
+    source: str = ""
+    status: str = ""
+    raw: dict = field(default_factory=dict)
+    state: str | None = None
+
+
 class BaseConnector:
     """Subclasses set `kind` and implement `send`; `config` is the Connector row's JSON configuration."""
 
@@ -53,12 +74,14 @@ class BaseConnector:
         """Results in the order of `messages`; connectors with a batch upstream override this."""
         return [self.send(message) for message in messages]
 
+    @classmethod
+    def take_due_receipts(cls, limit: int) -> list[DeliveryReceipt]:
+        """Delivery reports this kind of connector holds that are due now, marked as handed over (the caller's
+        transaction covers both, so a crash loses none). Upstreams that call back over HTTP hold none."""
+        return []
+
     def callback_url(self, message) -> str:
         """Where the upstream posts this message's delivery report (opaque ids only)."""
-        from django.urls import reverse
-
-        from campaigns.conf import setting
-
         if self.connector is None:
             return ""
         path = reverse(

@@ -16,7 +16,6 @@ Every accepted message is recorded once in SimulatorSubmission (unique on the me
 key): a resubmission returns the same upstream id and only counts the duplicate.
 """
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,7 +24,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from campaigns import dlr_codes
-from campaigns.connectors.base import BaseConnector, ConnectorResult
+from campaigns.conf import setting
+from campaigns.connectors.base import BaseConnector, ConnectorResult, DeliveryReceipt
+from campaigns.models import SimulatorSubmission
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,18 @@ class SimulatorConnector(BaseConnector):
             self._record(accepted)
         return results
 
-    def _record(self, accepted: list) -> None:
-        from campaigns.conf import setting
-        from campaigns.models import SimulatorSubmission
+    @classmethod
+    def take_due_receipts(cls, limit: int) -> list[DeliveryReceipt]:
+        """The simulated reports that are due (SKIP LOCKED on PostgreSQL), marked reported."""
+        due = SimulatorSubmission.objects.filter(reported_at__isnull=True, report_due_at__lte=timezone.now())
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True)
+        batch = list(due.order_by("report_due_at").values_list("pk", "message_uid", "dlr_code")[:limit])
+        if batch:
+            SimulatorSubmission.objects.filter(pk__in=[pk for pk, _, _ in batch]).update(reported_at=timezone.now())
+        return [DeliveryReceipt(uid, code, "simulator", raw={"code": code}) for _, uid, code in batch]
 
+    def _record(self, accepted: list) -> None:
         delay = float(self.config.get("dlr_delay_seconds", setting("SMS_SIMULATOR_DLR_DELAY_SECONDS")))
         due = timezone.now() + timedelta(seconds=delay)
         uids = [message.uid for message, _ in accepted]
@@ -107,31 +116,3 @@ class SimulatorConnector(BaseConnector):
                 ],
                 ignore_conflicts=True,
             )
-
-
-def deliver_due_reports(limit: int = 500) -> int:
-    """Send one batch of the delivery reports that are due (a beat sweep calls it); returns how many were sent."""
-    from campaigns.dispatch import Report, apply_delivery_reports
-    from campaigns.models import SimulatorSubmission
-
-    with transaction.atomic():
-        due = SimulatorSubmission.objects.filter(reported_at__isnull=True, report_due_at__lte=timezone.now())
-        if connection.vendor == "postgresql":
-            due = due.select_for_update(skip_locked=True)
-        batch = list(due.order_by("report_due_at").values_list("pk", "message_uid", "dlr_code")[:limit])
-        if not batch:
-            return 0
-        SimulatorSubmission.objects.filter(pk__in=[pk for pk, _, _ in batch]).update(reported_at=timezone.now())
-        apply_delivery_reports([Report(uid, code, "simulator", raw={"code": code}) for _, uid, code in batch])
-    return len(batch)
-
-
-def deliver_all_due_reports(seconds: float = 20) -> int:
-    """Report batches until none is due or `seconds` have passed."""
-    deadline, sent = time.monotonic() + seconds, 0
-    while time.monotonic() < deadline:
-        delivered = deliver_due_reports()
-        sent += delivered
-        if not delivered:
-            break
-    return sent

@@ -1,9 +1,7 @@
 """DLT content templates, their body history, and blocked template ids."""
 
 from django.conf import settings
-from django.db import models, transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.db import models
 
 from portal.tenancy import AccountQuerySet, AccountScopedModel
 
@@ -144,18 +142,3 @@ class BlockedTemplate(AccountScopedModel):
 
     def __str__(self) -> str:
         return self.template_id
-
-
-@receiver([post_save, post_delete], sender=Template)
-@receiver([post_save, post_delete], sender=BlockedTemplate)
-@receiver([post_save, post_delete], sender="campaigns.Sender")
-def _invalidate_compiled_templates(sender, instance, **kwargs) -> None:
-    """The matcher's compiled templates of the account are stale once a template, block or sender changes.
-
-    Invalidated at once (this transaction sees the change) and again after commit (other processes that rebuilt
-    from the old rows in between drop them).
-    """
-    from campaigns.matching import invalidate_account
-
-    transaction.on_commit(lambda: invalidate_account(instance.account_id))
-    invalidate_account(instance.account_id)

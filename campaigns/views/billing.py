@@ -8,11 +8,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views import View
 
-from campaigns.api.sending import effective_prices
 from campaigns.filtersets_sending import PriceFilterSet
 from campaigns.models import BalanceTransaction
 from campaigns.price_files import export_prices, import_prices
-from campaigns.sending import SendingError, add_credits
+from campaigns.pricing import effective_prices
+from campaigns.sending.billing import add_credits
+from campaigns.sending.errors import SendingError
 from portal import htmx
 from portal.models import Account
 from portal.views import AccountViewMixin

@@ -7,21 +7,17 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 
-from campaigns.dispatch import Draft, Reason, audience_size, plan_campaign, sample_messages
 from campaigns.filtersets_sending import CampaignFilterSet
 from campaigns.forms_campaigns import CampaignForm
 from campaigns.models import Campaign
 from campaigns.rendering import CONTACT_FIELDS
-from campaigns.sending import (
-    SendingError,
-    campaign_stats,
-    cancel_campaign,
-    pause_campaign,
-    resume_campaign,
-    schedule_campaign,
-)
+from campaigns.sending.errors import Reason, SendingError
+from campaigns.sending.lifecycle import cancel_campaign, pause_campaign, resume_campaign, schedule_campaign
+from campaigns.sending.planning import Draft, plan_campaign, sample_messages
+from campaigns.sending.stats import campaign_stats
 from campaigns.states import CampaignState
 from campaigns.variable_mapping import missing_values
+from contacts.recipients import audience_size
 from portal import htmx
 from portal.audit import record
 from portal.masking import mask_msisdn
@@ -35,7 +31,7 @@ REVIEW_LIMIT = 50_000
 def campaign_review(campaign: Campaign) -> dict:
     """Live figures of the wizard: audience size, 3 sample messages and, for audiences up to REVIEW_LIMIT,
     the exact recipients, opt-outs by reason, rejections, parts and cost."""
-    size = audience_size(campaign)
+    size = audience_size(campaign.account, campaign.audience)
     samples = [_sample(item, campaign.account) for item in sample_messages(campaign)]
     review = {"size": size, "samples": samples}
     review["exact"] = size <= REVIEW_LIMIT

@@ -10,6 +10,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from portal.service_errors import ServiceError
+
 logger = logging.getLogger("portal.api")
 
 
@@ -67,7 +69,28 @@ def _as_list(value) -> list:
     return [str(value)]
 
 
+class InsufficientFundsError(exceptions.APIException):
+    """Seed error 6 (HTTP 403)."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Insufficient funds: your account balance is too low to process the request. (error 6)"
+    default_code = "insufficient_funds"
+
+
+def service_error_as_api(error: ServiceError) -> exceptions.APIException:
+    """The API answer of a refusal from a service: the one translation every API view relies on."""
+    if error.code == "insufficient_funds":
+        return InsufficientFundsError()
+    if error.code == ServiceError.FORBIDDEN:
+        return exceptions.PermissionDenied(str(error))
+    if error.field:
+        return exceptions.ValidationError({error.field: [str(error)]})
+    return Conflict(str(error))
+
+
 def _translate(exc):
+    if isinstance(exc, ServiceError):
+        return service_error_as_api(exc)
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, exceptions.UnsupportedMediaType):

@@ -1,4 +1,5 @@
-"""The events webhooks can carry. Channels register theirs with `register(EventType(...))`."""
+"""The events webhooks can carry. Channels register theirs with `register(EventType(...))` (campaigns registers
+`sms:message:status` in its AppConfig.ready, with a sample built by the same code as its live events)."""
 
 from dataclasses import dataclass, field
 
@@ -37,37 +38,6 @@ def subscribable_events() -> list[EventType]:
     return [event for event in all_events() if event.subscribable]
 
 
-SMS_STATUS_SAMPLE = {
-    "id": "b34e35ad-fe34-4a8b-977c-b21cd76cd7d6:1",
-    "mobile": "+918921269000",
-    "status": "DELIVRD",
-    "error_code": "000",
-    "credits": "2.0000",
-    "units": 2,
-    "sender": "ACMEIN",
-    "deliv_time": "2021-04-09 16:27:51",
-    "sent_time": "2021-04-09 16:27:35",
-    "submit_time": "2021-04-09 16:27:39",
-    "cid": "1234444",
-    "custom": "9882",
-    "custom1": "campaign-3344",
-    "custom2": "new-camp",
-    "location": "India",
-    "region": "Bangalore",
-    "provider": "Jio",
-    "location_code": "in",
-    "region_code": "KA",
-    "provider_code": "RJ",
-}
-
-register(
-    EventType(
-        "sms:message:status",
-        "Message status changed (delivery report)",
-        sample_payload=SMS_STATUS_SAMPLE,
-        customizable=True,
-    )
-)
 register(
     EventType(
         "sms:unsubscription",

@@ -4,11 +4,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from campaigns.connectors.simulator import deliver_all_due_reports
-from campaigns.dispatch import finish_campaigns, run_outbox
 from campaigns.models import Campaign, Price, Sender, SenderStatus, Template, TemplateStatus
 from campaigns.rendering import variables_in
-from campaigns.sending import due_campaign_ids, settle_all_cancelled, start_campaign
+from campaigns.sending.lifecycle import due_campaign_ids, finish_campaigns, settle_all_cancelled, start_campaign
+from campaigns.sending.outbox import run_outbox
+from campaigns.sending.reports import ingest_all_due_receipts
 
 
 def approved_sender(account, name: str = "ACMERT", country: str = "IN", service: str = "MKT") -> Sender:
@@ -51,5 +51,5 @@ def run_sweeps(rounds: int = 5) -> None:
             start_campaign(campaign_id)
         settle_all_cancelled()
         run_outbox(seconds=30)
-        deliver_all_due_reports()
+        ingest_all_due_receipts()
         finish_campaigns()

@@ -196,7 +196,7 @@ def test_campaign_crud_schedule_and_the_cancel_window(api, account, template, ot
 
 
 def test_campaign_pause_resume_and_stats(api, account, template):
-    from campaigns.sending import start_campaign
+    from campaigns.sending.lifecycle import start_campaign
 
     client = api()
     campaign_id = client.post(
@@ -284,7 +284,8 @@ def test_schedule_without_time_keeps_the_drafts_start_at(api, template):
 
 def test_a_blocked_template_cannot_be_sent_nor_started(api, account, template):
     from campaigns.models import BlockedTemplate
-    from campaigns.sending import SendingError, schedule_campaign, start_campaign
+    from campaigns.sending.errors import SendingError
+    from campaigns.sending.lifecycle import schedule_campaign, start_campaign
     from tests.campaigns.sending_support import campaign_for
 
     campaign = campaign_for(account, template.sender, template, numbers=["9876543210"])

@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from campaigns.dispatch import run_outbox
 from campaigns.models import BalanceTransaction, Campaign, Message
-from campaigns.sending import schedule_campaign, start_campaign
+from campaigns.sending.lifecycle import schedule_campaign, start_campaign
+from campaigns.sending.outbox import run_outbox
 from campaigns.states import CampaignState, MessageState
 from tests.campaigns.sending_support import approved_sender, approved_template, campaign_for, prices
 

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from campaigns.models import Campaign, Message, Price
-from campaigns.sending import schedule_campaign
+from campaigns.sending.lifecycle import schedule_campaign
 from campaigns.states import CampaignState
 from contacts.models import Contact, Tag, Unsubscriber
 from portal.models import AuditEvent

@@ -7,7 +7,7 @@ import pytest
 from django.db.models import Count
 
 from campaigns.models import Message, SimulatorSubmission
-from campaigns.sending import schedule_campaign
+from campaigns.sending.lifecycle import schedule_campaign
 from campaigns.states import CampaignState, MessageState
 from contacts.models import Contact, ContactTag, Tag, Unsubscriber
 from portal.celery import app

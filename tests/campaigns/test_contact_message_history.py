@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.sending import schedule_campaign
+from campaigns.sending.lifecycle import schedule_campaign
 from contacts.models import Contact
 from tests.campaigns.sending_support import approved_sender, approved_template, campaign_for, prices, run_sweeps
 

@@ -7,10 +7,11 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from campaigns import dispatch
-from campaigns.dispatch import Draft, Reason, Rejection, build_spec, plan_message
 from campaigns.models import BalanceTransaction, Campaign, Message, SimulatorSubmission
-from campaigns.sending import schedule_campaign
+from campaigns.sending import outbox, reports, timing
+from campaigns.sending.errors import Reason
+from campaigns.sending.lifecycle import schedule_campaign
+from campaigns.sending.planning import Draft, Rejection, build_spec, plan_message
 from campaigns.states import CampaignState, MessageState
 from contacts.models import Contact, Tag, Unsubscriber
 from tests.campaigns.sending_support import approved_sender, approved_template, campaign_for, prices, run_sweeps
@@ -123,7 +124,7 @@ def test_plan_renders_encodes_and_prices_each_contact(
 ):
     template = approved_template(account, sender, body)
     spec = build_spec(account, sender=sender, body=body, template=template, message_type=message_type, mapping=mapping)
-    draft = plan_message(spec, "+919876543210", contact)
+    draft = plan_message(spec, "+919876543210", "IN", contact)
     assert isinstance(draft, Draft)
     assert draft.body == text
     assert (draft.encoding.encoding, draft.encoding.parts) == (encoding, parts)
@@ -135,32 +136,32 @@ def test_plan_renders_encodes_and_prices_each_contact(
 def test_plan_refuses_long_variables_too_many_parts_and_unpriced_countries(account, sender):
     template = approved_template(account, sender, "Acme: your code {{code}} " + "z" * 150)
     spec = build_spec(account, sender=sender, body=template.body, template=template, max_units=1)
-    assert plan_message(spec, "+919876543210", values={"code": "1" * 31}).reason == Reason.VARIABLE_TOO_LONG
-    assert plan_message(spec, "+919876543210", values={"code": "1"}).reason == Reason.TOO_MANY_PARTS
+    assert plan_message(spec, "+919876543210", "IN", values={"code": "1" * 31}).reason == Reason.VARIABLE_TOO_LONG
+    assert plan_message(spec, "+919876543210", "IN", values={"code": "1"}).reason == Reason.TOO_MANY_PARTS
     spec.max_units = 2
-    assert plan_message(spec, "+12025550123", values={"code": "1"}).reason == Reason.NO_PRICE
+    assert plan_message(spec, "+12025550123", "US", values={"code": "1"}).reason == Reason.NO_PRICE
 
 
 def test_free_text_to_india_must_match_an_approved_template(account, sender):
     approved_template(account, sender, "Dear {{name}}, your Acme order {{order}} is ready")
     spec = build_spec(account, sender=sender, body="Dear {{name}}, your Acme order {{order}} is ready")
-    matched = plan_message(spec, "+919876543210", values={"name": "Asha", "order": "A1"})
+    matched = plan_message(spec, "+919876543210", "IN", values={"name": "Asha", "order": "A1"})
     assert isinstance(matched, Draft) and matched.template_id is not None
     assert matched.variables == {"name": "Asha", "order": "A1"}
     spec = build_spec(account, sender=sender, body="Buy now at Acme!!")
-    rejected = plan_message(spec, "+919876543210")
+    rejected = plan_message(spec, "+919876543210", "IN")
     assert isinstance(rejected, Rejection) and rejected.reason == Reason.NO_TEMPLATE_MATCH
 
 
 def test_batches_release_in_steps_and_india_promotional_hours():
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    assert dispatch.batch_release_time(start, 9, 10, 15) == start
-    assert dispatch.batch_release_time(start, 10, 10, 15) == start + timedelta(minutes=15)
-    assert dispatch.batch_release_time(start, 25, 10, 15) == start + timedelta(minutes=30)
-    assert dispatch.in_india_promotional_hours(datetime(2026, 1, 1, 3, 30, tzinfo=UTC))  # 09:00 IST
-    assert not dispatch.in_india_promotional_hours(datetime(2026, 1, 1, 3, 29, tzinfo=UTC))  # 08:59 IST
-    assert dispatch.in_india_promotional_hours(datetime(2026, 1, 1, 15, 29, tzinfo=UTC))  # 20:59 IST
-    assert not dispatch.in_india_promotional_hours(datetime(2026, 1, 1, 15, 30, tzinfo=UTC))  # 21:00 IST
+    assert timing.batch_release_time(start, 9, 10, 15) == start
+    assert timing.batch_release_time(start, 10, 10, 15) == start + timedelta(minutes=15)
+    assert timing.batch_release_time(start, 25, 10, 15) == start + timedelta(minutes=30)
+    assert timing.in_india_promotional_hours(datetime(2026, 1, 1, 3, 30, tzinfo=UTC))  # 09:00 IST
+    assert not timing.in_india_promotional_hours(datetime(2026, 1, 1, 3, 29, tzinfo=UTC))  # 08:59 IST
+    assert timing.in_india_promotional_hours(datetime(2026, 1, 1, 15, 29, tzinfo=UTC))  # 20:59 IST
+    assert not timing.in_india_promotional_hours(datetime(2026, 1, 1, 15, 30, tzinfo=UTC))  # 21:00 IST
 
 
 def _running_campaign(account, sender, numbers, admin_user, **fields):
@@ -219,7 +220,7 @@ def test_opt_out_after_preparation_is_honoured_at_send_time(account, sender, adm
     account.save()
     campaign = _running_campaign(account, sender, ["+919876543210", "+919876543211"], admin_user)
     campaign.refresh_from_db()
-    from campaigns.sending import start_campaign
+    from campaigns.sending.lifecycle import start_campaign
 
     start_campaign(campaign.pk)
     Unsubscriber.objects.create(account=account, receiver="+919876543211", type="all")
@@ -273,7 +274,7 @@ def test_india_promotional_messages_wait_for_0900_ist(account, sender, admin_use
     account.save()
     night = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # 22:30 IST
     monkeypatch.setattr(timezone, "now", lambda: night)
-    campaign = _running_campaign(account, sender, ["+919876543210", "+447911123456"], admin_user)
+    campaign = _running_campaign(account, sender, ["+919876543210", "+447400123456"], admin_user)
     run_sweeps(rounds=1)
     states = dict(Message.objects.filter(campaign=campaign).values_list("country", "state"))
     assert states == {"IN": MessageState.QUEUED, "GB": MessageState.DELIVERED}
@@ -288,28 +289,28 @@ def test_throttle_limits_each_release(account, sender, admin_user):
     campaign = _running_campaign(
         account, sender, [f"+9198765432{i:02d}" for i in range(12)], admin_user, throttle_per_second=5
     )
-    from campaigns.sending import start_campaign
+    from campaigns.sending.lifecycle import start_campaign
 
     start_campaign(campaign.pk)
-    assert dispatch.dispatch_once(account.pk, campaign.pk) == 5
-    assert dispatch.dispatch_once(account.pk, campaign.pk) == 0  # the next second's share waits
+    assert outbox.dispatch_once(account.pk, campaign.pk) == 5
+    assert outbox.dispatch_once(account.pk, campaign.pk) == 0  # the next second's share waits
     Campaign.objects.filter(pk=campaign.pk).update(throttle_until=None)
-    assert dispatch.dispatch_once(account.pk, campaign.pk) == 5
+    assert outbox.dispatch_once(account.pk, campaign.pk) == 5
 
 
 def test_expired_claim_is_taken_again_without_charging_twice(account, sender, admin_user):
     account.balance = Decimal("10")
     account.save()
     campaign = _running_campaign(account, sender, ["+919876543210"], admin_user)
-    from campaigns.sending import start_campaign
+    from campaigns.sending.lifecycle import start_campaign
 
     start_campaign(campaign.pk)
-    claim = dispatch.claim_batch(account.pk, campaign.pk)
-    assert claim is not None and dispatch.claim_batch(account.pk, campaign.pk) is None  # leased
+    claim = outbox.claim_batch(account.pk, campaign.pk)
+    assert claim is not None and outbox.claim_batch(account.pk, campaign.pk) is None  # leased
     Message.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))  # the worker died
-    again = dispatch.claim_batch(account.pk, campaign.pk)
-    dispatch.record_results(again, dispatch.send_claimed(again))
-    dispatch.record_results(claim, dispatch.send_claimed(claim))  # the old worker's late answer changes nothing
+    again = outbox.claim_batch(account.pk, campaign.pk)
+    outbox.record_results(again, outbox.send_claimed(again))
+    outbox.record_results(claim, outbox.send_claimed(claim))  # the old worker's late answer changes nothing
     message = Message.objects.get()
     assert message.state == MessageState.SENT and message.attempts == 2
     account.refresh_from_db()
@@ -323,17 +324,17 @@ def test_delivery_reports_only_move_forward_and_repeat_harmlessly(account, sende
     account.balance = Decimal("10")
     account.save()
     campaign = _running_campaign(account, sender, ["+919876543210"], admin_user)
-    from campaigns.sending import start_campaign
+    from campaigns.sending.lifecycle import start_campaign
 
     start_campaign(campaign.pk)
     message = Message.objects.get()
-    claim = dispatch.claim_batch(account.pk, campaign.pk)
-    results = dispatch.send_claimed(claim)
-    dispatch.apply_delivery_report(message.uid, "000", source="test")  # before the submit answer is recorded
-    dispatch.record_results(claim, results)
+    claim = outbox.claim_batch(account.pk, campaign.pk)
+    results = outbox.send_claimed(claim)
+    reports.apply_delivery_report(message.uid, "000", source="test")  # before the submit answer is recorded
+    outbox.record_results(claim, results)
     run_sweeps(rounds=1)
-    dispatch.apply_delivery_report(message.uid, "000", source="test")
-    dispatch.apply_delivery_report(message.uid, "001", source="test")  # late, out of order
+    reports.apply_delivery_report(message.uid, "000", source="test")
+    reports.apply_delivery_report(message.uid, "001", source="test")  # late, out of order
     message.refresh_from_db()
     assert message.state == MessageState.DELIVERED
     assert message.connector_message_id.startswith("sim-")
@@ -344,7 +345,7 @@ def test_delivery_reports_only_move_forward_and_repeat_harmlessly(account, sende
 
 
 def test_batches_get_release_times_and_only_the_first_leaves_now(account, sender, admin_user):
-    from campaigns.sending import start_campaign
+    from campaigns.sending.lifecycle import start_campaign
 
     account.balance = Decimal("10")
     account.save()
@@ -353,8 +354,8 @@ def test_batches_get_release_times_and_only_the_first_leaves_now(account, sender
     start_campaign(campaign.pk)
     times = sorted(Message.objects.filter(campaign=campaign).values_list("not_before", flat=True))
     assert [int((t - times[0]).total_seconds() // 60) for t in times] == [0, 0, 10, 10, 20]
-    assert dispatch.dispatch_once(account.pk, campaign.pk) == 2
-    assert dispatch.dispatch_once(account.pk, campaign.pk) == 0
+    assert outbox.dispatch_once(account.pk, campaign.pk) == 2
+    assert outbox.dispatch_once(account.pk, campaign.pk) == 0
 
 
 def test_outbox_sweep_starts_no_second_run_in_a_held_slot(account, sender, admin_user):
@@ -363,7 +364,7 @@ def test_outbox_sweep_starts_no_second_run_in_a_held_slot(account, sender, admin
     from campaigns import tasks
 
     campaign = _running_campaign(account, sender, ["+919876543210"], admin_user)
-    from campaigns.sending import start_campaign
+    from campaigns.sending.lifecycle import start_campaign
 
     start_campaign(campaign.pk)
     cache.add("campaigns:slot:outbox-0", 1, timeout=60)
@@ -380,24 +381,24 @@ def test_free_text_takes_the_matched_templates_type_for_the_india_hold(account, 
     approved_template(account, sender, "Dear {{name}}, your Acme order {{order}} is ready", template_type="SI")
     approved_template(account, sender, "Acme sale: {{pct}} off today. To opt-out, send STOP", name="Promo")
     spec = build_spec(account, sender=sender, body="x")
-    assert plan_message(spec, "+919876543210", values={}).reason == Reason.NO_TEMPLATE_MATCH
+    assert plan_message(spec, "+919876543210", "IN", values={}).reason == Reason.NO_TEMPLATE_MATCH
     service_text = build_spec(account, sender=sender, body="Dear A, your Acme order 7 is ready")
     promo_text = build_spec(account, sender=sender, body="Acme sale: 20% off today. To opt-out, send STOP")
-    assert plan_message(service_text, "+919876543210").india_promotional is False
-    assert plan_message(promo_text, "+919876543210").india_promotional is True
+    assert plan_message(service_text, "+919876543210", "IN").india_promotional is False
+    assert plan_message(promo_text, "+919876543210", "IN").india_promotional is True
 
 
 def test_a_preparation_that_raises_marks_the_campaign_failed(account, sender, admin_user, monkeypatch):
-    from campaigns import sending
+    from campaigns.sending import lifecycle
 
     campaign = _running_campaign(account, sender, ["+919876543210"], admin_user)
 
     def broken(_campaign):
         raise ValueError("audience definition is broken")
 
-    monkeypatch.setattr(sending, "prepare_campaign", broken)
+    monkeypatch.setattr(lifecycle, "prepare_campaign", broken)
     with pytest.raises(ValueError):
-        sending.start_campaign(campaign.pk)
+        lifecycle.start_campaign(campaign.pk)
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.FAILED
     assert campaign.state_reason == "Preparation failed: audience definition is broken"
@@ -409,7 +410,7 @@ def test_a_dispatched_batch_records_its_status_events_in_one_insert_per_webhook_
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from campaigns.sending import SendRequest, send_messages
+    from campaigns.sending.direct import SendRequest, send_messages
     from portal.models import Event, Webhook, WebhookDelivery
     from portal.webhooks import delivery
 
@@ -426,7 +427,7 @@ def test_a_dispatched_batch_records_its_status_events_in_one_insert_per_webhook_
             text = "Your Acme code is 1234"
             send_messages(account, SendRequest(sender=sender, recipients=numbers, text=text, webhook_id=str(hook.uid)))
         with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as queries:
-            assert dispatch.dispatch_once(account.pk, None) == sum(len(numbers) for _, numbers in sends)
+            assert outbox.dispatch_once(account.pk, None) == sum(len(numbers) for _, numbers in sends)
         return [query["sql"] for query in queries.captured_queries]
 
     one = dispatch_queries([(hooks[0], ["9876543200"])])

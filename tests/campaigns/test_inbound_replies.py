@@ -6,7 +6,7 @@ import pytest
 
 from campaigns.models import Message
 from campaigns.replies import send_queued_replies
-from campaigns.sending import SendRequest, send_messages
+from campaigns.sending.direct import SendRequest, send_messages
 from campaigns.states import MessageState
 from contacts.services_unsubscribers import receive_inbound, update_settings
 from tests.campaigns.sending_support import approved_sender, prices, run_sweeps

@@ -2,8 +2,8 @@
 
 import pytest
 
-from campaigns import dispatch
 from campaigns.models import Campaign, Message
+from campaigns.sending import preparation
 from campaigns.states import CampaignState
 from tests.campaigns.sending_support import approved_sender, approved_template, campaign_for, prices
 
@@ -26,7 +26,7 @@ def test_chunks_written_by_three_threads_give_one_message_per_recipient(account,
     settings.SMS_PREPARE_CHUNK_SIZE = 37
     settings.SMS_PREPARE_WRITERS = 3
     campaign = _preparing_campaign(account)
-    dispatch.prepare_campaign(campaign)
+    preparation.prepare_campaign(campaign)
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.RUNNING
     assert campaign.recipients_count == RECIPIENTS
@@ -41,7 +41,7 @@ def test_a_failing_writer_thread_fails_the_preparation(account, settings, monkey
     settings.SMS_PREPARE_WRITERS = 2
     campaign = _preparing_campaign(account)
     written = []
-    original = dispatch.write_messages
+    original = preparation.write_messages
 
     def fail_on_the_third_chunk(defaults, now, rows):
         written.append(len(rows))
@@ -49,8 +49,8 @@ def test_a_failing_writer_thread_fails_the_preparation(account, settings, monkey
             raise RuntimeError("disk full")
         original(defaults, now, rows)
 
-    monkeypatch.setattr(dispatch, "write_messages", fail_on_the_third_chunk)
+    monkeypatch.setattr(preparation, "write_messages", fail_on_the_third_chunk)
     with pytest.raises(RuntimeError, match="disk full"):
-        dispatch.prepare_campaign(campaign)
+        preparation.prepare_campaign(campaign)
     assert Message.objects.filter(campaign=campaign).count() <= RECIPIENTS - 100
     assert Campaign.objects.get(pk=campaign.pk).state == CampaignState.PREPARING

@@ -3,10 +3,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from campaigns.dispatch import encode
 from campaigns.models import Price
-from campaigns.pricing import country_of, price_list
+from campaigns.pricing import price_list
 from campaigns.rendering import fields_needed, render, render_for_contact, values_for, variables_in
+from campaigns.sending.planning import encode
 
 
 def test_render_fills_variables_verbatim_and_leaves_missing_empty():
@@ -51,15 +51,6 @@ def test_values_come_from_fields_attributes_or_defaults():
 def test_send_types_choose_the_encoding(text, message_type, sent, encoding, parts):
     body, result = encode(text, message_type)
     assert (body, result.encoding, result.parts) == (sent, encoding, parts)
-
-
-def test_country_from_calling_code():
-    assert [country_of(n) for n in ("+919876543210", "+447911123456", "+12025550123", "+97150123456")] == [
-        "IN",
-        "GB",
-        "US",
-        "AE",
-    ]
 
 
 @pytest.mark.django_db

@@ -1,0 +1,160 @@
+"""API sends (single, bulk, template) and their quotes: numbers given by the client, not an audience.
+
+The numbers go through the same door into contacts as a campaign's pasted numbers (`contacts.recipients`), each
+is planned like a campaign's recipient (`planning.plan_message`) and the accepted ones are written by the one
+draft writer (`preparation`). The answer lists what was accepted and why the others were refused.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.rendering import variables_in
+from campaigns.sending import billing, work
+from campaigns.sending.errors import Reason, SendingError
+from campaigns.sending.lifecycle import check_free_text, check_start_time, template_problem
+from campaigns.sending.outbox import OPT_OUT_CONFIRMATION
+from campaigns.sending.planning import Draft, Rejection, build_spec, plan_message
+from campaigns.sending.preparation import MessageDefaults, default_connector, draft_rows, row_value, write_messages
+from campaigns.states import MessageType
+from campaigns.variable_mapping import missing_values
+from contacts.recipients import recipients
+from portal.audit import record
+from portal.models import Account
+
+
+@dataclass
+class SendOutcome:
+    group_id: uuid.UUID
+    accepted: list[dict] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)
+    cost: Decimal = Decimal("0")
+
+
+@dataclass
+class SendRequest:
+    sender: object
+    recipients: list[str]
+    text: str
+    service: str | None = None
+    template: object | None = None
+    variables: dict | None = None
+    message_type: str = MessageType.AUTO
+    flash: bool = False
+    custom: str = ""
+    max_units: int | None = None
+    webhook_id: str = ""
+    meta: dict = field(default_factory=dict)
+    send_at: datetime | None = None
+    confirms_opt_out: bool = False  # a reply confirming an opt-out reaches the number that just opted out
+
+
+def check_request(request: SendRequest, now: datetime) -> None:
+    """Refusals of the whole send: a past or too distant time, an unusable sender or template, missing values."""
+    check_start_time(request.send_at, now, field="time")
+    if not request.sender.is_approved:
+        raise SendingError(f"Sender {request.sender.name} is not approved.", field="sender")
+    if request.template is None:
+        check_free_text(request.text, field="message")
+    else:
+        problem = template_problem(request.template)
+        if problem:
+            raise SendingError(problem, field="template")
+        given = {name: {"default": value} for name, value in (request.variables or {}).items()}
+        missing = missing_values(variables_in(request.template.body), given, remedy="give it in `data`")
+        if missing:
+            raise SendingError(missing[0], field="data")
+
+
+def plan_send(account: Account, request: SendRequest) -> tuple[SendOutcome, list[Draft]]:
+    """Each number's draft or refusal (invalid, repeated, opted out, or what planning refuses)."""
+    spec = build_spec(
+        account,
+        sender=request.sender,
+        body=request.template.body if request.template is not None else request.text,
+        template=request.template,
+        message_type=request.message_type,
+        max_units=request.max_units,
+        service=request.service,
+    )
+    outcome, drafts = SendOutcome(group_id=uuid.uuid4()), []
+    numbers = {"numbers": request.recipients}
+    chunks = recipients(
+        account, numbers, sender=request.sender, product=spec.service, check_opt_outs=not request.confirms_opt_out
+    )
+    for chunk in chunks:
+        for item in chunk:
+            if item.invalid:
+                outcome.rejected.append(Reason.refusal(item.given, Reason.INVALID_NUMBER, item.invalid))
+            elif item.repeated:
+                outcome.rejected.append(Reason.refusal(item.given, Reason.DUPLICATE))
+            elif item.opt_out:
+                outcome.rejected.append(Reason.refusal(item.given, Reason.SUPPRESSED, f"opted out ({item.opt_out})"))
+            else:
+                planned = plan_message(spec, item.number, item.country, values=request.variables or {})
+                if isinstance(planned, Rejection):
+                    outcome.rejected.append(Reason.refusal(item.given, planned.reason, planned.detail))
+                else:
+                    drafts.append(planned)
+                    outcome.cost += planned.cost
+    return outcome, drafts
+
+
+def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run: bool = False) -> SendOutcome:
+    """Queue one message per valid, not opted-out recipient; report the others with their reason."""
+    now = timezone.now()
+    check_request(request, now)
+    outcome, drafts = plan_send(account, request)
+    if dry_run:
+        outcome.accepted = [{"number": d.recipient, "parts": d.encoding.parts, "cost": str(d.cost)} for d in drafts]
+        return outcome
+    if drafts:
+        billing.ensure_affordable(account, outcome.cost)
+    release = request.send_at if request.send_at and request.send_at > now else now
+    rows = draft_rows(drafts, lambda index: release)
+    with transaction.atomic():
+        write_messages(_defaults(account, request, outcome.group_id), now, rows)
+        if rows:
+            after = {"group_id": str(outcome.group_id), "n": len(rows)}
+            record(account, actor, "sms.sent", request.sender, after=after)
+            work.dispatch_soon()
+    outcome.accepted = [
+        {
+            "number": row_value(row, "recipient"),
+            "message_id": str(uuid.UUID(row_value(row, "uid"))),
+            "parts": row_value(row, "parts"),
+            "cost": str(row_value(row, "cost")),
+        }
+        for row in rows
+    ]
+    return outcome
+
+
+def _defaults(account: Account, request: SendRequest, group_id: uuid.UUID) -> MessageDefaults:
+    connector = default_connector()
+    return MessageDefaults(
+        account_id=account.pk,
+        campaign_id=None,
+        group_id=group_id,
+        sender_id=request.sender.pk,
+        sender_name=request.sender.name,
+        service=request.service or request.sender.service,
+        message_type=request.message_type or MessageType.AUTO,
+        flash=request.flash,
+        connector_id=connector.pk if connector else None,
+        webhook_id=request.webhook_id,
+        custom_id=request.custom,
+        meta=_message_meta(request),
+    )
+
+
+def _message_meta(request: SendRequest) -> dict:
+    """The client's meta, with the opt-out confirmation mark only when the send is one (never from a client)."""
+    meta = {key: value for key, value in request.meta.items() if key != OPT_OUT_CONFIRMATION}
+    if request.confirms_opt_out:
+        meta[OPT_OUT_CONFIRMATION] = True
+    return meta
