@@ -24,6 +24,7 @@ from contacts.phones import PhoneNumberError, normalize_msisdn
 __all__ = [
     "REASON_PRIORITY",
     "annotate_opt_out",
+    "broadest_opt_outs",
     "is_suppressed",
     "normalize_receiver_or_none",
     "suppressed_receivers_q",
@@ -118,6 +119,21 @@ def suppression_reasons(
             if receiver not in best or rank[reason] < rank[best[receiver]]:
                 best[receiver] = reason
     return {raw: reason for e164, reason in best.items() for raw in by_e164[e164]}
+
+
+def broadest_opt_outs(account, msisdns: Iterable[str]) -> dict[str, str]:
+    """Number → its broadest opt-out of any scope (all, then sender, product, tag), for the numbers that have one:
+    what the "opted out" badge shows on every page (one query per chunk of numbers)."""
+    numbers = sorted({str(number) for number in msisdns if number})
+    rank = {reason: index for index, reason in enumerate(REASON_PRIORITY)}
+    best: dict[str, str] = {}
+    for start in range(0, len(numbers), CHUNK_SIZE):
+        chunk = numbers[start : start + CHUNK_SIZE]
+        rows = Unsubscriber.objects.filter(account=account, receiver__in=chunk).values_list("receiver", "type")
+        for receiver, reason in rows.distinct():
+            if receiver not in best or rank[reason] < rank[best[receiver]]:
+                best[receiver] = reason
+    return best
 
 
 def is_suppressed(account, msisdn: str, *, sender=None, product=None, tags: Iterable = ()) -> bool:

@@ -13,7 +13,7 @@ from django import template
 from django.utils.html import format_html
 
 from contacts.models.unsubscribers import Unsubscriber, UnsubscriberType
-from contacts.suppression import REASON_PRIORITY
+from contacts.suppression import broadest_opt_outs
 from portal.masking import mask_msisdn
 from portal.roles import WRITE, has_capability
 
@@ -45,8 +45,7 @@ def _broadest_type(context, number: str) -> str | None:
         if request is not None:
             setattr(request, _CACHE_ATTRIBUTE, cache)
     if number not in cache:
-        types = set(Unsubscriber.objects.filter(account=account, receiver=number).values_list("type", flat=True))
-        cache[number] = next((kind for kind in REASON_PRIORITY if kind in types), None)
+        cache[number] = broadest_opt_outs(account, [number]).get(number)
     return cache[number]
 
 

@@ -17,7 +17,7 @@ from contacts.exporting import contact_export_columns, iter_csv, write_xlsx
 from contacts.filtersets import ContactFilterSet
 from contacts.forms import BulkActionForm, ContactForm, IdentifierForm, apply_service_error
 from contacts.models import Contact, Group, Identifier, Segment, Tag
-from contacts.suppression import suppression_reasons
+from contacts.suppression import broadest_opt_outs
 from portal import htmx
 from portal.roles import WRITE
 from portal.views import AccountViewMixin
@@ -73,7 +73,7 @@ def filtered_contacts(account, request, params=None):
 
 def with_opt_out_state(account, contacts: list[Contact]) -> list[Contact]:
     """Set `opt_out_type` on each contact (one query for the whole page), read by the `opted_out` badge."""
-    reasons = suppression_reasons(account, [contact.phone for contact in contacts])
+    reasons = broadest_opt_outs(account, [contact.phone for contact in contacts])
     for contact in contacts:
         contact.opt_out_type = reasons.get(contact.phone)
     return contacts
