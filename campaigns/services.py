@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from campaigns.matching import invalidate_account
 from campaigns.models import (
     BlockedTemplate,
     BlockedTemplateStatus,
@@ -29,7 +30,9 @@ from campaigns.models import (
 )
 from campaigns.sender_rules import normalize_sender_name, validate_sender
 from campaigns.template_rules import ERROR, AccountFacts, Finding, normalize_newlines, validate_template
+from portal import cleanup
 from portal.audit import record
+from portal.models import CleanupBatch
 from portal.notify import notify
 
 SENDER_FIELDS = ("name", "country_code", "service", "entity_id", "status", "reason")
@@ -506,17 +509,19 @@ def unblock_template(blocked: BlockedTemplate, *, acting_user) -> None:
     record(blocked.account, acting_user, "blocked_template.deleted", blocked, before=before)
 
 
-@transaction.atomic
-def clean_blocked_templates(account, *, acting_user) -> int:
-    """Remove every blocked template id of the account; one audit row with the count."""
-    queryset = BlockedTemplate.objects.for_account(account)
-    count = queryset.count()
-    queryset.delete()
-    from campaigns.matching import invalidate_account
+BLOCKED_TEMPLATES_CLEANUP = cleanup.CleanupKind(
+    name="blocked_templates",
+    model=BlockedTemplate,
+    noun="blocked template ids",
+    audit_prefix="blocked_template",
+    after_change=invalidate_account,
+)
 
-    transaction.on_commit(lambda: invalidate_account(account.pk))
-    record(account, acting_user, "blocked_template.cleaned", account, before={"count": count}, after={"count": 0})
-    return count
+
+def clean_blocked_templates(account, *, acting_user) -> CleanupBatch | None:
+    """Remove every blocked template id of the account into a clean-up batch, restorable for 30 days (restoring
+    skips ids blocked again meanwhile); None when there was none. Audited as `blocked_template.cleaned`."""
+    return cleanup.clean(account, BLOCKED_TEMPLATES_CLEANUP, acting_user)
 
 
 @dataclass
@@ -559,8 +564,6 @@ def import_blocked_templates(account, *, acting_user, rows: Iterable[tuple[int, 
     new = [BlockedTemplate(account=account, template_id=tid) for tid in wanted if tid not in existing]
     BlockedTemplate.objects.bulk_create(new, batch_size=1000)
     summary.created = len(new)
-    from campaigns.matching import invalidate_account
-
     transaction.on_commit(lambda: invalidate_account(account.pk))
     record(account, acting_user, "blocked_template.imported", account, after=summary.as_dict())
     return summary

@@ -3,7 +3,10 @@
 from django.urls import path
 
 from campaigns.models import Sender, Template
+from campaigns.services import BLOCKED_TEMPLATES_CLEANUP
 from campaigns.views import blocked, compliance, senders, templates
+from portal.roles import REVIEW
+from portal.views_cleanup import CleanupRestoreView
 
 urlpatterns = [
     path("senders/", senders.SenderListView.as_view(), name="sender_list"),
@@ -30,5 +33,14 @@ urlpatterns = [
     path("blocked-templates/", blocked.BlockedListView.as_view(), name="blockedtemplate_list"),
     path("blocked-templates/import/", blocked.BlockedImportView.as_view(), name="blockedtemplate_import"),
     path("blocked-templates/clean/", blocked.BlockedCleanView.as_view(), name="blockedtemplate_clean"),
+    path(
+        "blocked-templates/clean-ups/<uuid:uid>/restore/",
+        CleanupRestoreView.as_view(
+            kind_name=BLOCKED_TEMPLATES_CLEANUP.name,
+            required_capability=REVIEW,
+            list_url="campaigns:blockedtemplate_list",
+        ),
+        name="blockedtemplate_restore_clean",
+    ),
     path("blocked-templates/<uuid:uid>/", blocked.BlockedUpdateView.as_view(), name="blockedtemplate_update"),
 ]

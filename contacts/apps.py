@@ -8,6 +8,9 @@ class ContactsConfig(AppConfig):
         from django.db.models.signals import pre_delete
 
         from contacts.links import lock_account_rows
+        from contacts.services_unsubscribers import OPT_OUT_CLEANUP
+        from portal import cleanup
         from portal.models import Account
 
         pre_delete.connect(lock_account_rows, sender=Account, dispatch_uid="contacts.lock_account_rows")
+        cleanup.register(OPT_OUT_CLEANUP)

@@ -30,16 +30,22 @@ from contacts.models.unsubscribers import (
     UnsubscriberType,
 )
 from contacts.phones import PhoneNumberError, normalize_msisdn
+from portal import cleanup
 from portal.audit import record
 from portal.events import emit
-from portal.models import Account, hash_token_secret
+from portal.models import Account, CleanupBatch, hash_token_secret
 
-CLEAN_ALL_CONFIRMATION = "DELETE ALL"
+CLEAN_ALL_CONFIRMATION = cleanup.CONFIRMATION_PHRASE
 TYPE_ALIASES = {"service": UnsubscriberType.PRODUCT}
 VALUE_MAX_LENGTH = 100
 BULK_CHUNK = 1000
 INBOUND_TOKEN_PREFIX = "in"
 _LIST_SEPARATORS = re.compile(r"[\r\n,;\t]+")
+
+
+OPT_OUT_CLEANUP = cleanup.CleanupKind(
+    name="unsubscribers", model=Unsubscriber, noun="opt-outs", audit_prefix="unsubscriber"
+)
 
 
 class DuplicateOptOut(Exception):
@@ -187,26 +193,10 @@ def delete_unsubscriber(unsubscriber: Unsubscriber, actor, *, reason: str = "") 
     unsubscriber.delete()
 
 
-def confirmation_matches(confirmation: str | None) -> bool:
-    return " ".join((confirmation or "").split()).upper() == CLEAN_ALL_CONFIRMATION
-
-
-@transaction.atomic
-def clean_all(account: Account, actor, *, confirmation: str | None) -> int:
-    """Delete every opt-out of the account; refuses unless `confirmation` is the text DELETE ALL."""
-    if not confirmation_matches(confirmation):
-        count = Unsubscriber.objects.filter(account=account).count()
-        raise ValidationError(
-            {
-                "confirm": [
-                    f"Deleting all {count} unsubscribers cannot be undone: "
-                    f"send confirm={CLEAN_ALL_CONFIRMATION!r} to proceed."
-                ]
-            }
-        )
-    deleted, _ = Unsubscriber.objects.filter(account=account).delete()
-    record(account, actor, "unsubscriber.cleaned", account, after={"deleted": deleted})
-    return deleted
+def clean_all(account: Account, actor) -> CleanupBatch | None:
+    """Delete every opt-out of the account into a clean-up batch that can be restored for 30 days (restoring
+    skips numbers that opted out again meanwhile); None when there was none. Audited as `unsubscriber.cleaned`."""
+    return cleanup.clean(account, OPT_OUT_CLEANUP, actor)
 
 
 # --- many at once (pasted lists, imports) ---------------------------------------------------------------

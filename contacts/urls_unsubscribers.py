@@ -2,7 +2,10 @@
 
 from django.urls import path
 
+from contacts.services_unsubscribers import OPT_OUT_CLEANUP
 from contacts.views import unsubscribers as views
+from portal.roles import WRITE
+from portal.views_cleanup import CleanupRestoreView
 
 urlpatterns = [
     path("unsubscribers/", views.UnsubscriberListView.as_view(), name="unsubscriber_list"),
@@ -15,6 +18,13 @@ urlpatterns = [
     ),
     path("unsubscribers/export.csv", views.UnsubscriberExportView.as_view(), name="unsubscriber_export"),
     path("unsubscribers/delete-all/", views.UnsubscriberCleanView.as_view(), name="unsubscriber_clean"),
+    path(
+        "unsubscribers/clean-ups/<uuid:uid>/restore/",
+        CleanupRestoreView.as_view(
+            kind_name=OPT_OUT_CLEANUP.name, required_capability=WRITE, list_url="contacts:unsubscriber_list"
+        ),
+        name="unsubscriber_restore_clean",
+    ),
     path("unsubscribers/settings/", views.OptOutSettingsView.as_view(), name="unsubscriber_settings"),
     path("unsubscribers/<uuid:uid>/edit/", views.UnsubscriberEditView.as_view(), name="unsubscriber_edit"),
     path("unsubscribers/<uuid:uid>/delete/", views.UnsubscriberDeleteView.as_view(), name="unsubscriber_delete"),

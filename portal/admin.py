@@ -64,4 +64,7 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["text", "user__email"]
 
 
-from portal import admin_webhooks  # noqa: E402, F401  (Webhook, Subscription, WebhookDelivery)
+from portal import (  # noqa: E402, F401
+    admin_cleanup,  # CleanupBatch, CleanupRow
+    admin_webhooks,  # Webhook, Subscription, WebhookDelivery
+)

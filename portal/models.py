@@ -232,4 +232,5 @@ class Notification(models.Model):
         return self.text
 
 
+from portal.models_cleanup import *  # noqa: E402, F403  (CleanupBatch, CleanupRow)
 from portal.models_webhooks import *  # noqa: E402, F403  (Webhook, Subscription, WebhookDelivery)

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from portal.cleanup import purge_expired
 from portal.webhooks.tasks import (  # noqa: F401  (autodiscovery)
     deliver_webhook,
     prune_webhook_deliveries,
@@ -11,3 +12,9 @@ from portal.webhooks.tasks import (  # noqa: F401  (autodiscovery)
 def ping(value: str = "pong") -> str:
     """Round-trip check used by health tests: returns what it was given."""
     return value
+
+
+@shared_task(name="portal.purge_cleanup_batches")
+def purge_cleanup_batches() -> int:
+    """Beat sweep: clean-up batches past their 30 days are deleted with their rows (idempotent)."""
+    return purge_expired()

@@ -15,6 +15,7 @@ from campaigns.matching import match_message
 from campaigns.models import BlockedTemplate, BlockedTemplateStatus, Sender, Template, TemplateType
 from campaigns.template_files import XLSX, dlt_export_response, read_blocked_template_ids, read_dlt_template_ids
 from campaigns.template_rules import ERROR, extract_variables, normalize_newlines
+from portal.api.cleanup import CLEAN_SCHEMA, clean_response, cleanup_routes
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountScopedViewSet
 from portal.roles import READ, REVIEW
@@ -243,7 +244,8 @@ class BlockedTemplateSerializer(serializers.ModelSerializer):
 
 
 class BlockedTemplateViewSet(AccountScopedViewSet):
-    """Template ids that never match and cannot be sent while active. `DELETE` on the list removes them all."""
+    """Template ids that never match and cannot be sent while active. `DELETE` on the list removes them all into
+    a restorable clean-up batch."""
 
     queryset = BlockedTemplate.objects.all()
     serializer_class = BlockedTemplateSerializer
@@ -286,13 +288,16 @@ class BlockedTemplateViewSet(AccountScopedViewSet):
 
     @extend_schema(
         operation_id="sms_blocked_templates_clean",
-        request=None,
-        responses=OpenApiTypes.OBJECT,
-        summary="Delete every blocked template id",
+        summary="Delete every blocked template id (restorable for 30 days)",
+        description=(
+            "No parameters. The ids go to a clean-up batch (id in the `Clean-Batch` header, listed by "
+            "`GET /sms/blocked-templates/clean-batches`) that `POST /sms/blocked-templates/restore-clean/{id}` "
+            "puts back."
+        ),
+        **CLEAN_SCHEMA,
     )
     def clean(self, request):
-        count = services.clean_blocked_templates(request.account, acting_user=request.user)
-        return envelope([], f"Deleted Successfully ({count} blocked templates)")
+        return clean_response(services.clean_blocked_templates(request.account, acting_user=request.user))
 
     @extend_schema(
         request={
@@ -315,6 +320,9 @@ blocked_urlpatterns = [
         r"^sms/blocked-templates/import/?$",
         BlockedTemplateViewSet.as_view({"post": "import_file"}),
         name="blocked-template-import",
+    ),
+    *cleanup_routes(
+        "sms/blocked-templates", services.BLOCKED_TEMPLATES_CLEANUP.name, capability=REVIEW, name="blocked-template"
     ),
     re_path(
         r"^sms/blocked-templates/?$",

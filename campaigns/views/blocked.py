@@ -1,4 +1,4 @@
-"""Blocked template pages: list, add, activate/deactivate, delete, import a file of ids, clean all."""
+"""Blocked template pages: list, add, activate/deactivate, delete, import a file of ids, clean all (restorable)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,10 +12,10 @@ from campaigns.models import BlockedTemplate, BlockedTemplateStatus
 from campaigns.template_files import read_blocked_template_ids
 from campaigns.views.common import SpreadsheetIdImportView, apply_errors
 from portal import htmx
+from portal.cleanup import CONFIRMATION_PHRASE, confirmation_matches
 from portal.roles import READ, REVIEW
 from portal.views import AccountViewMixin
-
-CLEAN_CONFIRMATION = "DELETE ALL"
+from portal.views_cleanup import recent_cleanups
 
 
 class BlockedListView(AccountViewMixin, View):
@@ -33,7 +33,13 @@ class BlockedListView(AccountViewMixin, View):
             "blocked": filterset.qs[:500],
             "total": BlockedTemplate.objects.for_account(self.account).count(),
             "can_review": self.can(REVIEW),
-            "clean_confirmation": CLEAN_CONFIRMATION,
+            "clean_confirmation": CONFIRMATION_PHRASE,
+            **recent_cleanups(
+                self.account,
+                services.BLOCKED_TEMPLATES_CLEANUP,
+                restore_url="campaigns:blockedtemplate_restore_clean",
+                can_restore=self.can(REVIEW),
+            ),
         }
         return htmx.render(request, self.template_name, context, partial="blocked-rows", status=status)
 
@@ -91,9 +97,10 @@ class BlockedCleanView(AccountViewMixin, View):
     required_capability = REVIEW
 
     def post(self, request):
-        if request.POST.get("confirm", "").strip().upper() != CLEAN_CONFIRMATION:
-            messages.error(request, f"Type {CLEAN_CONFIRMATION} to remove every blocked template id.")
+        if not confirmation_matches(request.POST.get("confirm")):
+            messages.error(request, f"Type {CONFIRMATION_PHRASE} to remove every blocked template id.")
         else:
-            count = services.clean_blocked_templates(self.account, acting_user=request.user)
-            messages.success(request, f"Removed {count} blocked template ids.")
+            batch = services.clean_blocked_templates(self.account, acting_user=request.user)
+            count = batch.row_count if batch else 0
+            messages.success(request, f"Removed {count} blocked template ids. Restore them below within 30 days.")
         return redirect("campaigns:blockedtemplate_list")

@@ -1,4 +1,4 @@
-"""API: `/sms/unsubscribers` (CRUD, clean-all, import) and `/sms/inbound` (receive with the inbound token, list)."""
+"""API: `/sms/unsubscribers` (CRUD, clean-all and its restore, import) and `/sms/inbound` (receive, list)."""
 
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
@@ -9,7 +9,7 @@ from django.urls import re_path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -23,6 +23,7 @@ from contacts.models.unsubscribers import (
     UnsubscriberSource,
 )
 from contacts.services_unsubscribers import (
+    OPT_OUT_CLEANUP,
     DuplicateOptOut,
     account_for_inbound_token,
     add_unsubscriber,
@@ -35,11 +36,12 @@ from contacts.services_unsubscribers import (
     update_unsubscriber,
 )
 from contacts.unsubscriber_import import import_summary, start_unsubscriber_import
+from portal.api.cleanup import CLEAN_SCHEMA, clean_response, cleanup_routes
 from portal.api.exceptions import Conflict, InactiveAccount, PayloadTooLarge
 from portal.api.responses import envelope
 from portal.api.throttling import TokenRateThrottle
 from portal.api.viewsets import AccountAPIView, AccountScopedViewSet
-from portal.roles import MANAGE
+from portal.roles import MANAGE, WRITE
 
 
 @contextmanager
@@ -73,7 +75,7 @@ class UnsubscriberSerializer(serializers.ModelSerializer):
 
 
 class UnsubscriberViewSet(AccountScopedViewSet):
-    """Opt-outs of the account. `DELETE` on the list deletes them all and needs `confirm=DELETE ALL`."""
+    """Opt-outs of the account. `DELETE` on the list deletes them all into a restorable clean-up batch."""
 
     queryset = Unsubscriber.objects.select_related("created_by")
     serializer_class = UnsubscriberSerializer
@@ -122,16 +124,15 @@ class UnsubscriberViewSet(AccountScopedViewSet):
 
     @extend_schema(
         operation_id="sms_unsubscribers_clean",
-        parameters=[OpenApiParameter("confirm", str, required=True, description="Must be DELETE ALL.")],
-        request=None,
-        responses={200: None},
+        summary="Delete every opt-out (restorable for 30 days)",
+        description=(
+            "No parameters. The opt-outs go to a clean-up batch (id in the `Clean-Batch` header, listed by "
+            "`GET /sms/unsubscribers/clean-batches`) that `POST /sms/unsubscribers/restore-clean/{id}` puts back."
+        ),
+        **CLEAN_SCHEMA,
     )
     def clean(self, request):
-        body = request.data if hasattr(request.data, "get") else {}
-        confirmation = request.query_params.get("confirm") or body.get("confirm")
-        with service_errors():
-            deleted = clean_all(request.account, request.user, confirmation=confirmation)
-        return envelope([], f"Deleted Successfully ({deleted} unsubscribers)")
+        return clean_response(clean_all(request.account, request.user))
 
     @extend_schema(
         operation_id="sms_unsubscribers_import",
@@ -379,6 +380,7 @@ urlpatterns = [
         UnsubscriberViewSet.as_view({"post": "import_file"}),
         name="unsubscriber-import",
     ),
+    *cleanup_routes("sms/unsubscribers", OPT_OUT_CLEANUP.name, capability=WRITE, name="unsubscriber"),
     _list_route(
         "sms/unsubscribers",
         UnsubscriberViewSet,

@@ -1,4 +1,5 @@
-"""Opt-out pages: list, add (one or a pasted list), edit, delete, clean-all, import, export, inbound, settings."""
+"""Opt-out pages: list, add (one or a pasted list), edit, delete, clean-all (restorable), import, export, inbound,
+settings."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -23,6 +24,7 @@ from contacts.importing.errors import ImportFileError
 from contacts.models.imports import Import, ImportKind
 from contacts.models.unsubscribers import InboundMessage, Unsubscriber, UnsubscriberSource, UnsubscriberType
 from contacts.services_unsubscribers import (
+    OPT_OUT_CLEANUP,
     DuplicateOptOut,
     add_from_text,
     approved_sender_names,
@@ -36,9 +38,11 @@ from contacts.services_unsubscribers import (
 from contacts.suppression import annotate_opt_out
 from contacts.unsubscriber_import import import_summary, start_unsubscriber_import
 from portal import htmx
+from portal.cleanup import CONFIRMATION_PHRASE, confirmation_matches
 from portal.masking import mask_msisdn
 from portal.roles import MANAGE, READ, WRITE
 from portal.views import AccountViewMixin
+from portal.views_cleanup import recent_cleanups
 
 PAGE_SIZE = 50
 
@@ -68,6 +72,12 @@ class UnsubscriberListView(AccountViewMixin, View):
             "type_choices": UnsubscriberType.choices,
             "can_write": self.can(WRITE),
             "can_manage": self.can(MANAGE),
+            **recent_cleanups(
+                self.account,
+                OPT_OUT_CLEANUP,
+                restore_url="contacts:unsubscriber_restore_clean",
+                can_restore=self.can(WRITE),
+            ),
         }
         return htmx.render(request, self.template_name, context, partial="unsubscriber-rows")
 
@@ -163,14 +173,13 @@ class UnsubscriberCleanView(AccountViewMixin, View):
 
     def post(self, request):
         form = CleanAllForm(request.POST)
+        if form.is_valid() and not confirmation_matches(form.cleaned_data["confirm"]):
+            form.add_error("confirm", f"Type {CONFIRMATION_PHRASE} to delete every opt-out.")
         if form.is_valid():
-            try:
-                deleted = clean_all(self.account, request.user, confirmation=form.cleaned_data["confirm"])
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, f"All {deleted} opt-outs deleted.")
-                return redirect("contacts:unsubscriber_list")
+            batch = clean_all(self.account, request.user)
+            deleted = batch.row_count if batch else 0
+            messages.success(request, f"All {deleted} opt-outs deleted. Restore them below within 30 days.")
+            return redirect("contacts:unsubscriber_list")
         return htmx.render(request, self.template_name, self.context(form), status=422)
 
 

@@ -181,8 +181,9 @@ def test_blocked_template_import_reports_rows_and_skips_existing(account, compli
 def test_clean_blocked_templates_removes_only_this_account(account, other_account, compliance_user):
     BlockedTemplate.objects.create(account=account, template_id="1")
     BlockedTemplate.objects.create(account=other_account, template_id="1")
-    assert services.clean_blocked_templates(account, acting_user=compliance_user) == 1
+    assert services.clean_blocked_templates(account, acting_user=compliance_user).row_count == 1
     assert BlockedTemplate.objects.count() == 1
+    assert services.clean_blocked_templates(account, acting_user=compliance_user) is None
 
 
 def test_dlt_ids_import_by_name_or_alias(account, compliance_user):

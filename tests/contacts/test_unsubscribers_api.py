@@ -119,20 +119,17 @@ def test_another_accounts_opt_out_is_404(admin_api, other_account, outsider):
     assert Unsubscriber.objects.filter(pk=foreign.pk).exists()
 
 
-def test_clean_all_needs_the_confirmation(admin_api, account, admin_user, other_account, outsider):
+def test_clean_all_needs_no_parameters_and_answers_as_the_seed(admin_api, account, admin_user, other_account, outsider):
     add_unsubscriber(account, admin_user, receiver="+919876543210")
     add_unsubscriber(account, admin_user, receiver="+919876543211", type="tag", value="vip")
     add_unsubscriber(other_account, outsider, receiver="+447400123456")
-    refused = admin_api.delete(URL)
-    assert refused.status_code == 422
-    assert "DELETE ALL" in refused.json()["errors"]["confirm"][0]
-    assert admin_api.delete(f"{URL}?confirm=yes").status_code == 422
-    assert Unsubscriber.objects.filter(account=account).count() == 2
-    done = admin_api.delete(f"{URL}?confirm=DELETE%20ALL")
+    done = admin_api.delete(URL)
     assert done.status_code == 200
+    assert done.json() == {"status": "OK", "code": 200, "message": "Deleted Successfully", "data": []}
     assert not Unsubscriber.objects.filter(account=account).exists()
     assert Unsubscriber.objects.filter(account=other_account).count() == 1
-    assert AuditEvent.objects.filter(account=account, verb="unsubscriber.cleaned").get().after == {"deleted": 2}
+    event = AuditEvent.objects.filter(account=account, verb="unsubscriber.cleaned").get()
+    assert (event.after["deleted"], event.after["batch"]) == (2, done["Clean-Batch"])
 
 
 @pytest.mark.parametrize("role", ["viewer", "compliance"])
@@ -142,7 +139,7 @@ def test_read_only_roles_cannot_write(api, account, admin_user, role):
     assert client.get(URL).status_code == 200
     assert create(client, receiver="9876543299").status_code == 403
     assert client.delete(f"{URL}/{existing.uid}").status_code == 403
-    assert client.delete(f"{URL}?confirm=DELETE ALL").status_code == 403
+    assert client.delete(URL).status_code == 403
     assert client.post(f"{URL}/import", {"file": io.BytesIO(b"9876543211")}, format="multipart").status_code == 403
     assert Unsubscriber.objects.filter(account=account).count() == 1
 
