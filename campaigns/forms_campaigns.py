@@ -1,4 +1,8 @@
-"""The campaign wizard's form: audience, sender and content, variable mapping, schedule, batches and throttle."""
+"""The campaign wizard's form: audience, sender and content, variable mapping, schedule, batches and throttle.
+
+When it sends is an explicit choice: "Send now", or "Schedule" with a start time that `lifecycle.check_start_time`
+accepts (in the future, within the maximum ahead). A draft needs no choice, but a start time it keeps is checked too.
+"""
 
 import re
 import zoneinfo
@@ -6,13 +10,18 @@ import zoneinfo
 from django import forms
 from django.utils import timezone
 
+from campaigns.conf import setting
 from campaigns.models import Campaign, Sender, Template
 from campaigns.rendering import variables_in
+from campaigns.sending.errors import SendingError
+from campaigns.sending.lifecycle import check_start_time
 from campaigns.states import MessageType
 from campaigns.variable_mapping import default_source, missing_values
 
 NUMBER_SPLIT = re.compile(r"[\s,;]+")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+SEND_NOW, SCHEDULE = "now", "schedule"
+INTENT_SEND = "send"
 
 
 class CampaignForm(forms.Form):
@@ -31,20 +40,31 @@ class CampaignForm(forms.Form):
     max_units = forms.TypedChoiceField(
         choices=[("", "No limit"), ("2", "2 parts"), ("3", "3 parts")], coerce=int, empty_value=None, required=False
     )
+    when = forms.ChoiceField(
+        choices=[(SEND_NOW, "Send now"), (SCHEDULE, "Schedule for the start time")],
+        widget=forms.RadioSelect,
+        required=False,
+        label="When",
+    )
     start_at = forms.DateTimeField(
         required=False,
+        label="Start time",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Empty: send now. Up to 30 days ahead, in the account's time zone.",
     )
     batch_size = forms.IntegerField(required=False, min_value=1, label="Batch size")
     batch_interval_minutes = forms.IntegerField(required=False, min_value=1, label="Minutes between batches")
     throttle_per_second = forms.IntegerField(required=False, min_value=1, label="Messages per second at most")
 
-    def __init__(self, *args, account, **kwargs):
+    def __init__(self, *args, account, intent: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         from contacts.models import Group, Segment, Tag
 
         self.account = account
+        self.intent = intent
+        self.fields["start_at"].help_text = (
+            f"Only with “Schedule”: in the future, up to {setting('SMS_SCHEDULE_MAX_DAYS')} days ahead, "
+            f"in the account's time zone ({account.time_zone})."
+        )
         self.fields["groups"].choices = [(str(g.uid), g.name) for g in Group.objects.for_account(account)]
         self.fields["segments"].choices = [(str(s.uid), s.name) for s in Segment.objects.for_account(account)]
         self.fields["tags"].choices = [(t.name, t.name) for t in Tag.objects.for_account(account)]
@@ -93,7 +113,30 @@ class CampaignForm(forms.Form):
             self.add_error(None, problem)
         if not any([data.get("groups"), data.get("segments"), data.get("tags"), self.numbers_list()]):
             self.add_error("groups", "Choose at least one group, segment or tag, or give numbers.")
+        self._clean_when(data)
         return data
+
+    def _clean_when(self, data) -> None:
+        """Sending asks for the choice; "Schedule" asks for a time; any time given must be acceptable."""
+        when, start_at = data.get("when"), data.get("start_at")
+        if not when and self.intent == INTENT_SEND:
+            self.add_error("when", "Choose “Send now” or “Schedule”.")
+        if "start_at" in self.errors:
+            return
+        if when == SEND_NOW and start_at is not None:
+            self.add_error(
+                "start_at", "You chose “Send now” and gave a start time: clear the time, or choose “Schedule”."
+            )
+        elif when == SCHEDULE and start_at is None:
+            self.add_error("start_at", "Give the start time, or choose “Send now”.")
+        elif start_at is not None:
+            try:
+                check_start_time(start_at, timezone.now(), field="start_at")
+            except SendingError as error:
+                self.add_error("start_at", str(error))
+
+    def sends_now(self) -> bool:
+        return self.cleaned_data.get("when") == SEND_NOW
 
     def numbers_list(self) -> list[str]:
         text = (self.cleaned_data.get("numbers") or "") if hasattr(self, "cleaned_data") else ""

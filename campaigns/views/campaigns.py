@@ -5,6 +5,8 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views import View
 
 from campaigns.filtersets_sending import CampaignFilterSet
@@ -42,6 +44,22 @@ def campaign_review(campaign: Campaign) -> dict:
         review.update(counts.as_dict(), sufficient=counts.cost <= balance)
         review["rejected_reasons"] = Reason.labelled(counts.rejected)
     return review
+
+
+def started_message(campaign: Campaign) -> str:
+    """What scheduling really did: a start at the moment it was scheduled is a send now."""
+    if campaign.start_at <= campaign.scheduled_at:
+        return f"“{campaign.name}” is sending now."
+    return f"“{campaign.name}” is scheduled for {date_format(timezone.localtime(campaign.start_at), 'Y-m-d H:i T')}."
+
+
+def _schedule_summary(form) -> dict:
+    """The wizard's "When" line: the refusal of the choice or the time, else what sending will do."""
+    if not form.is_bound:
+        return {}
+    data = getattr(form, "cleaned_data", {})
+    errors = [*form.errors.get("when", []), *form.errors.get("start_at", [])]
+    return {"errors": errors, "when": data.get("when"), "start_at": data.get("start_at")}
 
 
 def _sample(item, account) -> dict:
@@ -86,6 +104,7 @@ class CampaignCreateView(AccountViewMixin, View):
                 for name, rule in mapping.items()
             ],
             "sources": [*CONTACT_FIELDS, "attributes."],
+            "schedule": _schedule_summary(form),
         }
 
     def get(self, request):
@@ -93,8 +112,9 @@ class CampaignCreateView(AccountViewMixin, View):
         return htmx.render(request, self.template_name, self.context(form))
 
     def post(self, request):
-        form = CampaignForm(request.POST, request.FILES, account=self.account)
-        preview = request.POST.get("intent") == "preview"
+        intent = request.POST.get("intent", "")
+        form = CampaignForm(request.POST, request.FILES, account=self.account, intent=intent)
+        preview = intent == "preview"
         if not form.is_valid():
             status = 200 if preview else 422
             return htmx.render(request, self.template_name, self.context(form), partial="wizard-review", status=status)
@@ -105,15 +125,15 @@ class CampaignCreateView(AccountViewMixin, View):
         with transaction.atomic():
             campaign.save()
             record(self.account, request.user, "campaign.created", campaign)
-        if request.POST.get("intent") == "draft":
+        if intent == "draft":
             messages.success(request, f"Draft “{campaign.name}” saved.")
             return redirect("campaigns:campaign_detail", uid=campaign.uid)
         try:
-            schedule_campaign(campaign, start_at=campaign.start_at, actor=request.user)
+            schedule_campaign(campaign, start_at=campaign.start_at, send_now=form.sends_now(), actor=request.user)
         except SendingError as error:
             messages.error(request, f"Saved as a draft, not scheduled: {error}")
             return redirect("campaigns:campaign_detail", uid=campaign.uid)
-        messages.success(request, f"“{campaign.name}” is scheduled.")
+        messages.success(request, started_message(campaign))
         return redirect("campaigns:campaign_detail", uid=campaign.uid)
 
 
@@ -136,25 +156,34 @@ class CampaignDetailView(AccountViewMixin, View):
 
 
 class CampaignActionView(AccountViewMixin, View):
-    """Pause, resume, cancel or schedule (a draft) from the campaign page."""
+    """Pause, resume, cancel, or start a draft from the campaign page: `schedule` at its saved start time (refused
+    when that time has passed) or `send_now`."""
 
     required_capability = WRITE
-    ACTIONS = {
+    TRANSITIONS = {
         "pause": (pause_campaign, "paused"),
         "resume": (resume_campaign, "resumed"),
         "cancel": (cancel_campaign, "cancelled"),
-        "schedule": (schedule_campaign, "scheduled"),
     }
+    STARTS = {"schedule", "send_now"}
 
     def post(self, request, uid, action):
         campaign = get_object_or_404(Campaign.objects.for_account(self.account), uid=uid)
-        if action not in self.ACTIONS:
+        if action not in self.TRANSITIONS and action not in self.STARTS:
             return redirect("campaigns:campaign_detail", uid=uid)
-        service, done = self.ACTIONS[action]
-        kwargs = {"start_at": campaign.start_at} if action == "schedule" else {}
+        if action == "schedule" and campaign.start_at is None:
+            messages.error(request, "This draft has no start time: choose “Send now”.")
+            return redirect("campaigns:campaign_detail", uid=uid)
         try:
-            service(campaign, actor=request.user, **kwargs)
-            messages.success(request, f"Campaign {done}.")
+            messages.success(request, self.perform(campaign, action, request.user))
         except SendingError as error:
             messages.error(request, str(error))
         return redirect("campaigns:campaign_detail", uid=uid)
+
+    def perform(self, campaign: Campaign, action: str, actor) -> str:
+        if action in self.STARTS:
+            schedule_campaign(campaign, start_at=campaign.start_at, send_now=action == "send_now", actor=actor)
+            return started_message(campaign)
+        service, done = self.TRANSITIONS[action]
+        service(campaign, actor=actor)
+        return f"Campaign {done}."

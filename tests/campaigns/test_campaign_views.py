@@ -39,6 +39,7 @@ def wizard_data(template, **extra):
         "sender": str(template.sender.uid),
         "template": str(template.uid),
         "message_type": "A",
+        "when": "now",
         "map_name_source": "first_name",
         "map_name_default": "friend",
         "map_city_source": "attributes.city",

@@ -44,8 +44,16 @@ def test_wizard_to_completed_campaign(page, login, marketer, account, settings):
     expect(page.get_by_test_id("suppressed-count")).to_contain_text("all: 1")
     expect(page.get_by_test_id("estimated-cost")).to_contain_text("0.02")
 
+    page.get_by_label("Schedule for the start time").check()
+    page.get_by_role("textbox", name="Start time").fill("2020-01-01T10:00")
+    page.get_by_role("textbox", name="Start time").press("Tab")
+    expect(page.get_by_test_id("schedule-error")).to_contain_text("is in the past")
+    page.get_by_role("textbox", name="Start time").fill("")
+    page.get_by_label("Send now").check()
+    expect(page.get_by_test_id("schedule-summary")).to_contain_text("Sends as soon as you confirm")
     page.get_by_test_id("schedule-button").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Weekend sale")
+    expect(page.get_by_text("“Weekend sale” is sending now.")).to_be_visible()
     state = page.get_by_test_id("campaign-state")
     for _ in range(30):
         run_sweeps(rounds=1)
