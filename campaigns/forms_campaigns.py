@@ -17,6 +17,7 @@ from campaigns.sending.errors import SendingError
 from campaigns.sending.lifecycle import check_start_time
 from campaigns.states import MessageType
 from campaigns.variable_mapping import default_source, missing_values
+from contacts.models import Group, Segment, Tag
 
 NUMBER_SPLIT = re.compile(r"[\s,;]+")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -57,8 +58,6 @@ class CampaignForm(forms.Form):
 
     def __init__(self, *args, account, intent: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        from contacts.models import Group, Segment, Tag
-
         self.account = account
         self.intent = intent
         self.fields["start_at"].help_text = (
