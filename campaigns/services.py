@@ -34,6 +34,7 @@ from portal import cleanup
 from portal.audit import record
 from portal.models import CleanupBatch
 from portal.notify import notify
+from portal.service_errors import ServiceError
 
 SENDER_FIELDS = ("name", "country_code", "service", "entity_id", "status", "reason")
 TEMPLATE_FIELDS = (
@@ -54,8 +55,9 @@ TEMPLATE_CONTENT_FIELDS = ("body", "sender", "template_type", "is_english", "con
 FINDING_FIELDS = {"type": "template_type"}
 
 
-class Conflict(Exception):
-    """The request conflicts with the object's state (a transition not allowed, a duplicate, a reference)."""
+class Conflict(ServiceError):
+    """The request conflicts with the object's state (a transition not allowed, a duplicate, a reference); the API
+    answers 409 through its exception handler."""
 
 
 # --- snapshots -----------------------------------------------------------------------------------------------

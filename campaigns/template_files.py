@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from campaigns.encoding import is_gsm
+from campaigns.models import Template
 from campaigns.template_rules import to_dlt_body
 from campaigns.variables import parse_body
 from contacts.importing.errors import ImportFileError
@@ -37,7 +37,6 @@ BLOCKED_ID_HEADERS = ("template_id", "template id", "templateid", "id", "dlt tem
 DLT_ID_HEADERS = ("dlt template id", "dlt_template_id", "template id", "content template id", "dlt id")
 REFERENCE_HEADERS = ("template name", "name", "alias", "template alias")
 IMPORT_KIND = "blocked_templates"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def export_dlt_workbook(templates: Iterable) -> bytes:
@@ -63,14 +62,10 @@ def export_dlt_workbook(templates: Iterable) -> bytes:
     return buffer.getvalue()
 
 
-def dlt_export_response(account) -> HttpResponse:
-    """The account's approved templates as a DLT xlsx download."""
-    from campaigns.models import Template
-
+def dlt_export(account) -> tuple[bytes, str]:
+    """The account's approved templates as a DLT xlsx workbook, and its file name."""
     templates = Template.objects.for_account(account).approved().select_related("sender").order_by("name")
-    response = HttpResponse(export_dlt_workbook(templates), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="dlt-templates-{account.slug}.xlsx"'
-    return response
+    return export_dlt_workbook(templates), f"dlt-templates-{account.slug}.xlsx"
 
 
 def _bold_cell(sheet, value):

@@ -1,27 +1,10 @@
 """Helpers shared by the campaigns API modules."""
 
 import uuid
-from contextlib import contextmanager
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-
-from campaigns import services
-from portal.api.exceptions import Conflict
-
-
-@contextmanager
-def service_errors():
-    """Service exceptions as API errors: Django ValidationError → 422, services.Conflict → 409."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        raise serializers.ValidationError(detail) from None
-    except services.Conflict as exc:
-        raise Conflict(str(exc)) from None
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from campaigns import services
-from campaigns.api.common import reason_from, service_errors
+from campaigns.api.common import reason_from
 from campaigns.filtersets import SenderFilterSet
 from campaigns.models import Sender, Service
 from portal.api.responses import envelope
@@ -71,8 +71,7 @@ class SenderViewSet(AccountScopedViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            sender = services.create_sender(request.account, acting_user=request.user, **serializer.validated_data)
+        sender = services.create_sender(request.account, acting_user=request.user, **serializer.validated_data)
         return envelope(self._with_warnings(sender), "Sender Saved Successfully", status=201)
 
     def update(self, request, *args, **kwargs):
@@ -80,24 +79,20 @@ class SenderViewSet(AccountScopedViewSet):
         sender = self.get_object()
         serializer = self.get_serializer(sender, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            sender = services.update_sender(sender, acting_user=request.user, **serializer.validated_data)
+        sender = services.update_sender(sender, acting_user=request.user, **serializer.validated_data)
         return envelope(self._with_warnings(sender), "Sender Updated Successfully")
 
     def perform_destroy(self, instance):
-        with service_errors():
-            services.delete_sender(instance, acting_user=self.request.user)
+        services.delete_sender(instance, acting_user=self.request.user)
 
     @extend_schema(request=ReasonSerializer, responses=SenderSerializer, summary="Approve a pending sender")
     @action(detail=True, methods=["post"])
     def approve(self, request, id=None):
-        with service_errors():
-            sender = services.approve_sender(self.get_object(), acting_user=request.user, reason=reason_from(request))
+        sender = services.approve_sender(self.get_object(), acting_user=request.user, reason=reason_from(request))
         return envelope(self.get_serializer(sender).data, "Sender Approved Successfully")
 
     @extend_schema(request=ReasonSerializer, responses=SenderSerializer, summary="Reject a pending sender (reason)")
     @action(detail=True, methods=["post"])
     def reject(self, request, id=None):
-        with service_errors():
-            sender = services.reject_sender(self.get_object(), acting_user=request.user, reason=reason_from(request))
+        sender = services.reject_sender(self.get_object(), acting_user=request.user, reason=reason_from(request))
         return envelope(self.get_serializer(sender).data, "Sender Rejected Successfully")

@@ -7,17 +7,18 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from campaigns import services
-from campaigns.api.common import AccountObjectField, reason_from, service_errors
+from campaigns.api.common import AccountObjectField, reason_from
 from campaigns.api.senders import ReasonSerializer
 from campaigns.encoding import analyze
 from campaigns.filtersets import BlockedTemplateFilterSet, TemplateFilterSet
 from campaigns.matching import match_message
 from campaigns.models import BlockedTemplate, BlockedTemplateStatus, Sender, Template, TemplateType
-from campaigns.template_files import XLSX, dlt_export_response, read_blocked_template_ids, read_dlt_template_ids
+from campaigns.template_files import dlt_export, read_blocked_template_ids, read_dlt_template_ids
 from campaigns.template_rules import ERROR, extract_variables, normalize_newlines
 from portal.api.cleanup import CLEAN_SCHEMA, clean_response, cleanup_routes
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountScopedViewSet
+from portal.downloads import XLSX, attachment
 from portal.roles import READ, REVIEW
 
 
@@ -125,8 +126,7 @@ class TemplateViewSet(AccountScopedViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            saved = services.create_template(request.account, acting_user=request.user, **serializer.validated_data)
+        saved = services.create_template(request.account, acting_user=request.user, **serializer.validated_data)
         return envelope(self._saved(saved), "Template Saved Successfully", status=201)
 
     def update(self, request, *args, **kwargs):
@@ -134,30 +134,22 @@ class TemplateViewSet(AccountScopedViewSet):
         template = self.get_object()
         serializer = self.get_serializer(template, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            saved = services.update_template(template, acting_user=request.user, **serializer.validated_data)
+        saved = services.update_template(template, acting_user=request.user, **serializer.validated_data)
         return envelope(self._saved(saved), "Template Updated Successfully")
 
     def perform_destroy(self, instance):
-        with service_errors():
-            services.delete_template(instance, acting_user=self.request.user)
+        services.delete_template(instance, acting_user=self.request.user)
 
     @extend_schema(request=ReasonSerializer, responses=TemplateSerializer, summary="Approve a pending template")
     @action(detail=True, methods=["post"])
     def approve(self, request, id=None):
-        with service_errors():
-            template = services.approve_template(
-                self.get_object(), acting_user=request.user, reason=reason_from(request)
-            )
+        template = services.approve_template(self.get_object(), acting_user=request.user, reason=reason_from(request))
         return envelope(self.get_serializer(template).data, "Template Approved Successfully")
 
     @extend_schema(request=ReasonSerializer, responses=TemplateSerializer, summary="Reject a pending template")
     @action(detail=True, methods=["post"])
     def reject(self, request, id=None):
-        with service_errors():
-            template = services.reject_template(
-                self.get_object(), acting_user=request.user, reason=reason_from(request)
-            )
+        template = services.reject_template(self.get_object(), acting_user=request.user, reason=reason_from(request))
         return envelope(self.get_serializer(template).data, "Template Rejected Successfully")
 
     @extend_schema(request=ValidateSerializer, responses=OpenApiTypes.OBJECT, summary="Lint a body without saving")
@@ -206,7 +198,7 @@ class TemplateViewSet(AccountScopedViewSet):
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY}, summary="Approved templates as a DLT xlsx")
     @action(detail=False, methods=["get"], url_path="dlt-export")
     def dlt_export(self, request):
-        return dlt_export_response(request.account)
+        return attachment(*dlt_export(request.account))
 
     @extend_schema(
         request={
@@ -218,9 +210,8 @@ class TemplateViewSet(AccountScopedViewSet):
     @action(detail=False, methods=["post"], url_path="dlt-import")
     def dlt_import(self, request):
         upload = _upload(request)
-        with service_errors():
-            rows = read_dlt_template_ids(upload)
-            summary = services.import_dlt_template_ids(request.account, acting_user=request.user, rows=rows)
+        rows = read_dlt_template_ids(upload)
+        summary = services.import_dlt_template_ids(request.account, acting_user=request.user, rows=rows)
         data = {"updated": summary.created, "unchanged": summary.existing, "errors": summary.as_dict()["errors"]}
         return envelope(data, "DLT Template Ids Imported")
 
@@ -264,13 +255,12 @@ class BlockedTemplateViewSet(AccountScopedViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with service_errors():
-            blocked = services.block_template(
-                request.account,
-                acting_user=request.user,
-                template_id=serializer.validated_data["template_id"],
-                status=serializer.validated_data.get("status", BlockedTemplateStatus.ACTIVE),
-            )
+        blocked = services.block_template(
+            request.account,
+            acting_user=request.user,
+            template_id=serializer.validated_data["template_id"],
+            status=serializer.validated_data.get("status", BlockedTemplateStatus.ACTIVE),
+        )
         return envelope(self.get_serializer(blocked).data, "Blocked Template Saved Successfully", status=201)
 
     def update(self, request, *args, **kwargs):
@@ -309,9 +299,8 @@ class BlockedTemplateViewSet(AccountScopedViewSet):
     )
     def import_file(self, request):
         upload = _upload(request)
-        with service_errors():
-            rows = read_blocked_template_ids(upload)
-            summary = services.import_blocked_templates(request.account, acting_user=request.user, rows=rows)
+        rows = read_blocked_template_ids(upload)
+        summary = services.import_blocked_templates(request.account, acting_user=request.user, rows=rows)
         return envelope(summary.as_dict(), "Blocked Templates Imported")
 
 

@@ -4,7 +4,6 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views import View
 
@@ -15,10 +14,9 @@ from campaigns.pricing import effective_prices
 from campaigns.sending.billing import add_credits
 from campaigns.sending.errors import SendingError
 from portal import htmx
+from portal.downloads import attachment
 from portal.models import Account
 from portal.views import AccountViewMixin
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class BalanceView(AccountViewMixin, View):
@@ -52,9 +50,7 @@ class PricingView(AccountViewMixin, View):
     def get(self, request):
         filterset = PriceFilterSet(request.GET, queryset=effective_prices(self.account))
         if request.GET.get("format") == "xlsx":
-            response = HttpResponse(export_prices(filterset.qs), content_type=XLSX)
-            response["Content-Disposition"] = 'attachment; filename="pricing.xlsx"'
-            return response
+            return attachment(export_prices(filterset.qs), "pricing.xlsx")
         context = {"filter": filterset, "prices": filterset.qs[:500], "can_import": request.user.is_staff}
         return htmx.render(request, self.template_name, context, partial="price-rows")
 

@@ -15,11 +15,12 @@ from campaigns.encoding import analyze, non_gsm_characters
 from campaigns.filtersets import TemplateFilterSet
 from campaigns.forms import ReviewForm, TemplateForm, UploadForm
 from campaigns.models import Sender, Template, TemplateStatus, TemplateType
-from campaigns.template_files import dlt_export_response, read_dlt_template_ids
+from campaigns.template_files import dlt_export, read_dlt_template_ids
 from campaigns.template_rules import ERROR, Finding, extract_variables, normalize_newlines
 from campaigns.views.common import SpreadsheetIdImportView, apply_errors, flash_warnings
 from portal import htmx
 from portal.audit import trail_for
+from portal.downloads import attachment
 from portal.roles import REVIEW, WRITE
 from portal.views import AccountViewMixin
 
@@ -203,7 +204,7 @@ class TemplateDeleteView(AccountViewMixin, View):
 
 class DltExportView(AccountViewMixin, View):
     def get(self, request):
-        return dlt_export_response(self.account)
+        return attachment(*dlt_export(self.account))
 
 
 class DltImportView(SpreadsheetIdImportView):
