@@ -39,8 +39,19 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["recipient", "account", "sender_name", "state", "error_code", "parts", "cost", "created_at"]
-    list_filter = ["state", "encoding", "country", "account"]
+    list_display = [
+        "recipient",
+        "account",
+        "sender_name",
+        "state",
+        "error_code",
+        "parts",
+        "flash",
+        "destination_port",
+        "cost",
+        "created_at",
+    ]
+    list_filter = ["state", "encoding", "flash", "country", "account"]
     search_fields = ["recipient", "uid", "custom_id", "connector_message_id", "group_id"]
     readonly_fields = ["uid", "group_id", "created_at", "updated_at", "sent_at", "done_at"]
     raw_id_fields = ["campaign", "sender", "template", "connector"]
@@ -66,6 +77,15 @@ class BalanceTransactionAdmin(admin.ModelAdmin):
 
 @admin.register(SimulatorSubmission)
 class SimulatorSubmissionAdmin(admin.ModelAdmin):
-    list_display = ["recipient", "message_uid", "dlr_code", "duplicates", "report_due_at", "reported_at"]
-    list_filter = ["dlr_code"]
+    list_display = [
+        "recipient",
+        "message_uid",
+        "dlr_code",
+        "flash",
+        "destination_port",
+        "duplicates",
+        "report_due_at",
+        "reported_at",
+    ]
+    list_filter = ["dlr_code", "flash"]
     search_fields = ["recipient", "message_uid"]

@@ -4,6 +4,12 @@ GSM-7: basic set characters take 1 septet, extension set characters (`^ { } \\ [
 one part holds 160 septets, each part of a multipart message 153. Anything outside GSM makes the message UCS-2:
 70 units in one part, 67 per part when split; characters outside the Basic Multilingual Plane (emoji) take 2 units.
 An escape pair (GSM) or a surrogate pair (UCS-2) is never split across two parts.
+
+Those capacities are what remains of 140 octets after the user data header (UDH): none for a single part,
+6 octets (length byte + 5-octet concatenation element) per part of a multipart message. Another information
+element (`udh_bytes`, e.g. PORT_IE_BYTES for a 16-bit application port) shrinks every part, even a single one:
+capacity = (140 - UDH octets) * 8 // 7 septets, or (140 - UDH octets) // 2 UCS-2 units. With a port: GSM-7
+152 / 146, UCS-2 66 / 64.
 """
 
 import re
@@ -16,9 +22,23 @@ GSM_BASIC = (
 GSM_EXTENSION = "\f^{}\\[~]|€"
 GSM_CHARACTERS = frozenset(GSM_BASIC + GSM_EXTENSION)
 
-GSM_SINGLE_PART, GSM_MULTI_PART = 160, 153
-UCS2_SINGLE_PART, UCS2_MULTI_PART = 70, 67
 GSM7, UCS2 = "GSM-7", "UCS-2"
+USER_DATA_OCTETS = 140
+UDH_LENGTH_BYTES = 1  # UDHL, present whenever there is a header
+CONCAT_IE_BYTES = 5  # IEI 0x00, length 3, reference, total, sequence
+PORT_IE_BYTES = 6  # IEI 0x05, length 4, destination port, origin port (16-bit application port addressing)
+
+
+def part_capacity(encoding: str, multipart: bool, udh_bytes: int = 0) -> int:
+    """Septets (GSM-7) or UTF-16 units (UCS-2) one part holds, with `udh_bytes` of information elements
+    besides the concatenation element (which a multipart message adds)."""
+    elements = udh_bytes + (CONCAT_IE_BYTES if multipart else 0)
+    octets = USER_DATA_OCTETS - (UDH_LENGTH_BYTES + elements if elements else 0)
+    return octets * 8 // 7 if encoding == GSM7 else octets // 2
+
+
+GSM_SINGLE_PART, GSM_MULTI_PART = part_capacity(GSM7, False), part_capacity(GSM7, True)
+UCS2_SINGLE_PART, UCS2_MULTI_PART = part_capacity(UCS2, False), part_capacity(UCS2, True)
 
 _NON_GSM = re.compile("[^" + re.escape(GSM_BASIC + GSM_EXTENSION) + "]")
 _EXTENSION = re.compile("[" + re.escape(GSM_EXTENSION) + "]")
@@ -47,22 +67,25 @@ def is_gsm(text: str) -> bool:
     return _NON_GSM.search(text) is None
 
 
-def analyze(text: str) -> SmsEncoding:
-    """Encoding, character count, units (septets or UTF-16 units), parts and capacity of each part."""
+def analyze(text: str, udh_bytes: int = 0, force_ucs2: bool = False) -> SmsEncoding:
+    """Encoding, character count, units (septets or UTF-16 units), parts and capacity of each part.
+    `udh_bytes`: information elements the message carries besides concatenation (PORT_IE_BYTES for a port);
+    `force_ucs2`: UCS-2 even when GSM-7 would do (send type U)."""
     characters = len(text)
-    if _NON_GSM.search(text) is None:
-        wide = _EXTENSION.findall(text)
-        units = characters + len(wide)
-        if units <= GSM_SINGLE_PART:
-            return SmsEncoding(GSM7, characters, units, 1 if units else 0, GSM_SINGLE_PART)
-        parts = _split_count(text, GSM_MULTI_PART, _EXTENSION) if wide else -(-units // GSM_MULTI_PART)
-        return SmsEncoding(GSM7, characters, units, parts, GSM_MULTI_PART)
+    if not force_ucs2 and _NON_GSM.search(text) is None:
+        return _sized(GSM7, text, characters + len(_EXTENSION.findall(text)), _EXTENSION, udh_bytes)
     astral = 0 if text.isascii() else len(_ASTRAL.findall(text))
-    units = characters + astral
-    if units <= UCS2_SINGLE_PART:
-        return SmsEncoding(UCS2, characters, units, 1, UCS2_SINGLE_PART)
-    parts = _split_count(text, UCS2_MULTI_PART, _ASTRAL) if astral else -(-units // UCS2_MULTI_PART)
-    return SmsEncoding(UCS2, characters, units, parts, UCS2_MULTI_PART)
+    return _sized(UCS2, text, characters + astral, _ASTRAL, udh_bytes)
+
+
+def _sized(encoding: str, text: str, units: int, wide: re.Pattern, udh_bytes: int) -> SmsEncoding:
+    """Parts of a text of `units` units, whose `wide` characters take 2 units and stay in one part."""
+    single = part_capacity(encoding, False, udh_bytes)
+    if units <= single:
+        return SmsEncoding(encoding, len(text), units, 1 if units else 0, single)
+    capacity = part_capacity(encoding, True, udh_bytes)
+    parts = _split_count(text, capacity, wide) if units > len(text) else -(-units // capacity)
+    return SmsEncoding(encoding, len(text), units, parts, capacity)
 
 
 def _split_count(text: str, capacity: int, wide: re.Pattern) -> int:

@@ -34,6 +34,10 @@ class MessageSerializer(serializers.ModelSerializer):
     custom = serializers.CharField(source="custom_id")
     type = serializers.CharField(source="message_type")
     body = serializers.SerializerMethodField()
+    flash = serializers.BooleanField(read_only=True, help_text="A class-0 message (shown at once, not stored).")
+    port = serializers.IntegerField(
+        source="destination_port", read_only=True, allow_null=True, help_text="Destination application port."
+    )
 
     class Meta:
         model = Message
@@ -50,6 +54,8 @@ class MessageSerializer(serializers.ModelSerializer):
             "encoding",
             "units",
             "parts",
+            "flash",
+            "port",
             "price",
             "cost",
             "status",

@@ -56,12 +56,40 @@ class RecipientsField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "integer", "minimum": 0, "maximum": 65535}, {"type": "string", "pattern": "^[0-9]{0,5}$"}],
+        "nullable": True,
+        "description": "Destination application port (UDH / SMPP destination_port TLV), 0 to 65535; empty: none. "
+        "The port element takes room in every part: 152 GSM characters in one part, 146 per part when split.",
+    }
+)
+class PortField(serializers.Field):
+    """`port` as a whole number from 0 to 65535 (a number or digits in a string); empty or null: no port."""
+
+    default_error_messages = {"invalid": "Give the port as a whole number from 0 to 65535, or leave it empty."}
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_null=True, default=None, **kwargs)
+
+    def to_internal_value(self, data):
+        text = "" if data is None else str(data).strip()
+        if text == "":
+            return None
+        if isinstance(data, bool) or not (text.isascii() and text.isdigit()) or int(text) > 65535:
+            self.fail("invalid")
+        return int(text)
+
+    def to_representation(self, value):
+        return value
+
+
 class SendOptionsSerializer(serializers.Serializer):
     time = serializers.CharField(required=False, allow_blank=True)
     type = serializers.ChoiceField(choices=MessageType.choices, required=False, default=MessageType.AUTO)
     flash = serializers.IntegerField(min_value=0, max_value=1, required=False, default=0)
     custom = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
-    port = serializers.CharField(required=False, allow_blank=True)
+    port = PortField()
     max_units = serializers.IntegerField(min_value=2, max_value=3, required=False, allow_null=True)
     webhook_id = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
     meta = serializers.JSONField(required=False, default=dict)
@@ -124,7 +152,8 @@ def _options(data: dict, account: Account) -> dict:
     max_units = data.get("max_units")
     return {
         "message_type": data.get("type") or MessageType.AUTO,
-        "flash": str(data.get("flash")) == "1",
+        "flash": data.get("flash") == 1,
+        "destination_port": data.get("port"),
         "custom": data.get("custom", ""),
         "max_units": int(max_units) if max_units else None,
         "webhook_id": data.get("webhook_id", ""),
@@ -204,6 +233,7 @@ class QuoteSerializer(serializers.Serializer):
     data = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
     service = serializers.CharField(required=False, allow_blank=True, max_length=3)
     type = serializers.ChoiceField(choices=MessageType.choices, required=False, default=MessageType.AUTO)
+    port = PortField()
     max_units = serializers.IntegerField(min_value=2, max_value=3, required=False, allow_null=True)
 
     def validate(self, attrs):
@@ -232,6 +262,7 @@ class QuoteView(AccountAPIView):
             variables=data.get("data") or {},
             service=data.get("service") or None,
             message_type=data.get("type") or MessageType.AUTO,
+            destination_port=data.get("port"),
             max_units=int(data["max_units"]) if data.get("max_units") else None,
         )
         outcome = send_messages(request.account, send, dry_run=True)

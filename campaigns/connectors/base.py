@@ -5,6 +5,12 @@ id as idempotency key. It never raises for an answer from the upstream: the resu
 (permanent: the message fails) or retry (transient: the outbox tries again later with backoff). An exception
 (network down, bug) is treated as transient by the outbox.
 
+Besides its text a message carries two delivery options every connector must honour or refuse, never drop:
+`flash` (a class-0 message, shown at once and not stored) and `destination_port` (an application port, None
+when none). The HTTP connector offers them as the `{{flash}}` and `{{port}}` placeholders; an SMPP connector
+(issue 15) maps flash to data_coding message class 0 and the port to the destination_port TLV (or, in the
+message itself, the 16-bit application port element of the UDH, which planning counts in every part).
+
 Connectors never import the sending engine: what they learn later (delivery reports) they describe as
 `DeliveryReceipt`s, which the engine's one ingestion entry point (`campaigns.sending.reports`) applies, whether
 they come from an HTTP callback, an upstream's own protocol or the simulator's `take_due_receipts`.

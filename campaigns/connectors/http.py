@@ -11,9 +11,10 @@ Configuration (the Connector row's JSON):
     transient_status  statuses retried later (default 408, 425, 429, 500, 502, 503, 504)
     timeout           seconds (default 10)
 
-Placeholders: message_id, to, to_digits, sender, text, type, parts, callback_url and every configured
-variable. Values are escaped for where they land: URL-quoted in the URL and in form bodies, JSON-escaped in
-JSON bodies, verbatim in headers.
+Placeholders: message_id, to, to_digits, sender, text, type, parts, flash ("1" for a class-0 message, else
+"0"), port (the destination application port, "" when none), callback_url and every configured variable.
+Values are escaped for where they land: URL-quoted in the URL and in form bodies, JSON-escaped in JSON bodies,
+verbatim in headers.
 """
 
 import json
@@ -65,6 +66,8 @@ class HttpConnector(BaseConnector):
             text=message.body,
             type=message.message_type,
             parts=message.parts,
+            flash="1" if message.flash else "0",
+            port="" if message.destination_port is None else str(message.destination_port),
             callback_url=self.callback_url(message),
         )
         return values

@@ -13,7 +13,8 @@ Outcomes by the last four digits of the recipient (so tests and demos can aim at
 | other   | accepted                                 | 000 DELIVRD                  |
 
 Every accepted message is recorded once in SimulatorSubmission (unique on the message id, the idempotency
-key): a resubmission returns the same upstream id and only counts the duplicate.
+key) with its flash flag and destination port: a resubmission returns the same upstream id and only counts the
+duplicate.
 """
 
 from dataclasses import dataclass
@@ -109,6 +110,8 @@ class SimulatorConnector(BaseConnector):
                         connector=self.connector,
                         recipient=message.recipient,
                         dlr_code=outcome.dlr_code,
+                        flash=message.flash,
+                        destination_port=message.destination_port,
                         report_due_at=due,
                     )
                     for message, outcome in accepted

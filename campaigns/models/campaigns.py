@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -152,7 +153,13 @@ class Message(AccountScopedModel):
     encoding = models.CharField(max_length=5, default="GSM-7")
     units = models.PositiveIntegerField(default=0)
     parts = models.PositiveSmallIntegerField(default=1)
-    flash = models.BooleanField(default=False)
+    flash = models.BooleanField(default=False, help_text="Class 0: shown at once, not stored on the phone.")
+    destination_port = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(65535)],
+        help_text="Destination application port (UDH / SMPP destination_port TLV)",
+    )
     template = models.ForeignKey(
         "campaigns.Template", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
@@ -251,6 +258,8 @@ class SimulatorSubmission(models.Model):
     connector = models.ForeignKey(Connector, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     recipient = models.CharField(max_length=16, db_index=True)
     dlr_code = models.CharField(max_length=3)
+    flash = models.BooleanField(default=False)
+    destination_port = models.PositiveIntegerField(null=True, blank=True)
     duplicates = models.PositiveIntegerField(default=0)
     report_due_at = models.DateTimeField()
     reported_at = models.DateTimeField(null=True, blank=True)

@@ -45,6 +45,7 @@ class SendRequest:
     variables: dict | None = None
     message_type: str = MessageType.AUTO
     flash: bool = False
+    destination_port: int | None = None  # application port (UDH / SMPP destination_port TLV); None: none
     custom: str = ""
     max_units: int | None = None
     webhook_id: str = ""
@@ -80,6 +81,7 @@ def plan_send(account: Account, request: SendRequest) -> tuple[SendOutcome, list
         message_type=request.message_type,
         max_units=request.max_units,
         service=request.service,
+        port=request.destination_port,
     )
     outcome, drafts = SendOutcome(group_id=uuid.uuid4()), []
     numbers = {"numbers": request.recipients}
@@ -149,6 +151,7 @@ def _defaults(account: Account, request: SendRequest, group_id: uuid.UUID) -> Me
         webhook_id=request.webhook_id,
         custom_id=request.custom,
         meta=_message_meta(request),
+        destination_port=request.destination_port,
     )
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from campaigns.conf import setting
-from campaigns.encoding import GSM7, UCS2, UCS2_MULTI_PART, UCS2_SINGLE_PART, SmsEncoding, analyze, to_gsm_lossy
+from campaigns.encoding import PORT_IE_BYTES, SmsEncoding, analyze, to_gsm_lossy
 from campaigns.matching import match_message
 from campaigns.models import Campaign, TemplateType
 from campaigns.pricing import price_list
@@ -66,6 +66,7 @@ class SendSpec:
     match_required: bool
     promotional: bool
     variable_limit: int
+    port: int | None = None
     match_cache: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -87,6 +88,7 @@ def build_spec(
     max_units: int | None = None,
     mapping: dict | None = None,
     service: str | None = None,
+    port: int | None = None,
 ) -> SendSpec:
     service = service or sender.service
     if template is not None:
@@ -106,20 +108,18 @@ def build_spec(
         match_required=template is None and sender.country_code in setting("SMS_TEMPLATE_MATCH_COUNTRIES"),
         promotional=promotional,
         variable_limit=variable_max_length(),
+        port=port,
     )
 
 
 @lru_cache(maxsize=50_000)
-def encode(text: str, message_type: str) -> tuple[str, SmsEncoding]:
-    """The text as sent and its encoding for send type N (GSM, lossy), U (always UCS-2) or A (auto)."""
+def encode(text: str, message_type: str, port: int | None = None) -> tuple[str, SmsEncoding]:
+    """The text as sent and its encoding for send type N (GSM, lossy), U (always UCS-2) or A (auto); a
+    destination `port` puts an application port element in the header of every part, which holds less."""
     if message_type == MessageType.NORMAL:
         text = to_gsm_lossy(text)
-    result = analyze(text)
-    if message_type == MessageType.UNICODE and result.encoding == GSM7:
-        units = len(text)
-        per_part = UCS2_SINGLE_PART if units <= UCS2_SINGLE_PART else UCS2_MULTI_PART
-        result = SmsEncoding(UCS2, len(text), units, -(-units // per_part) if units else 0, per_part)
-    return text, result
+    udh_bytes = PORT_IE_BYTES if port is not None else 0
+    return text, analyze(text, udh_bytes=udh_bytes, force_ucs2=message_type == MessageType.UNICODE)
 
 
 def check_values(recipient: str, values: dict[str, str], limit: int) -> Rejection | None:
@@ -157,7 +157,7 @@ def plan_message(
             return Rejection(recipient, Reason.NO_TEMPLATE_MATCH, str(getattr(match, "reason", "") or ""))
         template_id, values = match.template.pk, dict(match.values or {})
         promotional = match.template.template_type in PROMOTIONAL_TYPES
-    body, encoding = encode(text, spec.message_type)
+    body, encoding = encode(text, spec.message_type, spec.port)
     if spec.max_units and encoding.parts > spec.max_units:
         return Rejection(recipient, Reason.TOO_MANY_PARTS, f"{encoding.parts} parts > {spec.max_units}")
     price = spec.prices.get(country)

@@ -57,6 +57,7 @@ class MessageDefaults:
     connector_id: int | None
     webhook_id: str = ""
     custom_id: str = ""
+    destination_port: int | None = None
     meta: dict = field(default_factory=dict)
 
     def columns(self, now: datetime) -> dict:
@@ -71,6 +72,7 @@ class MessageDefaults:
             "service": self.service,
             "message_type": self.message_type,
             "flash": self.flash,
+            "destination_port": self.destination_port,
             "debited": False,
             "custom_id": self.custom_id,
             "meta": self.meta,

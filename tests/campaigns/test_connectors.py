@@ -1,5 +1,6 @@
 import uuid
 from types import SimpleNamespace
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -11,7 +12,7 @@ from campaigns.models import Connector
 from campaigns.states import MessageState
 
 
-def fake_message(recipient="+919876543210", body='Hi O\'Brien & "co"', attempts=1):
+def fake_message(recipient="+919876543210", body='Hi O\'Brien & "co"', attempts=1, flash=False, port=None):
     return SimpleNamespace(
         uid=uuid.uuid4(),
         recipient=recipient,
@@ -19,6 +20,8 @@ def fake_message(recipient="+919876543210", body='Hi O\'Brien & "co"', attempts=
         body=body,
         message_type="A",
         parts=1,
+        flash=flash,
+        destination_port=port,
         attempts=attempts,
     )
 
@@ -60,13 +63,14 @@ def test_simulator_records_one_submission_per_message_id_and_counts_duplicates()
     from campaigns.models import SimulatorSubmission
 
     connector = connector_for(Connector.objects.create(name="sim", kind="simulator"))
-    message = fake_message()
+    message = fake_message(flash=True, port=2948)
     first, second = connector.send(message), connector.send(message)
     assert first.outcome == second.outcome == Outcome.ACCEPTED
     assert first.connector_message_id == second.connector_message_id
     submission = SimulatorSubmission.objects.get()
     assert submission.duplicates == 1
     assert submission.dlr_code == "000"
+    assert (submission.flash, submission.destination_port) == (True, 2948)
 
 
 def test_fill_escapes_values_for_their_place():
@@ -93,6 +97,22 @@ def test_http_connector_fills_url_headers_and_json_body(live_http_receiver):
     assert request.headers["authorization"] == "Bearer k-123"
     body = request.json()
     assert body == {"from": "ACMERT", "text": message.body, "ref": str(message.uid)}
+
+
+@pytest.mark.parametrize(
+    ("flash", "port", "sent"), [(True, 5000, ("1", "5000")), (False, None, ("0", "")), (False, 0, ("0", "0"))]
+)
+def test_http_connector_fills_flash_and_port(live_http_receiver, flash, port, sent):
+    connector = HttpConnector(
+        {
+            "url": live_http_receiver.url("/send"),
+            "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+            "body": "to={{to}}&flash={{flash}}&port={{port}}",
+        }
+    )
+    assert connector.send(fake_message(flash=flash, port=port)).outcome == Outcome.ACCEPTED
+    form = parse_qs(live_http_receiver.requests[-1].text, keep_blank_values=True)
+    assert (form["flash"], form["port"]) == ([sent[0]], [sent[1]])
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,17 @@
 import pytest
 
-from campaigns.encoding import GSM7, UCS2, analyze, is_gsm, non_gsm_characters, to_gsm_lossy
+from campaigns.encoding import (
+    GSM7,
+    PORT_IE_BYTES,
+    UCS2,
+    analyze,
+    is_gsm,
+    non_gsm_characters,
+    part_capacity,
+    to_gsm_lossy,
+)
+from campaigns.sending.planning import encode
+from campaigns.states import MessageType
 
 
 @pytest.mark.parametrize(
@@ -73,3 +84,62 @@ def test_gsm_detection_and_non_gsm_characters():
 def test_lossy_conversion_replaces_each_non_gsm_character_with_question_mark():
     assert to_gsm_lossy("Price: 5€ “ok” 😀 ç") == "Price: 5€ ?ok? ? ?"
     assert is_gsm(to_gsm_lossy("नमस्ते 😀"))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "multipart", "udh_bytes", "capacity"),
+    [
+        (GSM7, False, 0, 160),
+        (GSM7, True, 0, 153),
+        (UCS2, False, 0, 70),
+        (UCS2, True, 0, 67),
+        (GSM7, False, PORT_IE_BYTES, 152),
+        (GSM7, True, PORT_IE_BYTES, 146),
+        (UCS2, False, PORT_IE_BYTES, 66),
+        (UCS2, True, PORT_IE_BYTES, 64),
+    ],
+)
+def test_part_capacity_is_what_the_user_data_header_leaves_of_140_octets(encoding, multipart, udh_bytes, capacity):
+    assert part_capacity(encoding, multipart, udh_bytes) == capacity
+
+
+@pytest.mark.parametrize(
+    ("text", "parts", "per_part"),
+    [
+        ("a" * 152, 1, 152),
+        ("a" * 153, 2, 146),
+        ("a" * 292, 2, 146),
+        ("a" * 293, 3, 146),
+        ("a" * 150 + "€", 1, 152),
+        ("a" * 145 + "€" + "a" * 146, 3, 146),
+        ("ç" * 66, 1, 66),
+        ("ç" * 67, 2, 64),
+        ("ç" * 128, 2, 64),
+        ("ç" * 129, 3, 64),
+        ("a" * 63 + "😀" + "a" * 63, 3, 64),
+    ],
+)
+def test_a_port_element_shrinks_every_part(text, parts, per_part):
+    result = analyze(text, udh_bytes=PORT_IE_BYTES)
+    assert (result.parts, result.per_part) == (parts, per_part)
+
+
+def test_forced_ucs2_counts_a_gsm_text_in_ucs2_units():
+    result = analyze("a" * 70 + "€", force_ucs2=True)
+    assert (result.encoding, result.units, result.parts, result.per_part) == (UCS2, 71, 2, 67)
+    assert analyze("", force_ucs2=True).parts == 0
+
+
+@pytest.mark.parametrize(
+    ("message_type", "port", "encoding", "parts"),
+    [
+        (MessageType.AUTO, None, GSM7, 1),
+        (MessageType.AUTO, 5000, GSM7, 2),
+        (MessageType.AUTO, 0, GSM7, 2),
+        (MessageType.UNICODE, None, UCS2, 3),
+        (MessageType.UNICODE, 5000, UCS2, 3),
+    ],
+)
+def test_send_encoding_counts_the_port_for_every_send_type(message_type, port, encoding, parts):
+    text, result = encode("a" * 155, message_type, port)
+    assert (text, result.encoding, result.parts) == ("a" * 155, encoding, parts)
