@@ -141,3 +141,12 @@ def test_a_port_costs_a_part_of_a_155_character_text_on_send_quote_and_list(api,
         item["mobile"]: (item["parts"], item["cost"]) for item in client.get("/api/v2/sms/messages").json()["data"]
     }
     assert listed == {"+447400123456": (1, "0.04000"), "+447400123457": (2, "0.08000")}
+
+
+def test_the_message_log_page_shows_flash_and_port(api, client_for, marketer, uk_sender):
+    client = api()
+    assert send(client, flash=1, port=5000).status_code == 201
+    assert send(client, to=["+447400123457"]).status_code == 201
+    html = client_for(marketer).get("/campaigns/messages/").content.decode()
+    assert html.count('data-testid="flash"') == 1 and html.count('data-testid="port"') == 1
+    assert "port 5000" in html
