@@ -22,7 +22,7 @@ from contacts.models import Group, Segment, Tag
 NUMBER_SPLIT = re.compile(r"[\s,;]+")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 SEND_NOW, SCHEDULE = "now", "schedule"
-INTENT_SEND = "send"
+INTENT_DRAFT, INTENT_PREVIEW = "draft", "preview"
 
 
 class CampaignForm(forms.Form):
@@ -118,7 +118,7 @@ class CampaignForm(forms.Form):
     def _clean_when(self, data) -> None:
         """Sending asks for the choice; "Schedule" asks for a time; any time given must be acceptable."""
         when, start_at = data.get("when"), data.get("start_at")
-        if not when and self.intent == INTENT_SEND:
+        if not when and self.intent not in (INTENT_DRAFT, INTENT_PREVIEW):
             self.add_error("when", "Choose “Send now” or “Schedule”.")
         if "start_at" in self.errors:
             return

@@ -147,7 +147,10 @@ def _refusal(batch: CleanupBatch) -> str:
 def restore(batch: CleanupBatch, actor) -> RestoreResult:
     """Put the rows of `batch` back; rows that clash with one created since are skipped. NotRestorable when
     the batch was restored already or has expired."""
-    batch = CleanupBatch.objects.select_for_update().get(pk=batch.pk)
+    locked = CleanupBatch.objects.select_for_update().filter(pk=batch.pk).first()
+    if locked is None:
+        raise NotRestorable("This clean-up has expired and its rows were purged.")
+    batch = locked
     if not batch.is_restorable:
         raise NotRestorable(_refusal(batch))
     kind = kind_named(batch.kind)

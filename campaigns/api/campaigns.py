@@ -10,6 +10,7 @@ from campaigns.api.sending import is_uuid, parse_send_time
 from campaigns.filtersets_sending import CampaignFilterSet
 from campaigns.models import Campaign, Sender, Template
 from campaigns.rendering import variables_in
+from campaigns.sending.errors import SendingError
 from campaigns.sending.lifecycle import (
     cancel_campaign,
     check_start_time,
@@ -107,7 +108,10 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = CAMPAIGN_READ_ONLY_FIELDS
 
     def validate_start_at(self, value):
-        check_start_time(value, timezone.now())
+        try:
+            check_start_time(value, timezone.now())
+        except SendingError as error:
+            raise serializers.ValidationError(str(error)) from None
         return value
 
     def validate(self, attrs):

@@ -85,7 +85,18 @@ class HttpConnector(BaseConnector):
         method = (self.config.get("method") or ("POST" if data is not None else "GET")).upper()
         return urllib.request.Request(url, data=data, headers=headers, method=method)
 
+    def options_it_cannot_carry(self, message) -> list[str]:
+        """`flash`/`port` asked for by the message but absent from this upstream's request templates: such a
+        message is refused, never sent without them."""
+        templates = json.dumps([self.config.get("url"), self.config.get("body"), self.config.get("headers")])
+        carried = set(PLACEHOLDER.findall(templates))
+        asked = {"flash": bool(message.flash), "port": message.destination_port is not None}
+        return [name for name, wanted in asked.items() if wanted and name not in carried]
+
     def send(self, message) -> ConnectorResult:
+        missing = self.options_it_cannot_carry(message)
+        if missing:
+            return ConnectorResult.rejected("", f"this connector cannot carry {' and '.join(missing)}")
         request = self.build_request(message)
         timeout = float(self.config.get("timeout", 10))
         try:

@@ -73,7 +73,7 @@ def _sample(item, account) -> dict:
             "cost": item.cost,
         }
     return {
-        "recipient": item.recipient,
+        "recipient": recipient,
         "error": Reason.label(item.reason),
         "detail": item.detail,
     }

@@ -150,3 +150,24 @@ def test_the_message_log_page_shows_flash_and_port(api, client_for, marketer, uk
     html = client_for(marketer).get("/campaigns/messages/").content.decode()
     assert html.count('data-testid="flash"') == 1 and html.count('data-testid="port"') == 1
     assert "port 5000" in html
+
+
+def test_an_http_upstream_that_cannot_carry_flash_or_port_refuses_the_message(
+    api, account, uk_sender, live_http_receiver
+):
+    Connector.objects.create(
+        name="plain upstream",
+        kind="http",
+        is_default=True,
+        config={"url": live_http_receiver.url("/send?to={{to}}&text={{text}}")},
+    )
+    client = api()
+    flashed = send(client, flash=1).json()["data"]["accepted"][0]["message_id"]
+    plain = send(client, to=["+447400123457"]).json()["data"]["accepted"][0]["message_id"]
+    run_sweeps()
+    refused = Message.objects.get(uid=flashed)
+    assert (refused.state, refused.error_detail) == (MessageState.REJECTED, "this connector cannot carry flash")
+    assert Message.objects.get(uid=plain).state == MessageState.SENT
+    assert [request.query["to"] for request in live_http_receiver.requests] == [["+447400123457"]]
+    account.refresh_from_db()
+    assert account.balance == Decimal("4.96")  # the refused message was refunded
