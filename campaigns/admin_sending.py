@@ -30,8 +30,18 @@ class PriceAdmin(admin.ModelAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["name", "account", "sender", "state", "recipients_count", "suppressed_count", "start_at"]
-    list_filter = ["state", "message_type", "account"]
+    list_display = [
+        "name",
+        "account",
+        "sender",
+        "state",
+        "flash",
+        "destination_port",
+        "recipients_count",
+        "suppressed_count",
+        "start_at",
+    ]
+    list_filter = ["state", "message_type", "flash", "account"]
     search_fields = ["name", "uid", "account__name", "sender__name"]
     readonly_fields = ["uid", "created_at", "updated_at", "scheduled_at", "started_at", "finished_at"]
     raw_id_fields = ["sender", "template", "created_by", "connector"]

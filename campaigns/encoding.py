@@ -37,6 +37,21 @@ def part_capacity(encoding: str, multipart: bool, udh_bytes: int = 0) -> int:
     return octets * 8 // 7 if encoding == GSM7 else octets // 2
 
 
+MAX_PORT = 65535
+PORT_ERROR = "Give the port as a whole number from 0 to 65535, or leave it empty."
+
+
+def parse_port(value) -> int | None:
+    """A destination application port from a client: a whole number 0-65535, as a number or ASCII digits (the
+    BICS seed sends it as a string, "3908"); None or "" for no port. Anything else raises ValueError(PORT_ERROR)."""
+    text = "" if value is None else str(value).strip()
+    if text == "":
+        return None
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or int(text) > MAX_PORT:
+        raise ValueError(PORT_ERROR)
+    return int(text)
+
+
 GSM_SINGLE_PART, GSM_MULTI_PART = part_capacity(GSM7, False), part_capacity(GSM7, True)
 UCS2_SINGLE_PART, UCS2_MULTI_PART = part_capacity(UCS2, False), part_capacity(UCS2, True)
 

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
 
-from campaigns.api.sending import is_uuid, parse_send_time
+from campaigns.api.sending import PortField, is_uuid, parse_send_time
 from campaigns.filtersets_sending import CampaignFilterSet
 from campaigns.models import Campaign, Sender, Template
 from campaigns.rendering import variables_in
@@ -84,6 +84,7 @@ class CampaignSerializer(serializers.ModelSerializer):
     template = ScopedReferenceField(Template, "alias", required=False, allow_null=True)
     audience = AudienceSerializer()
     type = serializers.ChoiceField(source="message_type", choices=MessageType.choices, required=False)
+    port = PortField(source="destination_port")
 
     class Meta:
         model = Campaign
@@ -95,6 +96,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "text",
             "type",
             "flash",
+            "port",
             "max_units",
             "audience",
             "variable_mapping",

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from campaigns.encoding import PORT_ERROR, parse_port
 from campaigns.models import Sender, Template
 from campaigns.sending.billing import current_balance
 from campaigns.sending.direct import SendRequest, send_messages
@@ -65,20 +66,20 @@ class RecipientsField(serializers.Field):
     }
 )
 class PortField(serializers.Field):
-    """`port` as a whole number from 0 to 65535 (a number or digits in a string); empty or null: no port."""
+    """`port` by the one rule of `campaigns.encoding.parse_port`; empty or null: no port."""
 
-    default_error_messages = {"invalid": "Give the port as a whole number from 0 to 65535, or leave it empty."}
+    default_error_messages = {"invalid": PORT_ERROR}
 
     def __init__(self, **kwargs):
-        super().__init__(required=False, allow_null=True, default=None, **kwargs)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", None)
+        super().__init__(allow_null=True, **kwargs)
 
     def to_internal_value(self, data):
-        text = "" if data is None else str(data).strip()
-        if text == "":
-            return None
-        if isinstance(data, bool) or not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        try:
+            return parse_port(data)
+        except ValueError:
             self.fail("invalid")
-        return int(text)
 
     def to_representation(self, value):
         return value

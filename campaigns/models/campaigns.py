@@ -85,7 +85,13 @@ class Campaign(AccountScopedModel):
     )
     text = models.TextField(blank=True, help_text="Free text (with {{variables}}) when no template is used.")
     message_type = models.CharField(max_length=1, choices=MessageType.choices, default=MessageType.AUTO)
-    flash = models.BooleanField(default=False)
+    flash = models.BooleanField(default=False, help_text="Class 0: shown at once, not stored on the phone.")
+    destination_port = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(65535)],
+        help_text="Destination application port of every message (UDH / SMPP destination_port TLV)",
+    )
     max_units = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Refuse messages over N parts.")
     audience = models.JSONField(
         default=dict, blank=True, help_text='{"groups": [ids], "segments": [ids], "tags": [names], "numbers": [...]}'

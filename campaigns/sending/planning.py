@@ -205,6 +205,7 @@ def campaign_spec(campaign: Campaign) -> SendSpec:
         message_type=campaign.message_type,
         max_units=campaign.max_units,
         mapping=campaign.variable_mapping,
+        port=campaign.destination_port,
     )
 
 

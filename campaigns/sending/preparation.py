@@ -186,6 +186,7 @@ def campaign_defaults(campaign: Campaign) -> MessageDefaults:
         flash=campaign.flash,
         connector_id=connector.pk if connector else None,
         webhook_id=campaign.webhook_id,
+        destination_port=campaign.destination_port,
     )
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from campaigns.encoding import parse_port
 from campaigns.models import Connector, Message, SimulatorSubmission
 from campaigns.states import MessageState
 from tests.campaigns.sending_support import approved_sender, approved_template, prices, run_sweeps
@@ -171,3 +172,91 @@ def test_an_http_upstream_that_cannot_carry_flash_or_port_refuses_the_message(
     assert [request.query["to"] for request in live_http_receiver.requests] == [["+447400123457"]]
     account.refresh_from_db()
     assert account.balance == Decimal("4.96")  # the refused message was refunded
+
+
+def test_a_160_character_gsm_text_needs_two_parts_with_a_port(api, uk_sender):
+    client = api()
+    text = "Your Acme parcel " + "y" * 143
+    assert len(text) == 160
+    body = {"sender": "ACMEUK", "to": ["+447400123456"], "message": text}
+    quote = client.post("/api/v2/sms/pricing/quote", body | {"port": 9200}, format="json").json()["data"]
+    plain_quote = client.post("/api/v2/sms/pricing/quote", body, format="json").json()["data"]
+    assert (plain_quote["parts"], plain_quote["cost"]) == (1, "0.04000")
+    assert (quote["parts"], quote["cost"]) == (2, "0.08000")
+    sent = send(client, message=text, port=9200).json()["data"]
+    assert (sent["accepted"][0]["parts"], sent["cost"]) == (quote["parts"], quote["cost"])
+    assert Message.objects.get().parts == 2
+
+
+def test_the_dlr_answer_carries_flash_and_port(api, uk_sender):
+    client = api()
+    group = send(client, flash=1, port="3908", custom="order-7").json()["data"]["group_id"]
+    run_sweeps()
+    for params in ({"group_id": group}, {"cid": "order-7"}, {"mobile": "+447400123456"}):
+        items = client.get("/api/v2/sms/dlr", params).json()["data"]
+        assert [(item["flash"], item["port"], item["status"]) for item in items] == [(True, 3908, "delivered")]
+
+
+def test_a_campaign_with_flash_and_a_port_sends_them_and_counts_the_port(api, uk_sender):
+    client = api("marketer")
+    text = "Your Acme parcel " + "y" * 143  # 160 GSM characters: 2 parts beside a port element
+    payload = {
+        "name": "Parcels",
+        "sender": "ACMEUK",
+        "text": text,
+        "flash": True,
+        "port": "5000",
+        "audience": {"numbers": ["+447400123456", "+447400123457"]},
+    }
+    created = client.post("/api/v2/campaigns", payload, format="json")
+    assert created.status_code == 201, created.json()
+    campaign = created.json()["data"]
+    assert (campaign["flash"], campaign["port"]) == (True, 5000)
+    quote = client.get(f"/api/v2/campaigns/{campaign['id']}/quote").json()["data"]
+    assert (quote["recipients"], quote["parts"], quote["cost"]) == (2, 4, "0.16000")
+
+    scheduled = client.post(f"/api/v2/campaigns/{campaign['id']}/schedule", {"time": "now"}, format="json")
+    assert scheduled.status_code == 200, scheduled.json()
+    run_sweeps()
+
+    assert set(Message.objects.values_list("flash", "destination_port", "parts", "state")) == {
+        (True, 5000, 2, MessageState.DELIVERED)
+    }
+    assert set(SimulatorSubmission.objects.values_list("flash", "destination_port")) == {(True, 5000)}
+    cleared = client.patch(f"/api/v2/campaigns/{campaign['id']}", {"port": ""}, format="json")
+    assert cleared.status_code == 409  # no longer a draft: nothing changes behind the sent messages
+
+
+@pytest.mark.parametrize("port", [70000, "abc", -5])
+def test_a_campaign_with_a_bad_port_is_refused_naming_port(api, uk_sender, port):
+    payload = {"name": "Bad", "sender": "ACMEUK", "text": "Hello from Acme", "port": port, "audience": {}}
+    response = api("marketer").post("/api/v2/campaigns", payload, format="json")
+    assert response.status_code == 422
+    assert set(response.json()["errors"]) == {"port"}
+    assert not Message.objects.exists()
+
+
+def test_a_draft_campaign_port_can_be_cleared(api, uk_sender):
+    client = api("marketer")
+    payload = {"name": "Draft", "sender": "ACMEUK", "text": "Hello from Acme", "port": 80, "audience": {}}
+    campaign_id = client.post("/api/v2/campaigns", payload, format="json").json()["data"]["id"]
+    assert (
+        client.patch(f"/api/v2/campaigns/{campaign_id}", {"name": "Renamed"}, format="json").json()["data"]["port"]
+        == 80
+    )
+    cleared = client.patch(f"/api/v2/campaigns/{campaign_id}", {"port": ""}, format="json")
+    assert cleared.status_code == 200, cleared.json()
+    assert cleared.json()["data"]["port"] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "port"), [(None, None), ("", None), (" 3908 ", 3908), ("0", 0), (65535, 65535), ("00080", 80)]
+)
+def test_parse_port_accepts_whole_numbers_0_to_65535(value, port):
+    assert parse_port(value) == port
+
+
+@pytest.mark.parametrize("value", [65536, "-1", "3.5", 3.5, "abc", True, "\u0663"])
+def test_parse_port_refuses_anything_else(value):
+    with pytest.raises(ValueError, match="0 to 65535"):
+        parse_port(value)
