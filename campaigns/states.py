@@ -17,6 +17,7 @@ class CampaignState(models.TextChoices):
 class MessageState(models.TextChoices):
     QUEUED = "queued", "Queued"
     SENT = "sent", "Sent"
+    UNKNOWN = "unknown", "Submit unknown"
     DELIVERED = "delivered", "Delivered"
     UNDELIVERED = "undelivered", "Undelivered"
     REJECTED = "rejected", "Rejected"
@@ -45,11 +46,13 @@ FAILED_MESSAGE_STATES = frozenset(FINAL_MESSAGE_STATES - {MessageState.DELIVERED
 OPEN_CAMPAIGN_STATES = frozenset({CampaignState.SCHEDULED, CampaignState.PREPARING, CampaignState.RUNNING})
 ENDED_CAMPAIGN_STATES = frozenset({CampaignState.COMPLETED, CampaignState.CANCELLED, CampaignState.FAILED})
 
-_RANK = {MessageState.QUEUED: 0, MessageState.SENT: 1}
+# "unknown": handed to an upstream whose answer was lost with the connection; never resubmitted (no duplicate to
+# the handset), settled by its delivery report or, after a timeout, as expired.
+_RANK = {MessageState.QUEUED: 0, MessageState.SENT: 1, MessageState.UNKNOWN: 1}
 
 
 def message_rank(state: str) -> int:
-    """0 queued, 1 sent, 2 any final state: a state only ever moves to a higher rank."""
+    """0 queued, 1 sent (or submit unknown), 2 any final state: a state only ever moves to a higher rank."""
     return _RANK.get(state, 2)
 
 

@@ -49,6 +49,12 @@ class Account(models.Model):
     brand_names = models.JSONField(
         default=list, blank=True, help_text="Brand names that DLT templates are expected to mention."
     )
+    dlt_telemarketer_id = models.CharField(
+        max_length=40,
+        blank=True,
+        verbose_name="DLT telemarketer id (TM ID)",
+        help_text="India: sent as the TM_ID TLV on SMPP routes to IN; empty uses the connector's.",
+    )
     api_read_rate_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Overrides the default API read limit per token (requests per minute)."
     )

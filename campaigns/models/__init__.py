@@ -1,5 +1,6 @@
 """Models of the campaigns app, one module per topic, re-exported here."""
 
 from .campaigns import *  # noqa: F403
+from .routing import *  # noqa: F403
 from .senders import *  # noqa: F403
 from .templates import *  # noqa: F403

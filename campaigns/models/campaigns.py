@@ -27,6 +27,7 @@ __all__ = [
 class ConnectorKind(models.TextChoices):
     SIMULATOR = "simulator", "Simulator"
     HTTP = "http", "HTTP API"
+    SMPP = "smpp", "SMPP 3.4"
 
 
 class Connector(models.Model):
@@ -36,6 +37,9 @@ class Connector(models.Model):
     name = models.CharField(max_length=80, unique=True)
     kind = models.CharField(max_length=20, choices=ConnectorKind.choices, default=ConnectorKind.SIMULATOR)
     config = models.JSONField(default=dict, blank=True, help_text="Kind-specific settings; see campaigns/connectors.")
+    secret = models.CharField(
+        max_length=200, blank=True, help_text="The upstream password (SMPP bind, HTTP credential): write-only."
+    )
     is_default = models.BooleanField(default=False, help_text="Used when a campaign or API send names none.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
