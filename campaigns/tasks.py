@@ -81,3 +81,9 @@ def release_expired_leases() -> int:
 def send_inbound_replies() -> int:
     """Beat: confirmation replies to inbound stop words that are queued."""
     return send_queued_replies()
+
+
+@shared_task(name="campaigns.expire_unknown_submits")
+def expire_unknown_submits() -> int:
+    """Beat: SMPP submits whose answer was lost and that no delivery report settled in time become expired."""
+    return reports.expire_unknown_submits()

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from contacts.inbound_events import emit_inbound
 from contacts.keywords import KeywordKind, clean_word_list, detect_keyword
 from contacts.models.unsubscribers import (
     InboundAction,
@@ -403,6 +404,7 @@ def _store_and_act(account: Account, *, from_number: str, to: str, text: str, **
         lifted = _opt_in_by_keyword(account, message)
         message.action = InboundAction.OPTED_IN if lifted else InboundAction.NOTHING_TO_REMOVE
     message.save()
+    emit_inbound(message)
     return InboundResult(message, created=True, unsubscriber=unsubscriber)
 
 

@@ -6,6 +6,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "campaigns-outbox": {"task": "campaigns.sweep_outbox", "schedule": 5.0},
     "campaigns-leases": {"task": "campaigns.release_expired_leases", "schedule": 30.0},
     "campaigns-inbound-replies": {"task": "campaigns.send_inbound_replies", "schedule": 5.0},
+    # SMPP: submits whose answer was lost with the connection and that no receipt settled are expired
+    "campaigns-unknown-submits": {"task": "campaigns.expire_unknown_submits", "schedule": 600.0},
     # webhooks: start the delivery queues whose oldest pending delivery is due (retries, expired leases)
     "webhooks-sweep": {"task": "portal.webhooks.sweep", "schedule": 5.0},
     "webhooks-prune": {"task": "portal.webhooks.prune", "schedule": 3600.0},

@@ -29,6 +29,7 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     RETRY = "retry"
+    UNKNOWN = "unknown"  # handed over, but the answer was lost with the connection: never resubmitted
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class ConnectorResult:
     def retry(cls, detail: str, **kwargs) -> "ConnectorResult":
         return cls(Outcome.RETRY, detail=detail, **kwargs)
 
+    @classmethod
+    def unknown(cls, detail: str, connector_message_id: str = "", **kwargs) -> "ConnectorResult":
+        return cls(Outcome.UNKNOWN, connector_message_id, detail=detail, **kwargs)
+
 
 @dataclass(frozen=True)
 class DeliveryReceipt:
@@ -64,10 +69,27 @@ class DeliveryReceipt:
     state: str | None = None
 
 
+@dataclass(frozen=True)
+class UpstreamReceipt:
+    """A delivery report that names the message by the upstream's id (an SMPP receipt), with the number it is
+    about in E.164 (to settle a message whose submit answer was lost) and the id's other spellings."""
+
+    upstream_id: str
+    code: str
+    state: str | None
+    handset: str = ""
+    status: str = ""
+    id_variants: tuple[str, ...] = ()
+    raw: dict = field(default_factory=dict)
+
+
 class BaseConnector:
     """Subclasses set `kind` and implement `send`; `config` is the Connector row's JSON configuration."""
 
     kind = ""
+    # Long-lived connections (SMPP binds) live in their own process, which claims this kind's messages itself;
+    # the Celery outbox leaves them alone.
+    runs_in_own_process = False
 
     def __init__(self, config: dict | None = None, *, connector=None):
         self.config = dict(config or {})

@@ -23,7 +23,9 @@ from campaigns.models import Campaign, Connector, Message
 from campaigns.sending import billing, lifecycle
 from campaigns.sending.errors import INSUFFICIENT_FUNDS
 from campaigns.sending.events import emit_statuses
+from campaigns.sending.lanes import CELERY_LANE, Lane
 from campaigns.sending.preparation import default_connector
+from campaigns.sending.reports import settle_early_receipts
 from campaigns.sending.timing import backoff_seconds, india_hold_active
 from campaigns.states import CampaignState, MessageState
 from contacts.recipients import targeted_tags
@@ -46,22 +48,9 @@ class Claim:
     messages: list[Message]
 
 
-def outbox_sources(now: datetime | None = None) -> list[tuple[int, int | None]]:
+def outbox_sources(now: datetime | None = None, lane: Lane = CELERY_LANE) -> list[tuple[int, int | None]]:
     """(account id, campaign id or None for API sends) that may have messages to release now."""
-    now = now or timezone.now()
-    api = (
-        Message.objects.filter(campaign__isnull=True, state=MessageState.QUEUED, not_before__lte=now)
-        .order_by()
-        .values_list("account_id", flat=True)
-        .distinct()
-    )
-    campaigns = (
-        Campaign.objects.filter(state=CampaignState.RUNNING)
-        .filter(Q(throttle_until__isnull=True) | Q(throttle_until__lte=now))
-        .order_by("throttle_until", "pk")
-        .values_list("account_id", "pk")
-    )
-    return [(account_id, None) for account_id in api] + list(campaigns)
+    return lane.sources(now or timezone.now())
 
 
 def _locked_running_campaign(campaign_id: int, now: datetime) -> Campaign | None:
@@ -79,7 +68,9 @@ def _locked_running_campaign(campaign_id: int, now: datetime) -> Campaign | None
     return campaign
 
 
-def claim_batch(account_id: int, campaign_id: int | None, limit: int | None = None) -> Claim | None:
+def claim_batch(
+    account_id: int, campaign_id: int | None, limit: int | None = None, lane: Lane = CELERY_LANE
+) -> Claim | None:
     """Claim due messages of one source with a lease and debit their cost, all in one transaction."""
     limit = limit or setting("SMS_OUTBOX_BATCH_SIZE")
     with transaction.atomic():
@@ -94,6 +85,7 @@ def claim_batch(account_id: int, campaign_id: int | None, limit: int | None = No
         candidates = Message.objects.filter(
             account_id=account_id, campaign_id=campaign_id, state=MessageState.QUEUED, not_before__lte=now
         ).filter(_unclaimed(now))
+        candidates = lane.messages(candidates)
         if india_hold_active(now):
             candidates = candidates.exclude(india_promotional=True)
         candidates = candidates.order_by("not_before", "id")
@@ -188,7 +180,7 @@ def send_claimed(claim: Claim, chunk_size: int = 100) -> list[tuple[Message, Con
     results, connectors = [], {}
     for start in range(0, len(claim.messages), chunk_size):
         if claim.campaign is not None and start and _campaign_stopped(claim.campaign.pk):
-            _release(claim.token, [m.pk for m in claim.messages[start:]])
+            release_claimed(claim.token, [m.pk for m in claim.messages[start:]])
             break
         chunk = claim.messages[start : start + chunk_size]
         by_connector: dict[int | None, list[Message]] = {}
@@ -209,27 +201,32 @@ def _campaign_stopped(campaign_id: int) -> bool:
     return state != CampaignState.RUNNING
 
 
-def _release(token: uuid.UUID, ids: list[int]) -> None:
-    Message.objects.filter(pk__in=ids, claim_token=token, state=MessageState.QUEUED).update(
-        claim_token=None, claimed_until=None
-    )
+def release_claimed(token: uuid.UUID, ids: list[int], count_try: bool = True) -> None:
+    """Give claimed, unsent messages back to the queue (already paid: the `debited` flag keeps them so);
+    `count_try=False` when they never reached a connector (a bind went down, the worker stops)."""
+    changes = {"claim_token": None, "claimed_until": None}
+    if not count_try:
+        changes["attempts"] = F("attempts") - 1
+    Message.objects.filter(pk__in=ids, claim_token=token, state=MessageState.QUEUED).update(**changes)
 
 
 def record_results(claim: Claim, results: list[tuple[Message, ConnectorResult]]) -> None:
-    """Store what the connector said: sent, rejected, or back to the queue with backoff."""
+    """Store what the connector said: sent, rejected, submit unknown, or back to the queue with backoff; then
+    settle delivery reports that arrived before the upstream ids they name were stored."""
     now = timezone.now()
     with transaction.atomic():
         owned_query = Message.objects.filter(claim_token=claim.token, state=MessageState.QUEUED)
         if connection.vendor == "postgresql":
             owned_query = owned_query.select_for_update(no_key=True)
         owned = set(owned_query.values_list("id", flat=True))
-        sent = []
+        sent, unknown, late_ids = [], [], []
         for message, result in results:
             if message.pk not in owned:
-                if result.outcome == Outcome.ACCEPTED:
+                if result.outcome == Outcome.ACCEPTED:  # a report got there first: keep its state, store the id
                     Message.objects.filter(pk=message.pk, connector_message_id="").update(
                         connector_message_id=result.connector_message_id, sent_at=now
                     )
+                    late_ids.append(message.pk)
                 continue
             if result.outcome == Outcome.ACCEPTED:
                 message.state, message.connector_message_id, message.sent_at = (
@@ -239,6 +236,10 @@ def record_results(claim: Claim, results: list[tuple[Message, ConnectorResult]])
                 )
                 message.claim_token = message.claimed_until = None
                 sent.append(message)
+            elif result.outcome == Outcome.UNKNOWN:
+                message.state, message.sent_at, message.error_detail = MessageState.UNKNOWN, now, result.detail[:300]
+                message.connector_message_id = result.connector_message_id
+                unknown.append(message)
             elif result.outcome == Outcome.REJECTED:
                 finish_unsent(message, MessageState.REJECTED, result.error_code, result.detail or "rejected", now)
             elif message.attempts >= setting("SMS_RETRY_MAX_ATTEMPTS"):
@@ -254,8 +255,18 @@ def record_results(claim: Claim, results: list[tuple[Message, ConnectorResult]])
         Message.objects.filter(pk__in=[m.pk for m in sent]).update(
             state=MessageState.SENT, sent_at=now, claim_token=None, claimed_until=None
         )
+        for message in unknown:
+            Message.objects.filter(pk=message.pk).update(
+                state=MessageState.UNKNOWN,
+                sent_at=now,
+                claim_token=None,
+                claimed_until=None,
+                error_detail=message.error_detail,
+                connector_message_id=message.connector_message_id,
+            )
         set_connector_ids([(m.pk, m.connector_message_id) for m in sent])
-        emit_statuses(sent)
+        emit_statuses(sent + unknown)
+    settle_early_receipts([m.pk for m in sent if m.connector_id] + late_ids)
 
 
 def set_connector_ids(pairs: list[tuple[int, str]]) -> None:
@@ -276,7 +287,7 @@ def set_connector_ids(pairs: list[tuple[int, str]]) -> None:
 
 
 def dispatch_once(account_id: int, campaign_id: int | None) -> int:
-    """Claim, send and record one batch of one source; returns how many messages were handled."""
+    """Claim, send and record one batch of one source (the Celery lane); returns how many were handled."""
     claim = claim_batch(account_id, campaign_id)
     if claim is None:
         return 0
@@ -305,7 +316,7 @@ def due_batches(now: datetime | None = None) -> int:
     """How many outbox batches are due now (to size the fan-out of a sweep)."""
     now = now or timezone.now()
     due = (
-        Message.objects.filter(state=MessageState.QUEUED, not_before__lte=now)
+        CELERY_LANE.messages(Message.objects.filter(state=MessageState.QUEUED, not_before__lte=now))
         .filter(_unclaimed(now))
         .filter(Q(campaign__isnull=True) | Q(campaign__state=CampaignState.RUNNING))
         .order_by()[: setting("SMS_OUTBOX_BATCH_SIZE") * setting("SMS_OUTBOX_PARALLELISM")]

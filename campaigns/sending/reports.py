@@ -2,16 +2,23 @@
 
 A report only moves a message forward (queued → sent → final), repeats change nothing, and every report is kept
 (`DeliveryReport`). Each change emits `sms:message:status`.
+
+Reports that name a message by the upstream's id (SMPP receipts) go through `apply_upstream_receipts`: the id is
+looked up in every spelling an SMSC may use; a report about a message whose submit answer was lost with the
+connection (state `unknown`) settles it by its number; a report that arrives before its submit answer was
+stored waits as a `PendingReceipt` until `settle_early_receipts` finds its message.
 """
 
 import time
+from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns import dlr_codes
-from campaigns.connectors import REGISTRY, DeliveryReceipt
-from campaigns.models import DeliveryReport, Message
+from campaigns.connectors import REGISTRY, DeliveryReceipt, UpstreamReceipt, own_process_kinds
+from campaigns.connectors.smpp.receipts import id_variants
+from campaigns.models import Connector, DeliveryReport, Message, PendingReceipt
 from campaigns.sending.events import emit_statuses
 from campaigns.states import MessageState, states_before
 
@@ -109,3 +116,119 @@ def ingest_all_due_receipts(seconds: float = 20) -> int:
         if not batch:
             break
     return taken
+
+
+PENDING_RECEIPT_DAYS = 7
+SUBMIT_UNKNOWN_TIMEOUT_HOURS = 48
+
+
+def apply_upstream_receipts(connector_id: int, receipts: list[UpstreamReceipt]) -> int:
+    """Apply reports naming messages by upstream id (see the module docstring); returns how many were applied
+    to a message now (the rest wait as pending receipts)."""
+    if not receipts:
+        return 0
+    spellings = {receipt.upstream_id: receipt.id_variants or id_variants(receipt.upstream_id) for receipt in receipts}
+    wanted = {variant for variants in spellings.values() for variant in variants}
+    with transaction.atomic():
+        known = dict(
+            Message.objects.filter(connector_id=connector_id, connector_message_id__in=wanted).values_list(
+                "connector_message_id", "uid"
+            )
+        )
+        ready, pending = [], []
+        for receipt in receipts:
+            uid = next((known[v] for v in spellings[receipt.upstream_id] if v in known), None)
+            if uid is None:
+                uid = _settle_unknown_by_number(connector_id, receipt)
+            if uid is None:
+                pending.append(_pending(connector_id, receipt))
+            elif receipt.state is None:
+                _confirm_sent(uid)
+            else:
+                ready.append(_as_delivery_receipt(uid, receipt.code, receipt.state, receipt.status, receipt.raw))
+        PendingReceipt.objects.bulk_create(pending)
+        apply_delivery_reports(ready)
+    return len(ready)
+
+
+def _as_delivery_receipt(uid, code: str, state: str | None, status: str, raw: dict) -> DeliveryReceipt:
+    return DeliveryReceipt(uid, code, "smpp", status, raw, state)
+
+
+def _settle_unknown_by_number(connector_id: int, receipt: UpstreamReceipt):
+    """The oldest message to this number whose submit answer was lost takes the receipt's id."""
+    number = receipt.handset
+    if not number:
+        return None
+    message = (
+        Message.objects.filter(
+            connector_id=connector_id, state=MessageState.UNKNOWN, recipient=number, connector_message_id=""
+        )
+        .order_by("sent_at", "id")
+        .values_list("pk", "uid")
+        .first()
+    )
+    if message is None:
+        return None
+    Message.objects.filter(pk=message[0]).update(connector_message_id=receipt.upstream_id)
+    return message[1]
+
+
+def _confirm_sent(uid) -> None:
+    """An intermediate report (en route, accepted) proves a `unknown` submit reached the upstream."""
+    Message.objects.filter(uid=uid, state=MessageState.UNKNOWN).update(state=MessageState.SENT, error_detail="")
+
+
+def _pending(connector_id: int, receipt: UpstreamReceipt) -> PendingReceipt:
+    return PendingReceipt(
+        connector_id=connector_id,
+        upstream_id=receipt.upstream_id,
+        handset=receipt.handset,
+        code=receipt.code,
+        status=receipt.status,
+        state=receipt.state or "",
+        raw=receipt.raw,
+    )
+
+
+def settle_early_receipts(message_ids: list[int]) -> int:
+    """Apply the pending receipts that name these messages' upstream ids (stored just now)."""
+    if not message_ids or not PendingReceipt.objects.exists():
+        return 0
+    rows = Message.objects.filter(pk__in=message_ids).exclude(connector_message_id="")
+    by_variant = {}
+    for uid, connector_id, upstream_id in rows.values_list("uid", "connector_id", "connector_message_id"):
+        for variant in id_variants(upstream_id):
+            by_variant[(connector_id, variant)] = uid
+    connectors = {connector_id for connector_id, _ in by_variant}
+    variants = {variant for _, variant in by_variant}
+    with transaction.atomic():
+        found = list(PendingReceipt.objects.filter(connector_id__in=connectors, upstream_id__in=variants))
+        matched = [(p, by_variant.get((p.connector_id, p.upstream_id))) for p in found]
+        matched = [(p, uid) for p, uid in matched if uid is not None]
+        for receipt, uid in matched:
+            if not receipt.state:
+                _confirm_sent(uid)
+        apply_delivery_reports(
+            [_as_delivery_receipt(uid, p.code, p.state, p.status, p.raw) for p, uid in matched if p.state]
+        )
+        PendingReceipt.objects.filter(pk__in=[p.pk for p, _ in matched]).delete()
+    return len(matched)
+
+
+def expire_unknown_submits(now=None) -> int:
+    """Messages whose submit answer was lost and that no report settled within the connector's
+    `unknown_timeout_hours` (48 by default) become expired (seed code 021); old unmatched receipts are dropped."""
+    now = now or timezone.now()
+    expired = 0
+    for connector in Connector.objects.filter(kind__in=own_process_kinds()):
+        hours = float(connector.config.get("unknown_timeout_hours") or SUBMIT_UNKNOWN_TIMEOUT_HOURS)
+        stale = Message.objects.filter(
+            connector=connector, state=MessageState.UNKNOWN, sent_at__lt=now - timedelta(hours=hours)
+        ).values_list("uid", flat=True)[:RECEIPT_BATCH]
+        raw = {"reason": f"no submit answer and no delivery report within {hours:g} h"}
+        expired += apply_delivery_reports(
+            [DeliveryReceipt(uid, dlr_codes.EXPIRED, "timeout", raw=raw, state=MessageState.EXPIRED) for uid in stale]
+        )
+    PendingReceipt.objects.filter(received_at__lt=now - timedelta(days=PENDING_RECEIPT_DAYS)).delete()
+    return expired

@@ -36,7 +36,7 @@ def campaign_stats(campaign: Campaign) -> dict:
         "total": total,
         "cost": str(cost),
         "counts": counts,
-        "in_flight": counts[MessageState.QUEUED] + counts[MessageState.SENT],
+        "in_flight": counts[MessageState.QUEUED] + counts[MessageState.SENT] + counts[MessageState.UNKNOWN],
         "failed": sum(counts[s] for s in FAILED_MESSAGE_STATES),
         "delivery_rate": round(100 * counts[MessageState.DELIVERED] / finished, 1) if finished else None,
         "progress": round(100 * (total - counts[MessageState.QUEUED]) / total, 1) if total else 0,
