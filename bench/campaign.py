@@ -186,11 +186,12 @@ def create_fixtures():
     from decimal import Decimal
 
     from campaigns.models import Campaign, Connector, Price, Sender, SenderStatus, Template, TemplateStatus
+    from campaigns.routing import set_catch_all
     from contacts.models import Tag
     from portal.accounts import create_account
 
     account = create_account("Bench", default_country="IN", time_zone="Asia/Kolkata", balance=Decimal("1000000"))
-    Connector.objects.create(name="Simulator", kind="simulator", is_default=True)
+    set_catch_all(Connector.objects.create(name="Simulator", kind="simulator"))
     Price.objects.create(country="IN", service="ENT", price=Decimal("0.002"))
     sender = Sender.objects.create(
         account=account, name="BENCHM", country_code="IN", service="ENT", status=SenderStatus.APPROVED

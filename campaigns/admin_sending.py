@@ -15,8 +15,8 @@ from campaigns.models import (
 
 @admin.register(Connector)
 class ConnectorAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "is_default", "is_active", "uid", "created_at"]
-    list_filter = ["kind", "is_default", "is_active"]
+    list_display = ["name", "kind", "is_active", "uid", "created_at"]
+    list_filter = ["kind", "is_active"]
     search_fields = ["name", "uid"]
     readonly_fields = ["uid", "created_at"]
 

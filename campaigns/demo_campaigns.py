@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from campaigns.models import Campaign, Connector, Price, SimulatorSubmission, Template
+from campaigns.routing import set_catch_all
 from campaigns.sending.lifecycle import finish_campaigns, schedule_campaign, start_campaign
 from campaigns.sending.outbox import run_outbox
 from campaigns.sending.reports import ingest_all_due_receipts
@@ -34,7 +35,7 @@ FAILING_NUMBERS = ["+919876500000", "+919876500013", "+919876500021"]  # simulat
 
 def load(account, user) -> None:
     if not Connector.objects.exists():
-        Connector.objects.create(name="Simulator", kind="simulator", is_default=True)
+        set_catch_all(Connector.objects.create(name="Simulator", kind="simulator"))
     if not Price.objects.filter(account__isnull=True).exists():
         Price.objects.bulk_create(
             Price(country=country, service=service, price=(Decimal(price) * factor).quantize(Decimal("0.00001")))

@@ -24,6 +24,18 @@ class SubmitError:
     description: str
     transient: bool
 
+    @property
+    def kind(self) -> str:
+        """ "throttle" (slow the bind, resend), "transient" (retry later) or "permanent" (the message fails)."""
+        if self.number in THROTTLE_STATUSES:
+            return "throttle"
+        return "transient" if self.transient else "permanent"
+
+    @property
+    def code(self) -> str:
+        """The delivery code a permanent refusal is recorded with."""
+        return REFUSAL_CODES.get(self.number, "458")
+
 
 DELIVERED = "000"
 EXPIRED = "021"
@@ -171,6 +183,30 @@ SUBMIT_ERRORS: dict[int, SubmitError] = {
         SubmitError(0x0000040B, "ESME_RINVBALANCE", "Insufficient credits to send a message", False),
     )
 }
+
+
+THROTTLE_STATUSES = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL
+REFUSAL_CODES = {
+    0x0B: INVALID_NUMBER,  # ESME_RINVDSTADR
+    0x50: INVALID_NUMBER,  # ESME_RINVDSTTON
+    0x51: INVALID_NUMBER,  # ESME_RINVDSTNPI
+    0x0A: "454",  # ESME_RINVSRCADR: INV-SENDER
+    0x48: "454",  # ESME_RINVSRCTON
+    0x49: "454",  # ESME_RINVSRCNPI
+    0xC3: "777",  # ESME_RMISSINGTLV: DLT-REJECTED (an India TLV missing)
+    0xC4: "777",  # ESME_RINVTLVVAL
+    0x40B: NO_CREDITS,  # ESME_RINVBALANCE
+}
+
+
+def submit_error(status: int) -> SubmitError:
+    """The table's entry for a submit_sm_resp command status; unknown vendor statuses (0x400-0x4FF) are
+    permanent, other unknown ones transient."""
+    entry = SUBMIT_ERRORS.get(status)
+    if entry is not None:
+        return entry
+    vendor = 0x400 <= status <= 0x4FF
+    return SubmitError(status, f"0x{status:08X}", "Vendor-specific error" if vendor else "Unknown error", not vendor)
 
 
 def describe(code: str | None) -> str:

@@ -39,6 +39,7 @@ class ConnectorResult:
     error_code: str = ""
     detail: str = ""
     raw: dict = field(default_factory=dict)
+    connector_down: bool = False  # a transient failure of the upstream itself: the route's next connector may help
 
     @classmethod
     def accepted(cls, connector_message_id: str, **kwargs) -> "ConnectorResult":

@@ -105,7 +105,7 @@ class HttpConnector(BaseConnector):
         except urllib.error.HTTPError as exc:
             status, text = exc.code, exc.read().decode(errors="replace")
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            return ConnectorResult.retry(f"upstream unreachable: {exc}")
+            return ConnectorResult.retry(f"upstream unreachable: {exc}", connector_down=True)
         return self.interpret(message, status, text)
 
     def interpret(self, message, status: int, text: str) -> ConnectorResult:
@@ -116,7 +116,7 @@ class HttpConnector(BaseConnector):
             payload = {}
         raw = {"status": status, "body": text[:500]}
         if status in tuple(self.config.get("transient_status") or DEFAULT_TRANSIENT):
-            return ConnectorResult.retry(f"upstream answered {status}", raw=raw)
+            return ConnectorResult.retry(f"upstream answered {status}", raw=raw, connector_down=status >= 500)
         if not 200 <= status < 300:
             return ConnectorResult.rejected("", f"upstream refused with {status}: {text[:200]}", raw=raw)
         reject_field = self.config.get("reject_field")

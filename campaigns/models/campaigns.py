@@ -40,7 +40,6 @@ class Connector(models.Model):
     secret = models.CharField(
         max_length=200, blank=True, help_text="The upstream password (SMPP bind, HTTP credential): write-only."
     )
-    is_default = models.BooleanField(default=False, help_text="Used when a campaign or API send names none.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -213,6 +212,12 @@ class Message(AccountScopedModel):
             # API sends only: a campaign's messages are found through the campaign (its uid is their group id)
             models.Index(fields=["group_id"], condition=Q(campaign__isnull=True), name="message_api_group"),
             models.Index(fields=["account", "custom_id"], condition=~Q(custom_id=""), name="message_custom_id"),
+            # delivery reports that name the upstream's id (SMPP receipts)
+            models.Index(
+                fields=["connector", "connector_message_id"],
+                condition=~Q(connector_message_id=""),
+                name="message_upstream_id",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,12 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.rendering import variables_in
+from campaigns.routing import Router
 from campaigns.sending import billing, work
 from campaigns.sending.errors import Reason, SendingError
 from campaigns.sending.lifecycle import check_free_text, check_start_time, template_problem
 from campaigns.sending.outbox import OPT_OUT_CONFIRMATION
 from campaigns.sending.planning import Draft, Rejection, build_spec, plan_message
-from campaigns.sending.preparation import MessageDefaults, default_connector, draft_rows, row_value, write_messages
+from campaigns.sending.preparation import MessageDefaults, draft_rows, row_value, write_messages
 from campaigns.states import MessageType
 from campaigns.variable_mapping import missing_values
 from contacts.recipients import recipients
@@ -117,7 +118,8 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
     if drafts:
         billing.ensure_affordable(account, outcome.cost)
     release = request.send_at if request.send_at and request.send_at > now else now
-    rows = draft_rows(drafts, lambda index: release)
+    router = Router(account.pk, request.service or request.sender.service)
+    rows = draft_rows(drafts, lambda index: release, router)
     with transaction.atomic():
         write_messages(_defaults(account, request, outcome.group_id), now, rows)
         if rows:
@@ -137,7 +139,6 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
 
 
 def _defaults(account: Account, request: SendRequest, group_id: uuid.UUID) -> MessageDefaults:
-    connector = default_connector()
     return MessageDefaults(
         account_id=account.pk,
         campaign_id=None,
@@ -147,7 +148,6 @@ def _defaults(account: Account, request: SendRequest, group_id: uuid.UUID) -> Me
         service=request.service or request.sender.service,
         message_type=request.message_type or MessageType.AUTO,
         flash=request.flash,
-        connector_id=connector.pk if connector else None,
         webhook_id=request.webhook_id,
         custom_id=request.custom,
         meta=_message_meta(request),

@@ -20,11 +20,11 @@ from campaigns import dlr_codes
 from campaigns.conf import setting
 from campaigns.connectors import ConnectorResult, Outcome, connector_for
 from campaigns.models import Campaign, Connector, Message
+from campaigns.routing import fail_over
 from campaigns.sending import billing, lifecycle
 from campaigns.sending.errors import INSUFFICIENT_FUNDS
 from campaigns.sending.events import emit_statuses
 from campaigns.sending.lanes import CELERY_LANE, Lane
-from campaigns.sending.preparation import default_connector
 from campaigns.sending.reports import settle_early_receipts
 from campaigns.sending.timing import backoff_seconds, india_hold_active
 from campaigns.states import CampaignState, MessageState
@@ -169,7 +169,7 @@ def finish_unsent(message: Message, state: str, code: str, detail: str, now: dat
 def _connector_of(message: Message, cache: dict):
     key = message.connector_id
     if key not in cache:
-        row = Connector.objects.filter(pk=key).first() if key else default_connector()
+        row = Connector.objects.filter(pk=key).first() if key else None
         cache[key] = connector_for(row)
     return cache[key]
 
@@ -219,7 +219,7 @@ def record_results(claim: Claim, results: list[tuple[Message, ConnectorResult]])
         if connection.vendor == "postgresql":
             owned_query = owned_query.select_for_update(no_key=True)
         owned = set(owned_query.values_list("id", flat=True))
-        sent, unknown, late_ids = [], [], []
+        sent, unknown, late_ids, failing = [], [], [], []
         for message, result in results:
             if message.pk not in owned:
                 if result.outcome == Outcome.ACCEPTED:  # a report got there first: keep its state, store the id
@@ -252,6 +252,8 @@ def record_results(claim: Claim, results: list[tuple[Message, ConnectorResult]])
                     not_before=now + timedelta(seconds=backoff_seconds(message.attempts)),
                     error_detail=result.detail[:300],
                 )
+                if result.connector_down:
+                    failing.append(message)
         Message.objects.filter(pk__in=[m.pk for m in sent]).update(
             state=MessageState.SENT, sent_at=now, claim_token=None, claimed_until=None
         )
@@ -265,6 +267,7 @@ def record_results(claim: Claim, results: list[tuple[Message, ConnectorResult]])
                 connector_message_id=message.connector_message_id,
             )
         set_connector_ids([(m.pk, m.connector_message_id) for m in sent])
+        fail_over(failing)
         emit_statuses(sent + unknown)
     settle_early_receipts([m.pk for m in sent if m.connector_id] + late_ids)
 

@@ -17,7 +17,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from campaigns.conf import setting
-from campaigns.models import Campaign, Connector, Message
+from campaigns.models import Campaign, Message
+from campaigns.routing import Router
 from campaigns.sending.planning import Draft, PreparationCounts, plan_campaign
 from campaigns.sending.timing import batch_release_time
 from campaigns.states import CampaignState, MessageState
@@ -38,6 +39,7 @@ ROW_COLUMNS = (
     "cost",
     "india_promotional",
     "not_before",
+    "connector_id",
 )
 _VARIABLES = ROW_COLUMNS.index("variables")
 
@@ -54,7 +56,6 @@ class MessageDefaults:
     service: str
     message_type: str
     flash: bool
-    connector_id: int | None
     webhook_id: str = ""
     custom_id: str = ""
     destination_port: int | None = None
@@ -77,7 +78,6 @@ class MessageDefaults:
             "custom_id": self.custom_id,
             "meta": self.meta,
             "webhook_id": self.webhook_id,
-            "connector_id": self.connector_id,
             "connector_message_id": "",
             "state": MessageState.QUEUED,
             "error_code": "",
@@ -86,11 +86,7 @@ class MessageDefaults:
         }
 
 
-def default_connector() -> Connector | None:
-    return Connector.objects.filter(is_default=True, is_active=True).first()
-
-
-def message_row(draft: Draft, not_before: datetime, uid: str) -> tuple:
+def message_row(draft: Draft, not_before: datetime, uid: str, connector_id: int | None) -> tuple:
     """The per-message columns of one Message, in ROW_COLUMNS order."""
     encoding = draft.encoding
     return (
@@ -107,13 +103,19 @@ def message_row(draft: Draft, not_before: datetime, uid: str) -> tuple:
         draft.cost,
         draft.india_promotional,
         not_before,
+        connector_id,
     )
 
 
-def draft_rows(drafts: list[Draft], release_at) -> list[tuple]:
-    """Message rows for drafts with time-ordered ids; `release_at(index)` says when the index-th may leave."""
+def draft_rows(drafts: list[Draft], release_at, router: Router) -> list[tuple]:
+    """Message rows for drafts with time-ordered ids; `release_at(index)` says when the index-th may leave, the
+    router which connector carries each (`campaigns.routing`)."""
     uids = time_ordered_uids(len(drafts))
-    return [message_row(draft, release_at(offset), uids[offset]) for offset, draft in enumerate(drafts)]
+    route = router.connector_for
+    return [
+        message_row(draft, release_at(offset), uids[offset], route(draft.recipient, draft.country))
+        for offset, draft in enumerate(drafts)
+    ]
 
 
 def row_value(row: tuple, column: str):
@@ -174,7 +176,6 @@ def message_writer() -> ThreadedWriter:
 
 
 def campaign_defaults(campaign: Campaign) -> MessageDefaults:
-    connector = campaign.connector or default_connector()
     return MessageDefaults(
         account_id=campaign.account_id,
         campaign_id=campaign.pk,
@@ -184,7 +185,6 @@ def campaign_defaults(campaign: Campaign) -> MessageDefaults:
         service=campaign.sender.service,
         message_type=campaign.message_type,
         flash=campaign.flash,
-        connector_id=connector.pk if connector else None,
         webhook_id=campaign.webhook_id,
         destination_port=campaign.destination_port,
     )
@@ -195,13 +195,14 @@ def prepare_campaign(campaign: Campaign) -> PreparationCounts:
     now = timezone.now()
     start = max(campaign.start_at or now, now)
     defaults = campaign_defaults(campaign)
+    router = Router(campaign.account_id, campaign.sender.service, pinned=campaign.connector)
 
     def write(drafts: list[Draft], first_index: int) -> None:
         def release_at(offset: int) -> datetime:
             index = first_index + offset
             return batch_release_time(start, index, campaign.batch_size, campaign.batch_interval_minutes)
 
-        writer.submit((defaults, now, draft_rows(drafts, release_at)))
+        writer.submit((defaults, now, draft_rows(drafts, release_at, router)))
         Campaign.objects.filter(pk=campaign.pk).update(updated_at=timezone.now())
 
     with message_writer() as writer:

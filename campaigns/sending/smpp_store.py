@@ -6,11 +6,13 @@ the outbox's own claims and leases, in this connector's lane. Deliveries: receip
 point, inbound messages (multi-part ones reassembled across binds) through the contacts inbound path.
 """
 
+import contextlib
 import os
 import socket
+import threading
 from datetime import timedelta
 
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,6 +31,13 @@ INDIA = "IN"
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def close_thread_connection(barrier: threading.Barrier) -> None:
+    """Close this database thread's connection (the barrier makes each thread of the pool take one call)."""
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait()
+    connections.close_all()
 
 
 def smpp_connectors(name: str | None = None) -> list[Connector]:
@@ -79,6 +88,7 @@ def heartbeat(connector: Connector, worker: str, statuses: list[dict]) -> set[in
 
 
 def release_slots(connector: Connector, worker: str) -> None:
+    """Give the slots back (their counters stay, for the status page)."""
     SmppBind.objects.filter(connector=connector, worker=worker).update(
         worker="", state=BindState.UNBOUND, state_since=timezone.now(), window_in_use=0, rate=0
     )

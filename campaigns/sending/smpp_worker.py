@@ -14,6 +14,7 @@ SIGTERM: stop claiming, let the messages in flight finish (a grace period), unbi
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ CLAIMS_IN_FLIGHT = 3
 THROTTLE_RESENDS = 8
 DELIVERY_BATCH = 200
 DELIVERY_FLUSH_SECONDS = 0.02
+DB_THREADS = 4
 
 
 class ConnectorWorker:
@@ -110,6 +112,7 @@ class ConnectorWorker:
         for task in background + self.tasks:
             task.cancel()
         await asyncio.gather(*background, *self.tasks, return_exceptions=True)
+        await self.db(smpp_store.heartbeat, self.connector, self.worker, self.statuses())
         await self.db(smpp_store.release_slots, self.connector, self.worker)
         logger.info("%s: stopped, slots released", self.connector.name)
 
@@ -287,6 +290,14 @@ def _combined_state(group: list[Session]) -> str:
 async def run_workers(connectors, *, max_binds: int | None, stop: asyncio.Event, grace: float = 10.0) -> None:
     """Run one ConnectorWorker per connector until `stop` is set."""
     worker = smpp_store.worker_name()
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="smpp-db") as executor:
+    with ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="smpp-db") as executor:
         workers = [ConnectorWorker(c, max_binds=max_binds, worker=worker, executor=executor) for c in connectors]
-        await asyncio.gather(*(w.run(stop, grace) for w in workers))
+        try:
+            await asyncio.gather(*(w.run(stop, grace) for w in workers))
+        finally:
+            barrier = threading.Barrier(DB_THREADS, timeout=1)
+            loop = asyncio.get_running_loop()
+            closing = [
+                loop.run_in_executor(executor, smpp_store.close_thread_connection, barrier) for _ in range(DB_THREADS)
+            ]
+            await asyncio.gather(*closing)

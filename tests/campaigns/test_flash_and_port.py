@@ -8,6 +8,7 @@ import pytest
 
 from campaigns.encoding import parse_port
 from campaigns.models import Connector, Message, SimulatorSubmission
+from campaigns.routing import set_catch_all
 from campaigns.states import MessageState
 from tests.campaigns.sending_support import approved_sender, approved_template, prices, run_sweeps
 
@@ -70,16 +71,16 @@ def test_template_send_takes_the_port_as_digits_and_port_zero_is_a_port(api, acc
 
 
 def test_http_connector_gets_flash_and_port_filled(api, uk_sender, live_http_receiver):
-    Connector.objects.create(
+    connector = Connector.objects.create(
         name="upstream",
         kind="http",
-        is_default=True,
         config={
             "url": live_http_receiver.url("/send?to={{to}}"),
             "headers": {"Content-Type": "application/json"},
             "body": '{"to": "{{to}}", "flash": "{{flash}}", "port": "{{port}}", "text": "{{text}}"}',
         },
     )
+    set_catch_all(connector)
     client = api()
     assert send(client, flash=1, port=5000).status_code == 201
     assert send(client, to=["+447400123457"], port="").status_code == 201
@@ -156,12 +157,10 @@ def test_the_message_log_page_shows_flash_and_port(api, client_for, marketer, uk
 def test_an_http_upstream_that_cannot_carry_flash_or_port_refuses_the_message(
     api, account, uk_sender, live_http_receiver
 ):
-    Connector.objects.create(
-        name="plain upstream",
-        kind="http",
-        is_default=True,
-        config={"url": live_http_receiver.url("/send?to={{to}}&text={{text}}")},
+    plain_upstream = Connector.objects.create(
+        name="plain upstream", kind="http", config={"url": live_http_receiver.url("/send?to={{to}}&text={{text}}")}
     )
+    set_catch_all(plain_upstream)
     client = api()
     flashed = send(client, flash=1).json()["data"]["accepted"][0]["message_id"]
     plain = send(client, to=["+447400123457"]).json()["data"]["accepted"][0]["message_id"]
