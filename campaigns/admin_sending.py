@@ -1,7 +1,9 @@
 """Admin of connectors, prices, campaigns, messages, delivery reports, balance moves and simulator submissions."""
 
+from django import forms
 from django.contrib import admin
 
+from campaigns.connectors.settings import SettingsError, validate_settings
 from campaigns.models import (
     BalanceTransaction,
     Campaign,
@@ -13,8 +15,43 @@ from campaigns.models import (
 )
 
 
+class ConnectorForm(forms.ModelForm):
+    """The upstream password is write-only: never rendered back, blank keeps the stored one; settings are
+    checked by the one home of each kind's settings."""
+
+    password = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False), help_text="Leave empty to keep the stored one."
+    )
+
+    class Meta:
+        model = Connector
+        fields = ["name", "kind", "config", "is_active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        current = self.instance if self.instance.pk else None
+        try:
+            cleaned["config"] = validate_settings(
+                cleaned.get("kind", ""), cleaned.get("config") or {}, cleaned.get("password"), current=current
+            )
+        except SettingsError as exc:
+            for name, message in exc.errors.items():
+                self.add_error(name if name in self.fields else "config", f"{name}: {message}")
+        return cleaned
+
+    def save(self, commit=True):
+        connector = super().save(commit=False)
+        connector.config = self.cleaned_data["config"]
+        if self.cleaned_data.get("password"):
+            connector.secret = self.cleaned_data["password"]
+        if commit:
+            connector.save()
+        return connector
+
+
 @admin.register(Connector)
 class ConnectorAdmin(admin.ModelAdmin):
+    form = ConnectorForm
     list_display = ["name", "kind", "is_active", "uid", "created_at"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "uid"]

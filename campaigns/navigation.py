@@ -11,4 +11,5 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Compliance", "Blocked templates", "campaigns:blockedtemplate_list", order=30),
     NavItem("Settings", "Balance", "campaigns:balance", order=30),
     NavItem("Settings", "Pricing", "campaigns:pricing", order=35),
+    NavItem("Platform", "Connectors", "campaigns:connector_list", staff_only=True, order=10),
 ]

@@ -6,17 +6,29 @@ exact service over any. An account pinned to a route set is routed by that set f
 table; the route with no country, prefix or service is the catch-all. Only active routes and active connectors
 count. No route at all: None, and the outbox uses the simulator. A campaign that names a connector keeps it.
 
-Failover: `next_connector(message)` is the connector after the message's own in its route, and `fail_over`
-moves queued messages to it; the outbox calls it on a transient connector failure (an HTTP upstream down), and
-`reroute_stranded` moves the messages of an SMPP connector that has had no bound session for a while.
+Failover: `next_connector(message)` is the connector after the message's own in its route (the route's first
+when its own is no longer in it), and `fail_over` moves queued messages to it; the outbox calls it on a transient
+connector failure (an HTTP upstream down), and `reroute_stranded` (a beat sweep) moves the messages of an SMPP
+connector that has had no bound session for a while.
 """
 
+from collections import defaultdict
 from datetime import timedelta
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from campaigns.models import BindState, Connector, ConnectorKind, Message, Route, RouteSetMember, RouteStep, SmppBind
+from campaigns.models import (
+    BindState,
+    Campaign,
+    Connector,
+    ConnectorKind,
+    Message,
+    Route,
+    RouteSetMember,
+    RouteStep,
+    SmppBind,
+)
 from campaigns.states import MessageState
 
 STRANDED_AFTER_SECONDS = 60
@@ -69,28 +81,52 @@ class Router:
         return []
 
 
-def next_connector(message: Message) -> int | None:
-    """The connector to try after the message's own in its route (None when it is the last)."""
-    router = Router(message.account_id, message.service)
+def next_connector(message: Message) -> Connector | None:
+    """The connector to try after the message's own in its route (same rule as `Router`), None at the route's end.
+
+    For failover: the outbox's answer to a transient connector failure and the sweep for SMPP connectors that are
+    down call `fail_over`, which moves queued messages there."""
+    target = _next_connector_id(Router(message.account_id, message.service), message)
+    return Connector.objects.filter(pk=target).first() if target is not None else None
+
+
+def _next_connector_id(router: Router, message: Message) -> int | None:
     ids = router.connector_ids_for(message.recipient, message.country)
     if message.connector_id not in ids:
-        return None
+        return ids[0] if ids else None  # its connector left the route (inactive, removed): the route's first
     index = ids.index(message.connector_id)
     return ids[index + 1] if index + 1 < len(ids) else None
 
 
 def fail_over(messages: list[Message]) -> int:
-    """Move queued messages (of a campaign without a pinned connector) to their next connector; returns how
-    many moved. Messages at the end of their route stay where they are."""
-    moved = 0
+    """Move queued messages to the next connector of their route (`next_connector`); returns how many moved.
+
+    Called by the outbox on a transient connector failure (`ConnectorResult.connector_down`) and by
+    `reroute_stranded` for SMPP connectors that are down. Messages of a campaign that names its connector, at the
+    end of their route, or no longer queued on the connector they had stay where they are. One Router per account
+    and service, one UPDATE per (from, to) pair."""
+    campaign_ids = {message.campaign_id for message in messages if message.campaign_id}
+    pinned = set(
+        Campaign.objects.filter(pk__in=campaign_ids, connector__isnull=False).values_list("pk", flat=True)
+        if campaign_ids
+        else ()
+    )
+    routers: dict[tuple[int, str], Router] = {}
+    moves: dict[tuple[int | None, int], list[int]] = defaultdict(list)
     for message in messages:
-        if message.campaign_id and message.campaign.connector_id:
+        if message.campaign_id in pinned:
             continue
-        target = next_connector(message)
-        if target is not None:
-            moved += Message.objects.filter(
-                pk=message.pk, state=MessageState.QUEUED, connector_id=message.connector_id
-            ).update(connector_id=target)
+        key = (message.account_id, message.service)
+        if key not in routers:
+            routers[key] = Router(*key)
+        target = _next_connector_id(routers[key], message)
+        if target is not None and target != message.connector_id:
+            moves[(message.connector_id, target)].append(message.pk)
+    moved = 0
+    for (current, target), ids in moves.items():
+        moved += Message.objects.filter(pk__in=ids, state=MessageState.QUEUED, connector_id=current).update(
+            connector_id=target
+        )
     return moved
 
 

@@ -8,6 +8,7 @@ the leases still keep parallel runs safe).
 from celery import shared_task
 from django.core.cache import cache
 
+from campaigns import routing
 from campaigns.conf import setting
 from campaigns.replies import send_queued_replies
 from campaigns.sending import lifecycle, outbox, reports
@@ -87,3 +88,10 @@ def send_inbound_replies() -> int:
 def expire_unknown_submits() -> int:
     """Beat: SMPP submits whose answer was lost and that no delivery report settled in time become expired."""
     return reports.expire_unknown_submits()
+
+
+@shared_task(name="campaigns.reroute_stranded")
+def reroute_stranded() -> int:
+    """Beat: queued messages of an SMPP connector with no bound session for a minute move to their route's next
+    connector (when the route has one)."""
+    return routing.reroute_stranded()

@@ -4,6 +4,7 @@ from django.urls import path
 
 from campaigns.views import billing
 from campaigns.views import campaigns as campaign_views
+from campaigns.views import connectors as connector_views
 from campaigns.views import messages as message_views
 
 urlpatterns = [
@@ -14,4 +15,6 @@ urlpatterns = [
     path("messages/", message_views.MessageListView.as_view(), name="message_list"),
     path("balance/", billing.BalanceView.as_view(), name="balance"),
     path("pricing/", billing.PricingView.as_view(), name="pricing"),
+    path("connectors/", connector_views.ConnectorListView.as_view(), name="connector_list"),
+    path("connectors/<uuid:uid>/", connector_views.ConnectorDetailView.as_view(), name="connector_detail"),
 ]

@@ -7,7 +7,7 @@ from django.urls import NoReverseMatch, reverse
 
 from portal.roles import has_capability
 
-SECTIONS = ["Contacts", "Campaigns", "Compliance", "Developers", "Settings"]
+SECTIONS = ["Contacts", "Campaigns", "Compliance", "Developers", "Settings", "Platform"]
 APPS_WITH_NAVIGATION = ["portal", "contacts", "campaigns"]
 
 
@@ -18,6 +18,7 @@ class NavItem:
     url_name: str
     capability: str = "read"
     order: int = 50
+    staff_only: bool = False  # platform staff (connectors, routes), whatever their role in the account
 
 
 NAV_ITEMS = [
@@ -38,12 +39,12 @@ def all_items() -> list[NavItem]:
     return items
 
 
-def menu_for(role: str | None, current_path: str) -> list[dict]:
+def menu_for(role: str | None, current_path: str, is_staff: bool = False) -> list[dict]:
     """Sections with the entries the role may see; the entry whose URL is the longest prefix of the path is active."""
     sections: dict[str, list[dict]] = {name: [] for name in SECTIONS}
     entries = []
     for item in sorted(all_items(), key=lambda i: (i.order, i.label)):
-        if not has_capability(role, item.capability):
+        if not has_capability(role, item.capability) or (item.staff_only and not is_staff):
             continue
         try:
             url = reverse(item.url_name)

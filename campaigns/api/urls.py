@@ -4,6 +4,8 @@ from django.urls import path
 
 from campaigns.api import billing, messages, sending
 from campaigns.api.campaigns import CampaignViewSet
+from campaigns.api.connectors import ConnectorViewSet
+from campaigns.api.routes import RouteViewSet
 from campaigns.api.senders import SenderViewSet
 from campaigns.api.templates import TemplateViewSet, blocked_urlpatterns
 from portal.api.routers import Router
@@ -13,6 +15,8 @@ router.register("sms/senders", SenderViewSet, basename="sender")
 router.register("sms/templates", TemplateViewSet, basename="template")
 router.register("sms/messages", messages.MessageViewSet, basename="message")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("sms/connectors", ConnectorViewSet, basename="connector")
+router.register("sms/routes", RouteViewSet, basename="route")
 
 urlpatterns = [
     path("sms/send", sending.SendView.as_view(), name="send"),

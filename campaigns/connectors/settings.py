@@ -151,3 +151,61 @@ def smpp_settings(connector) -> SmppSettings:
     values = {name: value for name, value in (connector.config or {}).items() if name in known}
     tags = dict(INDIA_TLV_TAGS) | {k: int(v) for k, v in (values.pop("india_tlv_tags", None) or {}).items()}
     return SmppSettings(password=connector.secret, india_tlv_tags=tags, **values)
+
+
+def _unknown(config: dict, known: set[str]) -> dict[str, str]:
+    return {name: "Unknown setting." for name in sorted(set(config) - known)}
+
+
+def validate_http(config: dict) -> dict:
+    """An HTTP upstream: `url` (http/https) with placeholders, method, headers, body, the answer's id field…"""
+    known = {"url", "method", "headers", "body", "timeout", "message_id_field", "reject_field", "reject_values"}
+    known |= {"transient_status", "variables"}
+    errors = _unknown(config, known)
+    url = config.get("url")
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        errors["url"] = "Give the upstream's http:// or https:// URL."
+    if config.get("method", "POST") not in ("GET", "POST", "PUT"):
+        errors["method"] = "Choose GET, POST or PUT."
+    headers = config.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        errors["headers"] = "Give an object of header names and text values."
+    for name in ("body", "message_id_field", "reject_field"):
+        if name in config and not isinstance(config[name], str):
+            errors[name] = "Give a text."
+    if "timeout" in config:
+        try:
+            _checked("timeout", config["timeout"], (float, 1, 60))
+        except ValueError as exc:
+            errors["timeout"] = str(exc)
+    statuses = config.get("transient_status", [])
+    if not isinstance(statuses, list) or not all(isinstance(s, int) and 100 <= s <= 599 for s in statuses):
+        errors["transient_status"] = "Give a list of HTTP status codes."
+    if errors:
+        raise SettingsError(errors)
+    return dict(config)
+
+
+def validate_simulator(config: dict) -> dict:
+    errors = _unknown(config, {"dlr_delay_seconds"})
+    if "dlr_delay_seconds" in config:
+        try:
+            _checked("dlr_delay_seconds", config["dlr_delay_seconds"], (float, 0, 3600))
+        except ValueError as exc:
+            errors["dlr_delay_seconds"] = str(exc)
+    if errors:
+        raise SettingsError(errors)
+    return dict(config)
+
+
+def validate_settings(kind: str, config: dict, secret: str | None, *, current=None) -> dict:
+    """The config of a connector of `kind`, checked and completed; raises SettingsError naming each field."""
+    if not isinstance(config, dict):
+        raise SettingsError({"config": "Give an object of settings."})
+    if kind == "smpp":
+        return validate_smpp(config, secret, current=current)
+    if kind == "http":
+        return validate_http(config)
+    if kind == "simulator":
+        return validate_simulator(config)
+    raise SettingsError({"kind": f"Unknown connector kind {kind!r}."})

@@ -77,6 +77,11 @@ class Route(models.Model):
         where = "+".join(part for part in (self.country or "*", self.prefix) if part)
         return f"{where} {self.service or '*'}"
 
+    @property
+    def connector_list(self) -> list[Connector]:
+        """The connectors to try, in order."""
+        return [step.connector for step in self.steps.all()]
+
 
 class RouteStep(models.Model):
     """One connector of a route, tried in `position` order."""

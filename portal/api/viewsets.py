@@ -1,6 +1,6 @@
 """Base classes every API endpoint uses: account scoping, envelope, capabilities, public ids."""
 
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
 from rest_framework.views import APIView
 
 from portal.api.responses import EnvelopeMixin
@@ -30,3 +30,17 @@ class AccountScopedViewSet(EnvelopeMixin, viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.save(account=self.request.account)
+
+
+class PlatformStaffViewSet(EnvelopeMixin, viewsets.ModelViewSet):
+    """Platform-wide rows (connectors, routes) for platform staff only: anyone else gets a 403."""
+
+    lookup_field = "uid"
+    lookup_url_kwarg = "id"
+    lookup_value_regex = "[^/]+"
+    staff_only_message = "Only platform staff can do this."
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if not request.user.is_staff:
+            raise exceptions.PermissionDenied(self.staff_only_message)
