@@ -55,17 +55,24 @@ class Router:
         self.routes = [route for table in tables for route in sorted(table, key=_specificity)]
         self.prefix_length = max((len(route.prefix) for route in self.routes), default=0)
         self._cache: dict[tuple[str, str], list[int]] = {}
+        self._everywhere: list[int] | None = None  # the answer for every number: pinned, or no route looks at it
+        if self.pinned_id is not None:
+            self._everywhere = [self.pinned_id]
+        elif not any(route.country or route.prefix for route in self.routes):
+            self._everywhere = self._match("", "")
 
     def connector_ids_for(self, recipient: str, country: str) -> list[int]:
-        if self.pinned_id is not None:
-            return [self.pinned_id]
-        digits = recipient.lstrip("+")[: self.prefix_length]
-        key = (country, digits)
-        if key not in self._cache:
-            self._cache[key] = self._match(digits, country)
-        return self._cache[key]
+        """The connectors for an E.164 number of `country`, in the order to try them (empty: the simulator)."""
+        if self._everywhere is not None:
+            return self._everywhere
+        key = (country, recipient.lstrip("+")[: self.prefix_length])
+        ids = self._cache.get(key)
+        if ids is None:
+            ids = self._cache[key] = self._match(key[1], country)
+        return ids
 
     def connector_for(self, recipient: str, country: str) -> int | None:
+        """The first connector to try (None: the simulator)."""
         ids = self.connector_ids_for(recipient, country)
         return ids[0] if ids else None
 

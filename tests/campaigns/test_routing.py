@@ -5,6 +5,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from campaigns.models import Connector, Message, Route, RouteSet, RouteSetMember, RouteStep, SmppBind
@@ -181,3 +183,18 @@ def test_messages_of_an_smpp_connector_that_is_down_are_rerouted(api, account, c
     )
     assert reroute_stranded() == 1
     assert Message.objects.get().connector == carriers["any"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0010_makes_the_default_connector_the_catch_all_route():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("campaigns", "0009_smpp_routing")])
+    old = executor.loader.project_state([("campaigns", "0009_smpp_routing")]).apps
+    old.get_model("campaigns", "Connector").objects.create(name="spare", kind="simulator")
+    default = old.get_model("campaigns", "Connector").objects.create(name="upstream", kind="http", is_default=True)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    (catch_all,) = Route.objects.all()
+    assert (catch_all.route_set, catch_all.country, catch_all.prefix, catch_all.service) == (None, "", "", "")
+    assert [step.connector_id for step in catch_all.steps.all()] == [default.pk]
+    assert "is_default" not in {field.name for field in Connector._meta.get_fields()}
