@@ -232,3 +232,14 @@ def expire_unknown_submits(now=None) -> int:
         )
     PendingReceipt.objects.filter(received_at__lt=now - timedelta(days=PENDING_RECEIPT_DAYS)).delete()
     return expired
+
+
+def settle_pending_receipts(connector_id: int, limit: int = RECEIPT_BATCH) -> int:
+    """Pending receipts of a connector whose message now carries their upstream id (its answer was stored by
+    another worker after the receipt was kept): applied and dropped. Run by each SMPP worker's heartbeat."""
+    ids = list(PendingReceipt.objects.filter(connector_id=connector_id).values_list("upstream_id", flat=True)[:limit])
+    if not ids:
+        return 0
+    spellings = {variant for upstream_id in ids for variant in id_variants(upstream_id)}
+    known = Message.objects.filter(connector_id=connector_id, connector_message_id__in=spellings)
+    return settle_early_receipts(list(known.values_list("pk", flat=True)))

@@ -74,8 +74,10 @@ def acquire_slots(connector: Connector, total: int, wanted: int, worker: str) ->
 
 
 def heartbeat(connector: Connector, worker: str, statuses: list[dict]) -> set[int]:
-    """Store each held slot's live status; returns the slots this worker no longer holds (taken over)."""
+    """Store each held slot's live status (and settle receipts that raced their submit's answer on another
+    worker); returns the slots this worker no longer holds (taken over)."""
     close_old_connections()
+    reports.settle_pending_receipts(connector.pk)
     now = timezone.now()
     lost = set()
     for status in statuses:

@@ -138,7 +138,8 @@ class Session:
             except BindRefused as exc:
                 self._error(str(exc))
             except (TimeoutError, OSError, asyncio.IncompleteReadError, pdus.FrameError) as exc:
-                self._error(f"connection lost: {exc!r}")
+                if not self._stopping:
+                    self._error(f"connection lost: {exc!r}")
             finally:
                 self._drop_connection("connection closed")
             if self._stopping:
