@@ -27,6 +27,7 @@ _TON = {1: t.AddrTon.INTERNATIONAL, 3: t.AddrTon.NETWORK_SPECIFIC, 5: t.AddrTon.
 _NPI = {0: t.AddrNpi.UNKNOWN, 1: t.AddrNpi.ISDN}
 _RECEIPT_TYPES = {"SMSC_DELIVERY_RECEIPT", "INTERMEDIATE_DELIVERY_NOTIFICATION", "SME_DELIVERY_ACK"}
 SHORT_CODE_DIGITS = 8
+MESSAGE_PAYLOAD_TAG = 0x0424
 
 
 class FrameError(Exception):
@@ -164,9 +165,10 @@ def submit_pdus(params: SubmitParams, wire: WireMessage) -> list:
         )
         if segment.sar is not None:
             fields["sar_msg_ref_num"], fields["sar_total_segments"], fields["sar_segment_seqnum"] = segment.sar
-        if wire.message_payload is not None:
-            fields["message_payload"] = wire.message_payload
-        pdus.append(op.SubmitSM(seqNum=0, custom_tlvs=list(custom), **fields))
+        tlvs = list(custom)
+        if wire.message_payload is not None:  # as a raw TLV: the codec's own message_payload encoder refuses it
+            tlvs.append((MESSAGE_PAYLOAD_TAG, None, "OctetString", wire.message_payload))
+        pdus.append(op.SubmitSM(seqNum=0, custom_tlvs=tlvs, **fields))
     return pdus
 
 
