@@ -19,7 +19,7 @@ from campaigns.connectors.smpp.wire import (
 )
 from campaigns.states import MessageState
 
-ALPHABET = "abcXYZ 09@£{}[]~€|^\\é\nаб😀"
+ALPHABET = "abcXYZ 09@£{}[]~€|^\\é\n\u0430\u0431\U0001f600"
 
 
 def joined_text(wire) -> str:
