@@ -1,7 +1,10 @@
 """Status and error codes of the BICS SMPP gateway (seed "Error Codes" under "SMPP Gateway"), kept as data.
 
 `DLR_CODES`: the three-digit codes a delivery report carries, with the message state each one leads to.
-`SUBMIT_ERRORS`: the SMPP submit_sm_resp command statuses; `transient` ones are retried with backoff.
+`SUBMIT_ERRORS`: the SMPP submit_sm_resp command statuses. Each has a `kind`: "throttle" (ESME_RTHROTTLED,
+ESME_RMSGQFUL: slow the bind and resend), "transient" (retry with backoff) or "permanent" (the message fails,
+recorded with the delivery code `code`: `REFUSAL_CODES`, else 458 REJECTED). `submit_error(status)` answers for
+statuses the table lacks too.
 """
 
 from dataclasses import dataclass
@@ -32,9 +35,9 @@ class SubmitError:
         return "transient" if self.transient else "permanent"
 
     @property
-    def code(self) -> str:
-        """The delivery code a permanent refusal is recorded with."""
-        return REFUSAL_CODES.get(self.number, "458")
+    def code(self) -> str | None:
+        """The delivery code a permanent refusal is recorded with; None when the message is tried again."""
+        return REFUSAL_CODES.get(self.number, REJECTED) if self.kind == "permanent" else None
 
 
 DELIVERED = "000"
@@ -42,6 +45,9 @@ EXPIRED = "021"
 INVALID_SUBSCRIBER = "001"
 NO_CREDITS = "401"
 INVALID_NUMBER = "404"
+INVALID_SENDER = "454"
+REJECTED = "458"
+DLT_REJECTED = "777"
 TEMPLATE_NOT_FOUND = "452"
 OPT_OUT_REJECTED = "456"
 PROMOTIONAL_TIME_EXCEEDED = "457"
@@ -129,7 +135,7 @@ SUBMIT_ERRORS: dict[int, SubmitError] = {
         SubmitError(0x00000001, "ESME_RINVMSGLEN", "Message too long", False),
         SubmitError(0x00000002, "ESME_RINVCMDLEN", "Command length is invalid.", False),
         SubmitError(0x00000003, "ESME_RINVCMDID", "Command ID is invalid or not supported.", False),
-        SubmitError(0x00000004, "ESME_RINVBNDSTS", "Incorrect binding status for the given command", False),
+        SubmitError(0x00000004, "ESME_RINVBNDSTS", "Incorrect binding status for the given command", True),
         SubmitError(0x00000005, "ESME_RALYBND", "Already bound", False),
         SubmitError(0x00000006, "ESME_RINVPRTFLG", "Invalid Priority Flag", False),
         SubmitError(0x00000007, "ESME_RINVREGDLVFLG", "Invalid registered delivery flag", False),
@@ -190,11 +196,11 @@ REFUSAL_CODES = {
     0x0B: INVALID_NUMBER,  # ESME_RINVDSTADR
     0x50: INVALID_NUMBER,  # ESME_RINVDSTTON
     0x51: INVALID_NUMBER,  # ESME_RINVDSTNPI
-    0x0A: "454",  # ESME_RINVSRCADR: INV-SENDER
-    0x48: "454",  # ESME_RINVSRCTON
-    0x49: "454",  # ESME_RINVSRCNPI
-    0xC3: "777",  # ESME_RMISSINGTLV: DLT-REJECTED (an India TLV missing)
-    0xC4: "777",  # ESME_RINVTLVVAL
+    0x0A: INVALID_SENDER,  # ESME_RINVSRCADR
+    0x48: INVALID_SENDER,  # ESME_RINVSRCTON
+    0x49: INVALID_SENDER,  # ESME_RINVSRCNPI
+    0xC3: DLT_REJECTED,  # ESME_RMISSINGTLV (an India TLV missing)
+    0xC4: DLT_REJECTED,  # ESME_RINVTLVVAL
     0x40B: NO_CREDITS,  # ESME_RINVBALANCE
 }
 
