@@ -172,6 +172,11 @@ def submit_pdus(params: SubmitParams, wire: WireMessage) -> list:
     return pdus
 
 
+def _hex(value) -> str:
+    """A TLV value as hex text (JSON-safe, and what `receipts` reads back)."""
+    return value.hex() if isinstance(value, bytes | bytearray) else str(value)
+
+
 def _esm_class(value: int):
     features = [t.EsmClassGsmFeatures.UDHI_INDICATOR_SET] if value & 0x40 else []
     return t.EsmClass(t.EsmClassMode.DEFAULT, t.EsmClassType.DEFAULT, features)
@@ -204,7 +209,7 @@ def read_delivery(pdu) -> Delivery:
     if params.get("message_state") is not None:
         tlvs["message_state"] = constants.message_state_name_map[params["message_state"].name]
     if params.get("network_error_code") is not None:
-        tlvs["network_error_code"] = str(params["network_error_code"])
+        tlvs["network_error_code"] = _hex(params["network_error_code"])
     concat = decoded.concat
     if concat is None and params.get("sar_msg_ref_num") is not None:
         concat = (params["sar_msg_ref_num"], params["sar_total_segments"], params["sar_segment_seqnum"])
