@@ -1,6 +1,6 @@
 """Confirmation replies to inbound stop words, sent through the normal API-send path.
 
-`contacts.services_unsubscribers.receive_inbound` records a reply as `queued` on the InboundMessage; the beat
+`contacts.services_inbound.receive_inbound` records a reply as `queued` on the InboundMessage; the beat
 sweep `campaigns.send_inbound_replies` sends each one from the number the handset wrote to when that is an
 approved sender of the account, else from the account's configured reply sender. The reply is exempt from
 the opt-out it confirms. The inbound message ends `sent` (with the message id) or `failed` (with the reason).

@@ -161,9 +161,16 @@ def reroute_stranded(limit: int = 5000) -> int:
     return fail_over(list(stranded))
 
 
+def set_steps(route: Route, connectors: list[Connector]) -> Route:
+    """The route's connectors become `connectors`, tried in that order."""
+    route.steps.all().delete()
+    RouteStep.objects.bulk_create(
+        RouteStep(route=route, connector=connector, position=index) for index, connector in enumerate(connectors)
+    )
+    return route
+
+
 def set_catch_all(connector: Connector) -> Route:
     """The platform's catch-all route (no country, prefix or service) goes through `connector` alone."""
     route, _ = Route.objects.get_or_create(route_set=None, country="", prefix="", service="")
-    route.steps.all().delete()
-    RouteStep.objects.create(route=route, connector=connector, position=0)
-    return route
+    return set_steps(route, [connector])

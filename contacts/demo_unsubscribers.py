@@ -5,7 +5,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from contacts.models.contacts import Contact
-from contacts.services_unsubscribers import add_unsubscriber, receive_inbound
+from contacts.services_inbound import receive_inbound
+from contacts.services_unsubscribers import add_unsubscriber
 
 FALLBACK_NUMBERS = [f"+9198765000{n:02d}" for n in range(10)]
 SCOPES = [

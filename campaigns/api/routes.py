@@ -11,7 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.api.sending import is_uuid
-from campaigns.models import Connector, Route, RouteSet, RouteStep, Service
+from campaigns.models import Connector, Route, RouteSet, Service
+from campaigns.routing import set_steps
 from portal.api.viewsets import PlatformStaffViewSet
 
 
@@ -75,11 +76,7 @@ class RouteSerializer(serializers.ModelSerializer):
             with transaction.atomic():
                 route.save()
                 if connectors is not None:
-                    route.steps.all().delete()
-                    RouteStep.objects.bulk_create(
-                        RouteStep(route=route, connector=connector, position=index)
-                        for index, connector in enumerate(connectors)
-                    )
+                    set_steps(route, connectors)
         except IntegrityError:
             raise serializers.ValidationError(
                 {"country": "A route for this country, prefix and service exists in this table."}

@@ -73,14 +73,13 @@ class DeliveryReceipt:
 @dataclass(frozen=True)
 class UpstreamReceipt:
     """A delivery report that names the message by the upstream's id (an SMPP receipt), with the number it is
-    about in E.164 (to settle a message whose submit answer was lost) and the id's other spellings."""
+    about in E.164 (to settle a message whose submit answer was lost)."""
 
     upstream_id: str
     code: str
     state: str | None
     handset: str = ""
     status: str = ""
-    id_variants: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict)
 
 

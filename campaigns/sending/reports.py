@@ -16,9 +16,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns import dlr_codes
-from campaigns.connectors import REGISTRY, DeliveryReceipt, UpstreamReceipt, own_process_kinds
+from campaigns.connectors import REGISTRY, DeliveryReceipt, UpstreamReceipt
+from campaigns.connectors.settings import smpp_settings
 from campaigns.connectors.smpp.receipts import id_variants
-from campaigns.models import Connector, DeliveryReport, Message, PendingReceipt
+from campaigns.models import Connector, ConnectorKind, DeliveryReport, Message, PendingReceipt
 from campaigns.sending.events import emit_statuses
 from campaigns.states import MessageState, states_before
 
@@ -119,7 +120,6 @@ def ingest_all_due_receipts(seconds: float = 20) -> int:
 
 
 PENDING_RECEIPT_DAYS = 7
-SUBMIT_UNKNOWN_TIMEOUT_HOURS = 48
 
 
 def apply_upstream_receipts(connector_id: int, receipts: list[UpstreamReceipt]) -> int:
@@ -127,7 +127,7 @@ def apply_upstream_receipts(connector_id: int, receipts: list[UpstreamReceipt]) 
     to a message now (the rest wait as pending receipts)."""
     if not receipts:
         return 0
-    spellings = {receipt.upstream_id: receipt.id_variants or id_variants(receipt.upstream_id) for receipt in receipts}
+    spellings = {receipt.upstream_id: id_variants(receipt.upstream_id) for receipt in receipts}
     wanted = {variant for variants in spellings.values() for variant in variants}
     with transaction.atomic():
         known = dict(
@@ -136,9 +136,12 @@ def apply_upstream_receipts(connector_id: int, receipts: list[UpstreamReceipt]) 
             )
         )
         ready, pending = [], []
+        unknown_submits = None  # asked once per batch, only when a receipt names no known message
         for receipt in receipts:
             uid = next((known[v] for v in spellings[receipt.upstream_id] if v in known), None)
-            if uid is None:
+            if uid is None and unknown_submits is None:
+                unknown_submits = Message.objects.filter(connector_id=connector_id, state=MessageState.UNKNOWN).exists()
+            if uid is None and unknown_submits:
                 uid = _settle_unknown_by_number(connector_id, receipt)
             if uid is None:
                 pending.append(_pending(connector_id, receipt))
@@ -221,8 +224,8 @@ def expire_unknown_submits(now=None) -> int:
     `unknown_timeout_hours` (48 by default) become expired (seed code 021); old unmatched receipts are dropped."""
     now = now or timezone.now()
     expired = 0
-    for connector in Connector.objects.filter(kind__in=own_process_kinds()):
-        hours = float(connector.config.get("unknown_timeout_hours") or SUBMIT_UNKNOWN_TIMEOUT_HOURS)
+    for connector in Connector.objects.filter(kind=ConnectorKind.SMPP):
+        hours = smpp_settings(connector).unknown_timeout_hours
         stale = Message.objects.filter(
             connector=connector, state=MessageState.UNKNOWN, sent_at__lt=now - timedelta(hours=hours)
         ).values_list("uid", flat=True)[:RECEIPT_BATCH]

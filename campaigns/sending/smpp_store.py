@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from campaigns.connectors import ConnectorResult, UpstreamReceipt
 from campaigns.connectors.smpp.pdus import Delivery, IndiaTlvs, SubmitParams, international, relative_validity
-from campaigns.connectors.smpp.receipts import id_variants, parse_receipt, receipt_outcome
+from campaigns.connectors.smpp.receipts import parse_receipt, receipt_outcome
 from campaigns.models import BindState, Connector, ConnectorKind, Message, Sender, SmppBind, SmppInboundPart, Template
 from campaigns.sending import outbox, reports
 from campaigns.sending.lanes import Lane
-from contacts.services_unsubscribers import receive_inbound
+from contacts.services_inbound import receive_inbound
 from portal.models import Account
 
 SLOT_LEASE_SECONDS = 30
@@ -155,14 +155,13 @@ def store_deliveries(connector: Connector, deliveries: list[Delivery]) -> None:
 def as_upstream_receipt(delivery: Delivery) -> UpstreamReceipt:
     fields = parse_receipt(delivery.text, delivery.tlvs)
     code, state = receipt_outcome(fields)
-    raw = {"text": delivery.text[:500], **{k: v for k, v in delivery.tlvs.items()}}
+    raw = {"text": delivery.text[:500], **delivery.tlvs}
     return UpstreamReceipt(
         upstream_id=fields.upstream_id,
         code=code,
         state=state,
         handset=international(delivery.source),
         status=fields.stat,
-        id_variants=id_variants(fields.upstream_id),
         raw=raw,
     )
 

@@ -22,6 +22,7 @@ from contacts.models.unsubscribers import (
     Unsubscriber,
     UnsubscriberSource,
 )
+from contacts.services_inbound import receive_inbound
 from contacts.services_unsubscribers import (
     OPT_OUT_CLEANUP,
     DuplicateOptOut,
@@ -29,7 +30,6 @@ from contacts.services_unsubscribers import (
     add_unsubscriber,
     clean_all,
     delete_unsubscriber,
-    receive_inbound,
     rotate_inbound_token,
     settings_for,
     update_settings,

@@ -8,7 +8,8 @@ from campaigns.models import Message
 from campaigns.replies import send_queued_replies
 from campaigns.sending.direct import SendRequest, send_messages
 from campaigns.states import MessageState
-from contacts.services_unsubscribers import receive_inbound, update_settings
+from contacts.services_inbound import receive_inbound
+from contacts.services_unsubscribers import update_settings
 from tests.campaigns.sending_support import approved_sender, prices, run_sweeps
 
 pytestmark = pytest.mark.django_db

@@ -1,9 +1,9 @@
 import pytest
 
 from contacts.models.unsubscribers import InboundMessage, Unsubscriber
+from contacts.services_inbound import receive_inbound
 from contacts.services_unsubscribers import (
     add_unsubscriber,
-    receive_inbound,
     rotate_inbound_token,
     settings_for,
     update_settings,

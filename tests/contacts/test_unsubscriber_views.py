@@ -5,10 +5,10 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from contacts.models.unsubscribers import InboundSettings, Unsubscriber
+from contacts.services_inbound import receive_inbound
 from contacts.services_unsubscribers import (
     account_for_inbound_token,
     add_unsubscriber,
-    receive_inbound,
     settings_for,
 )
 from portal.models import AuditEvent
