@@ -10,6 +10,8 @@ Printed: submits/s (messages / time from the first claim to the last answer reco
 recorded (each claim's time is taken when `smpp_store.claim_next` returns; `sent_at` is written when the claim's
 answers are recorded, so this is an upper bound of claim → submit_sm_resp), and every message accounted for
 (final states; the peer's submit count equals the messages, so none went twice). Target: >= 1,000 messages/s.
+BENCH_NO_DLR=1 runs submits only; BENCH_DLR_DELAY_MS=N has the peer send each receipt N ms after its submit
+(default 0: receipts race their submit answers, the worst case for the pending-receipt path).
 
     .venv/bin/python bench/smpp.py [--messages 100000] [--binds 2] [--window 50]
 """
@@ -95,7 +97,8 @@ def run_child(count: int, binds: int, window: int) -> dict:
     )
     peer = SmppPeer().start()
     receipts = os.environ.get("BENCH_NO_DLR") != "1"  # BENCH_NO_DLR=1: submits only, no receipts
-    peer.configure(record=False, dlr_delay_ms=0, no_dlr=not receipts)
+    delay = int(os.environ.get("BENCH_DLR_DELAY_MS", "0"))  # how long after its submit the peer sends a receipt
+    peer.configure(record=False, dlr_delay_ms=delay, no_dlr=not receipts)
     config = {"host": "127.0.0.1", "port": peer.port, "system_id": "test", "binds": binds, "window": window}
     connector = Connector.objects.create(name="Peer", kind="smpp", config=config, secret="secret")
     set_catch_all(connector)
