@@ -247,7 +247,9 @@ class TagViewSet(NamedViewSet):
 class SelectionSerializer(serializers.Serializer):
     """Which contacts: `ids` (public ids), or `filter` (the contact list's filters, e.g. {"tag": "vip"})."""
 
-    ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=BULK_LIMIT_IDS)
+    ids = serializers.ListField(
+        child=serializers.UUIDField(), required=False, allow_empty=False, max_length=BULK_LIMIT_IDS
+    )
     filter = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
 
     def validate(self, attrs):

@@ -3,14 +3,15 @@
 from rest_framework import exceptions, viewsets
 from rest_framework.views import APIView
 
+from portal.api.input_guard import RejectNulMixin
 from portal.api.responses import EnvelopeMixin
 
 
-class AccountAPIView(EnvelopeMixin, APIView):
+class AccountAPIView(RejectNulMixin, EnvelopeMixin, APIView):
     """A non-model endpoint acting in `request.account`."""
 
 
-class AccountScopedViewSet(EnvelopeMixin, viewsets.ModelViewSet):
+class AccountScopedViewSet(RejectNulMixin, EnvelopeMixin, viewsets.ModelViewSet):
     """A ModelViewSet over one account's rows; another account's object is a 404."""
 
     lookup_field = "uid"
@@ -32,7 +33,7 @@ class AccountScopedViewSet(EnvelopeMixin, viewsets.ModelViewSet):
         serializer.save(account=self.request.account)
 
 
-class PlatformStaffViewSet(EnvelopeMixin, viewsets.ModelViewSet):
+class PlatformStaffViewSet(RejectNulMixin, EnvelopeMixin, viewsets.ModelViewSet):
     """Platform-wide rows (connectors, routes) for platform staff only: anyone else gets a 403."""
 
     lookup_field = "uid"
