@@ -81,7 +81,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["state", "message_type", "flash", "account"]
     search_fields = ["name", "uid", "account__name", "sender__name"]
     readonly_fields = ["uid", "created_at", "updated_at", "scheduled_at", "started_at", "finished_at"]
-    raw_id_fields = ["sender", "template", "created_by", "connector"]
+    raw_id_fields = ["sender", "template", "created_by", "connector", "api_token"]
 
 
 @admin.register(Message)
@@ -101,7 +101,7 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ["state", "encoding", "flash", "country", "account"]
     search_fields = ["recipient", "uid", "custom_id", "connector_message_id", "group_id"]
     readonly_fields = ["uid", "group_id", "created_at", "updated_at", "sent_at", "done_at"]
-    raw_id_fields = ["campaign", "sender", "template", "connector"]
+    raw_id_fields = ["campaign", "sender", "template", "connector", "api_token"]
     list_select_related = ["account"]
     show_full_result_count = False
 
@@ -119,7 +119,7 @@ class BalanceTransactionAdmin(admin.ModelAdmin):
     list_display = ["account", "kind", "amount", "balance_after", "messages", "campaign", "actor", "created_at"]
     list_filter = ["kind", "account"]
     search_fields = ["account__name", "note"]
-    raw_id_fields = ["campaign", "actor"]
+    raw_id_fields = ["campaign", "actor", "api_token"]
 
 
 @admin.register(SimulatorSubmission)

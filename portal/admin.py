@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from portal.models import Account, ApiToken, AuditEvent, Event, Membership, Notification
+from portal.caps import caps_of, record_change
+from portal.models import SPENDING_CAP_FIELDS, Account, ApiToken, AuditEvent, Event, Membership, Notification
+
+
+class CapsAuditMixin:
+    """Spending caps changed by platform staff are audited like those changed by account admins."""
+
+    def save_model(self, request, obj, form, change):
+        before = caps_of(type(obj).objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        if change:
+            record_change(obj, before, actor=request.user)
 
 
 class MembershipInline(admin.TabularInline):
@@ -10,8 +21,18 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "status", "entity_type", "default_country", "balance", "currency", "created_at"]
+class AccountAdmin(CapsAuditMixin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "status",
+        "entity_type",
+        "default_country",
+        "balance",
+        "currency",
+        *SPENDING_CAP_FIELDS,
+        "created_at",
+    ]
     list_filter = ["status", "entity_type", "default_country", "mobile_secure", "hide_msg"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -28,8 +49,19 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "account", "user", "read_only", "is_active", "expires_at", "last_used_at"]
+class ApiTokenAdmin(CapsAuditMixin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "prefix",
+        "account",
+        "user",
+        "read_only",
+        "is_active",
+        "expires_at",
+        "last_used_at",
+        "daily_message_cap",
+        "daily_spend_cap",
+    ]
     list_filter = ["is_active", "read_only", "account"]
     search_fields = ["name", "prefix", "user__email", "account__name"]
     readonly_fields = ["uid", "prefix", "token_hash", "last_used_at", "last_used_ip", "created_at", "revoked_at"]

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -28,7 +29,42 @@ class AccountStatus(models.TextChoices):
     INACTIVE = "inactive", "Inactive"
 
 
-class Account(models.Model):
+class SpendingCaps(models.Model):
+    """Caps on what may be charged per day and per month (messages and money); empty: no cap.
+
+    The rule that enforces them is `campaigns.sending.caps` (days and months in the account's time zone)."""
+
+    daily_message_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Messages charged per day at most; empty: no cap."
+    )
+    monthly_message_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Messages charged per calendar month at most; empty: no cap."
+    )
+    daily_spend_cap = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Money charged per day at most (account currency); empty: no cap.",
+    )
+    monthly_spend_cap = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Money charged per calendar month at most (account currency); empty: no cap.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+SPENDING_CAP_FIELDS = ("daily_message_cap", "monthly_message_cap", "daily_spend_cap", "monthly_spend_cap")
+
+
+class Account(SpendingCaps):
     """A customer of the platform: everything else belongs to exactly one account."""
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -113,7 +149,7 @@ class ApiTokenQuerySet(AccountQuerySet):
         return self.filter(is_active=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
 
 
-class ApiToken(models.Model):
+class ApiToken(SpendingCaps):
     """A bearer token for the API. Raw value `cp_<prefix>_<secret>` is shown once; only its HMAC is stored."""
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

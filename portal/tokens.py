@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.audit import record
+from portal.caps import caps_of, clean_caps
 from portal.models import Account, ApiToken, hash_token_secret
 
 
@@ -44,11 +45,13 @@ def issue_token(
     expires_at: datetime | None = None,
     allowed_ips=(),
     acting_user=None,
+    caps: dict | None = None,
 ) -> IssuedToken:
+    """A new token; `caps` are its spending caps (the caller makes sure only an account admin sets them)."""
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     prefix, raw = ApiToken.new_raw_token()
-    token = ApiToken.objects.create(
+    token = ApiToken(
         account=account,
         user=user,
         name=name,
@@ -58,7 +61,12 @@ def issue_token(
         expires_at=expires_at,
         allowed_ips=clean_allowed_ips(allowed_ips),
     )
-    record(account, acting_user or user, "token.created", token, after={"name": name, "read_only": read_only})
+    for field, value in clean_caps(token, caps or {}).items():
+        setattr(token, field, value)
+    token.save()
+    after = {"name": name, "read_only": read_only}
+    after.update({field: value for field, value in caps_of(token).items() if value is not None})
+    record(account, acting_user or user, "token.created", token, after=after)
     return IssuedToken(token=token, raw=raw)
 
 

@@ -14,8 +14,11 @@ from django.views import View
 
 from portal import htmx
 from portal.accounts import LastAdminError, change_role, invite_member, remove_member, switch_account
+from portal.audit import record
+from portal.caps import set_caps
 from portal.forms import AccountSettingsForm, MemberForm, RoleForm, TokenForm
-from portal.models import ApiToken, AuditEvent, Membership, Notification
+from portal.forms_caps import SpendingCapsForm
+from portal.models import Account, ApiToken, AuditEvent, Membership, Notification
 from portal.roles import MANAGE, READ, Role, has_capability
 from portal.tokens import issue_token, revoke_token
 
@@ -124,27 +127,47 @@ class TokenRevokeView(AccountViewMixin, View):
 
 
 class AccountSettingsView(AccountViewMixin, View):
+    """Account settings and spending caps: everyone reads them, admins change them (two forms, `section`)."""
+
     template_name = "portal/account_settings.html"
 
     def capability_for(self, request) -> str:
         return READ if request.method == "GET" else MANAGE
 
+    def render_page(self, request, form=None, caps_form=None, status=200):
+        context = {
+            "form": form or AccountSettingsForm(instance=self.account),
+            "caps_form": caps_form or SpendingCapsForm(instance=self.account),
+            "can_edit": self.can(MANAGE),
+        }
+        return htmx.render(request, self.template_name, context, status=status)
+
     def get(self, request):
-        form = AccountSettingsForm(instance=self.account)
-        return htmx.render(request, self.template_name, {"form": form, "can_edit": self.can(MANAGE)})
+        return self.render_page(request)
 
     def post(self, request):
-        from portal.audit import record
-
+        if request.POST.get("section") == "caps":
+            return self.post_caps(request)
         before = {field: str(getattr(self.account, field)) for field in AccountSettingsForm.Meta.fields}
         form = AccountSettingsForm(request.POST, instance=self.account)
         if form.is_valid():
-            account = form.save()
+            account = form.save(commit=False)
+            # only the form's columns: a whole-row save would write back the balance and caps read at the start
+            account.save(update_fields=AccountSettingsForm.Meta.fields)
             after = {field: str(getattr(account, field)) for field in AccountSettingsForm.Meta.fields}
             record(account, request.user, "account.updated", account, before=before, after=after)
             messages.success(request, "Settings saved.")
             return redirect("portal:account_settings")
-        return htmx.render(request, self.template_name, {"form": form, "can_edit": True}, status=422)
+        return self.render_page(request, form=form, status=422)
+
+    def post_caps(self, request):
+        account = Account.objects.get(pk=self.account.pk)
+        caps_form = SpendingCapsForm(request.POST, instance=Account.objects.get(pk=account.pk))
+        if not caps_form.is_valid():
+            return self.render_page(request, caps_form=caps_form, status=422)
+        changed = set_caps(account, caps_form.cleaned_data, actor=request.user)
+        messages.success(request, "Spending caps saved." if changed else "Spending caps unchanged.")
+        return redirect("portal:account_settings")
 
 
 class MemberListView(AccountViewMixin, View):

@@ -157,7 +157,9 @@ class CampaignViewSet(AccountScopedViewSet):
     capabilities = {"stats": "read", "quote": "read"}
 
     def perform_create(self, serializer):
-        campaign = serializer.save(account=self.request.account, created_by=self.request.user)
+        campaign = serializer.save(
+            account=self.request.account, created_by=self.request.user, api_token=self.request.token
+        )
         record(campaign.account, self.request.user, "campaign.created", campaign)
 
     def perform_update(self, serializer):

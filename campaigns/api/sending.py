@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from campaigns.encoding import PORT_ERROR, parse_port
 from campaigns.models import Sender, Template
+from campaigns.sending import caps
 from campaigns.sending.billing import current_balance
 from campaigns.sending.direct import SendRequest, send_messages
 from campaigns.sending.lifecycle import template_problem
@@ -176,6 +177,7 @@ class SendView(AccountAPIView):
             recipients=data["to"],
             text=data["message"],
             service=data.get("service") or None,
+            api_token=request.token,
             **_options(data, request.account),
         )
         return send_response(send_messages(request.account, send, actor=request.user))
@@ -199,6 +201,7 @@ class SendTemplateView(AccountAPIView):
             text=template.body,
             template=template,
             variables=data.get("data") or {},
+            api_token=request.token,
             **_options(data, request.account),
         )
         return send_response(send_messages(request.account, send, actor=request.user))
@@ -268,6 +271,7 @@ class QuoteView(AccountAPIView):
         )
         outcome = send_messages(request.account, send, dry_run=True)
         balance = current_balance(request.account.pk)
+        limit = caps.precheck(request.account, request.token, len(outcome.accepted), outcome.cost)
         quote = {
             "recipients": len(outcome.accepted),
             "rejected": outcome.rejected,
@@ -276,6 +280,8 @@ class QuoteView(AccountAPIView):
             "currency": request.account.currency,
             "balance": str(balance),
             "sufficient": outcome.cost <= balance,
+            "within_caps": limit is None,
+            "cap": None if limit is None else limit.refusal(len(outcome.accepted), outcome.cost),
             "messages": outcome.accepted,
         }
         return envelope(quote, "Quote")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campaigns.api import billing, messages, sending
+from campaigns.api import billing, caps, messages, sending
 from campaigns.api.campaigns import CampaignViewSet
 from campaigns.api.connectors import ConnectorViewSet
 from campaigns.api.routes import RouteViewSet
@@ -27,6 +27,7 @@ urlpatterns = [
     path("sms/pricing/quote", sending.QuoteView.as_view(), name="pricing_quote"),
     path("account/balance", billing.BalanceView.as_view(), name="balance"),
     path("account/credits", billing.CreditsView.as_view(), name="credits"),
+    path("account/caps", caps.AccountCapsView.as_view(), name="caps"),
     *blocked_urlpatterns,
     *router.urls,
 ]

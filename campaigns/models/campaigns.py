@@ -120,6 +120,14 @@ class Campaign(AccountScopedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    api_token = models.ForeignKey(
+        "portal.ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The API token that created the campaign; its spending caps apply to the campaign's messages.",
+    )
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -176,6 +184,16 @@ class Message(AccountScopedModel):
     price = models.DecimalField(max_digits=10, decimal_places=5, default=Decimal("0"))
     cost = models.DecimalField(max_digits=12, decimal_places=5, default=Decimal("0"))
     debited = models.BooleanField(default=False, help_text="The cost has been taken from the balance.")
+    api_token = models.ForeignKey(
+        "portal.ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # a new constraint would scan the outbox table under a lock; SET_NULL is Django's
+        help_text="The API token of the send or campaign (its spending caps apply).",
+    )
     custom_id = models.CharField(max_length=100, blank=True)
     meta = models.JSONField(default=dict, blank=True)
     webhook_id = models.CharField(max_length=64, blank=True)
@@ -258,9 +276,33 @@ class BalanceTransaction(AccountScopedModel):
     campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     note = models.CharField(max_length=200, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    api_token = models.ForeignKey(
+        "portal.ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="Debits: the API token whose messages were charged (spending caps count these rows).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # spending caps: what was charged since the start of a day or month (campaigns.sending.caps)
+            models.Index(
+                fields=["account", "created_at"],
+                include=["messages", "amount"],
+                condition=Q(kind="debit"),
+                name="balance_debits_by_account",
+            ),
+            models.Index(
+                fields=["api_token", "created_at"],
+                include=["messages", "amount"],
+                condition=Q(kind="debit", api_token__isnull=False),
+                name="balance_debits_by_token",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount}"

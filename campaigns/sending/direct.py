@@ -25,7 +25,7 @@ from campaigns.states import MessageType
 from campaigns.variable_mapping import missing_values
 from contacts.recipients import recipients
 from portal.audit import record
-from portal.models import Account
+from portal.models import Account, ApiToken
 
 
 @dataclass
@@ -53,6 +53,7 @@ class SendRequest:
     meta: dict = field(default_factory=dict)
     send_at: datetime | None = None
     confirms_opt_out: bool = False  # a reply confirming an opt-out reaches the number that just opted out
+    api_token: ApiToken | None = None  # the API token sending (its spending caps apply)
 
 
 def check_request(request: SendRequest, now: datetime) -> None:
@@ -116,7 +117,7 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
         outcome.accepted = [{"number": d.recipient, "parts": d.encoding.parts, "cost": str(d.cost)} for d in drafts]
         return outcome
     if drafts:
-        billing.ensure_affordable(account, outcome.cost)
+        billing.ensure_affordable(account, outcome.cost, count=len(drafts), api_token=request.api_token)
     release = request.send_at if request.send_at and request.send_at > now else now
     router = Router(account.pk, request.service or request.sender.service)
     rows = draft_rows(drafts, lambda index: release, router)
@@ -152,6 +153,7 @@ def _defaults(account: Account, request: SendRequest, group_id: uuid.UUID) -> Me
         custom_id=request.custom,
         meta=_message_meta(request),
         destination_port=request.destination_port,
+        api_token_id=request.api_token.pk if request.api_token is not None else None,
     )
 
 

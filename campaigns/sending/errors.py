@@ -18,6 +18,14 @@ class InsufficientFunds(SendingError):
         super().__init__(message, code="insufficient_funds")
 
 
+class SpendingCapReached(SendingError):
+    """A send that would go past a daily or monthly cap of the account or of its API token (not a field error:
+    the API answers it with the cap's message, apart from insufficient funds)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="spending_cap")
+
+
 class Reason:
     """Why a recipient gets no message (stable codes; the DLR code where the seed has one)."""
 

@@ -183,6 +183,15 @@ def pause_for_funds(campaign: Campaign, now: datetime) -> None:
     campaign.state = CampaignState.PAUSED
 
 
+def pause_for_cap(campaign: Campaign, reason: str, now: datetime) -> None:
+    """A spending cap leaves no room for the next messages: a running campaign pauses, saying which cap and when
+    it resets; resuming it after the reset (or once an admin raised the cap) continues where it stopped."""
+    Campaign.objects.filter(pk=campaign.pk, state=CampaignState.RUNNING).update(
+        state=CampaignState.PAUSED, state_reason=reason[:200], updated_at=now
+    )
+    campaign.state = CampaignState.PAUSED
+
+
 def _transition(campaign: Campaign, allowed: set[str], target: str, actor) -> Campaign:
     with transaction.atomic():
         before = _snapshot(campaign)

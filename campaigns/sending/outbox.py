@@ -21,7 +21,7 @@ from campaigns.conf import setting
 from campaigns.connectors import ConnectorResult, Outcome, connector_for
 from campaigns.models import Campaign, Connector, Message
 from campaigns.routing import fail_over
-from campaigns.sending import billing, lifecycle
+from campaigns.sending import billing, caps, lifecycle
 from campaigns.sending.errors import INSUFFICIENT_FUNDS
 from campaigns.sending.events import emit_statuses
 from campaigns.sending.lanes import CELERY_LANE, Lane
@@ -105,9 +105,12 @@ def claim_batch(
         for message in messages:
             message.account = account
         messages = _drop_opted_out(messages, campaign, now)
-        messages, unpaid = billing.debit(account_id, campaign, messages)
-        if unpaid:
-            _stop_for_funds(campaign, unpaid, now)
+        charge = billing.debit(account_id, campaign, messages)
+        messages = charge.released
+        if charge.held:
+            _stop_for_cap(campaign, charge, now)
+        if charge.unpaid:
+            _stop_for_funds(campaign, charge.unpaid, now)
         if campaign is not None and campaign.throttle_per_second and messages:
             seconds = len(messages) / campaign.throttle_per_second
             Campaign.objects.filter(pk=campaign.pk).update(throttle_until=now + timedelta(seconds=seconds))
@@ -148,10 +151,27 @@ def _stop_for_funds(campaign: Campaign | None, unpaid: list[Message], now: datet
         for message in unpaid:
             finish_unsent(message, MessageState.FAILED, dlr_codes.NO_CREDITS, INSUFFICIENT_FUNDS, now)
         return
-    Message.objects.filter(pk__in=[m.pk for m in unpaid]).update(
+    _unclaim(unpaid)
+    lifecycle.pause_for_funds(campaign, now)
+
+
+def _stop_for_cap(campaign: Campaign | None, charge: billing.Debit, now: datetime) -> None:
+    """What a spending cap holds back: API messages are rejected (463) naming the cap; a campaign's wait and the
+    campaign pauses with the cap's message."""
+    if campaign is None:
+        for message in charge.held:
+            detail = charge.held_by[message.pk].message()
+            finish_unsent(message, MessageState.REJECTED, caps.CAP_REACHED_DLR_CODE, detail, now)
+        return
+    _unclaim(charge.held)
+    lifecycle.pause_for_cap(campaign, charge.hits[0].pause_reason(), now)
+
+
+def _unclaim(messages: list[Message]) -> None:
+    """Claimed messages that were not charged go back to the queue, their try not counted."""
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
         claim_token=None, claimed_until=None, attempts=F("attempts") - 1
     )
-    lifecycle.pause_for_funds(campaign, now)
 
 
 def finish_unsent(message: Message, state: str, code: str, detail: str, now: datetime) -> bool:

@@ -60,6 +60,7 @@ class MessageDefaults:
     custom_id: str = ""
     destination_port: int | None = None
     meta: dict = field(default_factory=dict)
+    api_token_id: int | None = None  # the API token of the send or campaign (spending caps)
 
     def columns(self, now: datetime) -> dict:
         return {
@@ -74,6 +75,7 @@ class MessageDefaults:
             "message_type": self.message_type,
             "flash": self.flash,
             "destination_port": self.destination_port,
+            "api_token_id": self.api_token_id,
             "debited": False,
             "custom_id": self.custom_id,
             "meta": self.meta,
@@ -187,6 +189,7 @@ def campaign_defaults(campaign: Campaign) -> MessageDefaults:
         flash=campaign.flash,
         webhook_id=campaign.webhook_id,
         destination_port=campaign.destination_port,
+        api_token_id=campaign.api_token_id,
     )
 
 

@@ -2,12 +2,13 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountAPIView, AccountScopedViewSet
-from portal.models import ApiToken
-from portal.roles import CAPABILITIES, Role
+from portal.caps import set_caps
+from portal.models import SPENDING_CAP_FIELDS, ApiToken
+from portal.roles import CAPABILITIES, MANAGE, Role
 from portal.tokens import clean_allowed_ips, issue_token, revoke_token
 
 
@@ -68,6 +69,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
             "last_used_at",
             "last_used_ip",
             "created_at",
+            *SPENDING_CAP_FIELDS,
         ]
         read_only_fields = ["is_active", "last_used_at", "last_used_ip", "created_at"]
 
@@ -80,14 +82,29 @@ class ApiTokenSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(exc.messages) from None
 
 
+class TokenCapsSerializer(serializers.ModelSerializer):
+    """PATCH of a token: its spending caps (null: no cap), account admins only."""
+
+    class Meta:
+        model = ApiToken
+        fields = list(SPENDING_CAP_FIELDS)
+
+
+def _refuse_caps_unless_admin(request) -> None:
+    """Spending caps are the account admin's: another role naming one (even to lower it) gets a 403."""
+    if request.role != Role.ADMIN and any(name in request.data for name in SPENDING_CAP_FIELDS):
+        raise exceptions.PermissionDenied("Only account admins can set spending caps.")
+
+
 class ApiTokenViewSet(AccountScopedViewSet):
-    """Tokens of the account: admins see all; other roles see and manage their own."""
+    """Tokens of the account: admins see all; other roles see and manage their own. Admins set spending caps
+    (on create, or PATCH with the caps only)."""
 
     queryset = ApiToken.objects.select_related("user")
     serializer_class = ApiTokenSerializer
     resource_name = "Token"
-    http_method_names = ["get", "post", "delete"]
-    capabilities = {"create": "read", "destroy": "read"}
+    http_method_names = ["get", "post", "patch", "delete"]
+    capabilities = {"create": "read", "destroy": "read", "partial_update": MANAGE}
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -96,6 +113,7 @@ class ApiTokenViewSet(AccountScopedViewSet):
         return queryset
 
     def create(self, request, *args, **kwargs):
+        _refuse_caps_unless_admin(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         read_only = serializer.validated_data.get("read_only", False) or request.role == Role.VIEWER
@@ -106,9 +124,22 @@ class ApiTokenViewSet(AccountScopedViewSet):
             read_only=read_only,
             expires_at=serializer.validated_data.get("expires_at"),
             allowed_ips=serializer.validated_data.get("allowed_ips", []),
+            caps={
+                name: serializer.validated_data[name]
+                for name in SPENDING_CAP_FIELDS
+                if name in serializer.validated_data
+            },
         )
         data = dict(self.get_serializer(issued.token).data, token=issued.raw)
         return envelope(data, "Token Saved Successfully. Copy it now: it will not be shown again.", status=201)
+
+    @extend_schema(request=TokenCapsSerializer, responses=ApiTokenSerializer, summary="Set a token's spending caps")
+    def partial_update(self, request, *args, **kwargs):
+        token = self.get_object()
+        serializer = TokenCapsSerializer(token, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        set_caps(token, serializer.validated_data, actor=request.user)
+        return envelope(self.get_serializer(token).data, "Token Caps Saved")
 
     def destroy(self, request, *args, **kwargs):
         token = self.get_object()
