@@ -237,7 +237,7 @@ def worker(database: str, file: Path) -> dict:
             import psycopg
 
             with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+                admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
     return {
         "state": job.state,
         "error": job.error_message,

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
-from contacts.audience import is_uid
 from contacts.fields import CONTACT_DATA_FIELDS
 from contacts.links import linking_lock_clause, lock_for_delete, lock_for_linking
 from contacts.models import (
@@ -30,6 +29,7 @@ from contacts.models import (
     TagOperator,
 )
 from contacts.phones import PhoneNumberError, normalize_msisdn
+from contacts.references import groups_by_reference
 from portal.audit import record
 from portal.events import emit
 
@@ -271,27 +271,6 @@ def tags_by_name(account, names: Iterable[str], *, create: bool = True) -> list[
             for tag in Tag.objects.filter(account=account).annotate(name_key=Lower("name")).filter(name_key__in=wanted)
         }
     return [existing[key] for key in wanted if key in existing]
-
-
-def groups_by_reference(account, references: Iterable) -> list[Group]:
-    """The account's groups given by instance, uid or name; ValidationError naming the unknown ones."""
-    refs = list(references or ())
-    found = [ref for ref in refs if isinstance(ref, Group) and ref.account_id == account.pk]
-    texts = [str(ref).strip() for ref in refs if not isinstance(ref, Group)]
-    if texts:
-        uids = [text for text in texts if is_uid(text)]
-        names = [text.lower() for text in texts if not is_uid(text)]
-        matches = list(
-            Group.objects.filter(account=account)
-            .annotate(name_key=Lower("name"))
-            .filter(Q(uid__in=uids) | Q(name_key__in=names))
-        )
-        known = {str(group.uid) for group in matches} | {group.name.lower() for group in matches}
-        unknown = [text for text in texts if text.lower() not in known and text not in known]
-        if unknown:
-            raise ValidationError({"groups": [f"Unknown group: {text}." for text in unknown]})
-        found += matches
-    return found
 
 
 def save_named(model: type[Tag] | type[Group], account, actor, *, instance=None, **fields):

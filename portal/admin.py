@@ -98,5 +98,6 @@ class NotificationAdmin(admin.ModelAdmin):
 
 from portal import (  # noqa: E402, F401
     admin_cleanup,  # CleanupBatch, CleanupRow
+    admin_security,  # LoginLockout
     admin_webhooks,  # Webhook, Subscription, WebhookDelivery
 )

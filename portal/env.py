@@ -44,8 +44,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(url: str) -> dict:
-    """Turn `sqlite:///path`, `postgres://user:pass@host:port/name` into a Django DATABASES entry."""
+def database_from_url(url: str, *, pool: int = 0, pool_timeout: int = 5, conn_max_age: int = 0) -> dict:
+    """Turn `sqlite:///path`, `postgres://user:pass@host:port/name` into a Django DATABASES entry; PostgreSQL
+    connections as `postgres_connections` sets them."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path)
@@ -63,11 +64,28 @@ def database_from_url(url: str) -> dict:
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
-            "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": options,
+            **postgres_connections(options, pool=pool, pool_timeout=pool_timeout, conn_max_age=conn_max_age),
         }
     raise ImproperlyConfigured(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use sqlite or postgres)")
+
+
+def postgres_connections(options: dict, *, pool: int, pool_timeout: int, conn_max_age: int) -> dict:
+    """At most `pool` connections per process, from psycopg's pool (a request waits up to `pool_timeout` seconds
+    for a free one, then fails); with `pool` 0, one connection per thread, closed after each request unless
+    `conn_max_age` keeps it (only for servers that reuse their threads)."""
+    if pool < 0:
+        raise ImproperlyConfigured(f"DB_POOL must be 0 (no pool) or more, got {pool}")
+    if pool_timeout <= 0:
+        raise ImproperlyConfigured(f"DB_POOL_TIMEOUT must be a number of seconds above 0, got {pool_timeout}")
+    if conn_max_age < 0:
+        raise ImproperlyConfigured(f"DB_CONN_MAX_AGE must be 0 or more seconds, got {conn_max_age}")
+    if pool == 0:
+        return {"CONN_MAX_AGE": conn_max_age, "OPTIONS": options}
+    if conn_max_age:
+        raise ImproperlyConfigured("DB_CONN_MAX_AGE must be 0 with DB_POOL: the pool keeps the connections")
+    sizes = {"min_size": 1, "max_size": pool, "timeout": pool_timeout}
+    return {"CONN_MAX_AGE": 0, "OPTIONS": {**options, "pool": sizes}}
 
 
 def secret_key_from(var_dir: Path) -> str:

@@ -3,6 +3,7 @@
 from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 
 from portal.api.exceptions import MESSAGES, error_body
 
@@ -13,9 +14,12 @@ def _respond(request, code: int, template: str, message: str | None = None):
     return render(request, template, {"code": code, "message": message or MESSAGES[code]}, status=code)
 
 
+@csrf_exempt
 def api_not_found(request):
-    """Unknown paths under /api/ answer with the JSON envelope even when DEBUG shows HTML 404 pages."""
-    if not request.path.endswith("/"):
+    """Unknown paths under /api/ answer with the JSON 404 envelope for every method (a POST with a Bearer token
+    and no CSRF cookie too), even when DEBUG shows HTML 404 pages. A GET of a known page without its trailing
+    slash is redirected (CredentialFreeRedirectMiddleware strips credentials from the Location)."""
+    if request.method in ("GET", "HEAD") and not request.path.endswith("/"):
         try:
             match = resolve(request.path + "/")
         except Resolver404:

@@ -1,19 +1,14 @@
-"""Log filter that removes `access_token` values from every log line."""
+"""Log filter that removes credential query parameters (`access_token`, …) from every log line."""
 
 import logging
-import re
 
-TOKEN_IN_QUERY = re.compile(r"(access_token=)[^&\s\"']+", re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    return TOKEN_IN_QUERY.sub(r"\1[REDACTED]", text)
+from portal.credentials import CREDENTIAL_IN_TEXT, redact
 
 
 class RedactAccessTokenFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "access_token" in message.lower():
+        if CREDENTIAL_IN_TEXT.search(message):
             record.msg = redact(message)
             record.args = ()
         return True

@@ -1,9 +1,11 @@
-"""Request middleware: client IP, `_method` override for the API, and the current account of a browser session."""
+"""Request middleware: credential-free API redirects, client IP, `_method` override for the API, and the current
+account of a browser session."""
 
 from django.conf import settings
 from django.utils import timezone
 
 from portal.accounts import resolve_session_account, zone_of
+from portal.credentials import without_credentials
 
 OVERRIDABLE_METHODS = {"PUT", "PATCH", "DELETE"}
 
@@ -15,6 +17,20 @@ def client_ip(request) -> str:
         if forwarded:
             return forwarded.split(",")[0].strip()
     return request.META.get("REMOTE_ADDR", "")
+
+
+class CredentialFreeRedirectMiddleware:
+    """A redirect answering an /api/ request (HTTPS, trailing slash) never repeats `?access_token=` and the other
+    credential parameters in its Location. First in MIDDLEWARE, so it sees SecurityMiddleware's redirects too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and response.has_header("Location"):
+            response["Location"] = without_credentials(response["Location"])
+        return response
 
 
 class ClientIpMiddleware:

@@ -275,4 +275,5 @@ class Notification(models.Model):
 
 
 from portal.models_cleanup import *  # noqa: E402, F403  (CleanupBatch, CleanupRow)
+from portal.models_security import *  # noqa: E402, F403  (LoginLockout)
 from portal.models_webhooks import *  # noqa: E402, F403  (Webhook, Subscription, WebhookDelivery)

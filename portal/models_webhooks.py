@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
+from portal.secrets_at_rest import EncryptedTextField
 from portal.tenancy import AccountScopedModel
 
 __all__ = ["Subscription", "Webhook", "WebhookDelivery"]
@@ -41,13 +42,13 @@ class Webhook(AccountScopedModel):
     name = models.CharField(max_length=120)
     uri = models.CharField(max_length=2000, verbose_name="URL")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STANDARD)
-    secret = models.CharField(max_length=120, help_text="whsec_… key of the Standard Webhooks signatures.")
-    previous_secret = models.CharField(max_length=120, blank=True)
+    secret = EncryptedTextField(max_length=120, help_text="whsec_… key of the Standard Webhooks signatures.")
+    previous_secret = EncryptedTextField(max_length=120, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     status = models.PositiveSmallIntegerField(choices=Status.choices, default=Status.ACTIVE, db_index=True)
     disabled_reason = models.CharField(max_length=10, choices=DisabledReason.choices, blank=True, default="")
     disabled_at = models.DateTimeField(null=True, blank=True)
-    token = models.CharField(max_length=200, blank=True, help_text="Verification token (seed: initial challenge).")
+    token = EncryptedTextField(max_length=200, blank=True, help_text="Verification token (seed: initial challenge).")
     timeout_seconds = models.FloatField(null=True, blank=True, help_text="Seconds to wait for a 2xx (default 3).")
     custom_method = models.CharField(max_length=4, choices=Method.choices, default=Method.GET)
     custom_headers = models.JSONField(default=dict, blank=True)

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.CredentialFreeRedirectMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.ClientIpMiddleware",
@@ -74,7 +75,16 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"))}
+# PostgreSQL: at most DB_POOL connections per process (psycopg's pool), whatever the server's threads; with
+# DB_POOL=0, a connection per thread, closed after each request unless DB_CONN_MAX_AGE keeps it.
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+        pool=env_int("DB_POOL", 10),
+        pool_timeout=env_int("DB_POOL_TIMEOUT", 5),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+    )
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -101,6 +111,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Brute force (portal/brute_force.py): failed logins, API tokens and inbound tokens per client address and scope
+# (counted in the cache: Redis shares the count across processes), answered 429; a user is locked out after
+# BRUTE_FORCE_USER_FAILURES wrong passwords within the window, until the lock-out ends by itself. 0 turns one off.
+BRUTE_FORCE_ADDRESS_LIMIT = env_int("BRUTE_FORCE_ADDRESS_LIMIT", 20)
+BRUTE_FORCE_ADDRESS_WINDOW_MINUTES = env_int("BRUTE_FORCE_ADDRESS_WINDOW_MINUTES", 5)
+BRUTE_FORCE_USER_FAILURES = env_int("BRUTE_FORCE_USER_FAILURES", 10)
+BRUTE_FORCE_USER_WINDOW_MINUTES = env_int("BRUTE_FORCE_USER_WINDOW_MINUTES", 15)
+BRUTE_FORCE_LOCKOUT_MINUTES = env_int("BRUTE_FORCE_LOCKOUT_MINUTES", 15)
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -137,6 +156,11 @@ if TRUST_PROXY_HEADERS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 
+# Secrets at rest (webhook signing secrets, connector passwords): comma-separated Fernet keys, the first encrypts,
+# every one decrypts (rotation: portal/secrets_at_rest.py). Unset: one key derived from SECRET_KEY — production
+# must set it.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
+
 # API
 API_TOKEN_PEPPER = env_str("API_TOKEN_PEPPER", "") or SECRET_KEY
 API_READ_RATE_PER_MINUTE = env_int("API_READ_RATE_PER_MINUTE", 1000)
@@ -160,7 +184,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "portal.api.exceptions.envelope_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.openapi.EnvelopeAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "PAGE_SIZE": 25,
 }
@@ -173,11 +197,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v2",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "COMPONENT_NO_READ_ONLY_REQUIRED": False,
     "ENUM_NAME_OVERRIDES": {
         "ActiveStatusEnum": [(1, "Active"), (0, "Inactive")],
         "MessageTypeEnum": "campaigns.states.MessageType",
         "TemplateTypeEnum": "campaigns.models.templates.TemplateType",
         "TagOperatorEnum": "contacts.models.contacts.TagOperator",
+        "ImportKindEnum": "contacts.models.imports.ImportKind",
+        "ImportModeEnum": "contacts.models.imports.ImportMode",
+        "ImportStateEnum": "contacts.models.imports.ImportState",
+        "TokenStateEnum": ["active", "expired", "revoked"],
+        "ErrorStatusEnum": ["error"],
     },
 }
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from portal import errors, views
+from portal import errors, views, views_auth
 from portal.urls_webhooks import urlpatterns as webhook_urlpatterns
 
 app_patterns = (
@@ -14,6 +14,7 @@ app_patterns = (
         path("settings/account/", views.AccountSettingsView.as_view(), name="account_settings"),
         path("settings/members/", views.MemberListView.as_view(), name="member_list"),
         path("settings/members/<int:pk>/", views.MemberUpdateView.as_view(), name="member_update"),
+        path("settings/members/<int:pk>/unlock/", views_auth.MemberUnlockView.as_view(), name="member_unlock"),
         path("settings/audit/", views.AuditListView.as_view(), name="audit_list"),
         path("notifications/<int:pk>/read/", views.NotificationReadView.as_view(), name="notification_read"),
         *webhook_urlpatterns,
@@ -22,14 +23,14 @@ app_patterns = (
 )
 
 auth_patterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", views_auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
-        "password/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"
+        "password/reset/<uidb64>/<token>/", views_auth.PasswordResetConfirmView.as_view(), name="password_reset_confirm"
     ),
     path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]

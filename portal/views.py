@@ -248,12 +248,16 @@ def healthz(request):
 
 
 def _check_database() -> dict:
+    """One short query; the connection goes back (to the pool, or closed) at once rather than being kept."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return {"ok": True, "vendor": connection.vendor}
     except Exception as exc:
         return {"ok": False, "error": str(exc)[:200]}
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 def _check_broker() -> dict:

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 
@@ -22,6 +22,7 @@ from campaigns.sending.planning import quote_campaign
 from campaigns.sending.stats import campaign_stats
 from campaigns.states import CampaignState, MessageType
 from campaigns.variable_mapping import missing_values, with_default_sources
+from contacts.references import check_audience_references
 from portal.api.exceptions import Conflict
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountScopedViewSet
@@ -57,7 +58,6 @@ class AudienceSerializer(serializers.Serializer):
         return {key: [str(item) for item in values.get(key, [])] for key in AUDIENCE_KEYS}
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class ScopedReferenceField(serializers.Field):
     """An object of the caller's account by public id (or name/alias)."""
 
@@ -117,6 +117,8 @@ class CampaignSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs):
+        if "audience" in attrs:
+            check_audience_references(self.context["account"], attrs["audience"])
         template = attrs.get("template", getattr(self.instance, "template", None))
         text = attrs.get("text", getattr(self.instance, "text", ""))
         if template is None and not (text or "").strip():

@@ -25,7 +25,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
         allow_blank=True,
         max_length=200,
         trim_whitespace=False,
-        help_text="The upstream password (SMPP bind): write-only, kept when omitted.",
+        help_text="The upstream password (SMPP bind, HTTP {{password}}): write-only, kept when omitted.",
     )
     has_password = serializers.SerializerMethodField()
 

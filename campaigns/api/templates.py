@@ -265,7 +265,7 @@ class BlockedTemplateViewSet(AccountScopedViewSet):
 
     def update(self, request, *args, **kwargs):
         blocked = self.get_object()
-        serializer = self.get_serializer(blocked, data=request.data, partial=True)
+        serializer = self.get_serializer(blocked, data=request.data, partial=kwargs.pop("partial", False))
         serializer.is_valid(raise_exception=True)
         if serializer.validated_data.get("template_id", blocked.template_id) != blocked.template_id:
             raise serializers.ValidationError({"template_id": ["Block the new id and delete this entry instead."]})

@@ -12,7 +12,9 @@ Configuration (the Connector row's JSON):
     timeout           seconds (default 10)
 
 Placeholders: message_id, to, to_digits, sender, text, type, parts, flash ("1" for a class-0 message, else
-"0"), port (the destination application port, "" when none), callback_url and every configured variable.
+"0"), port (the destination application port, "" when none), callback_url, password (the connector's password,
+kept encrypted at rest: put an upstream credential there rather than in `variables`) and every configured
+variable.
 Values are escaped for where they land: URL-quoted in the URL and in form bodies, JSON-escaped in JSON bodies,
 verbatim in headers.
 """
@@ -70,6 +72,8 @@ class HttpConnector(BaseConnector):
             port="" if message.destination_port is None else str(message.destination_port),
             callback_url=self.callback_url(message),
         )
+        if self.connector is not None and self.connector.secret:
+            values["password"] = self.connector.secret
         return values
 
     def build_request(self, message) -> urllib.request.Request:

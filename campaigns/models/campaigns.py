@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from campaigns.states import CampaignState, MessageState, MessageType
+from portal.secrets_at_rest import EncryptedTextField
 from portal.tenancy import AccountQuerySet, AccountScopedModel
 
 __all__ = [
@@ -37,8 +38,10 @@ class Connector(models.Model):
     name = models.CharField(max_length=80, unique=True)
     kind = models.CharField(max_length=20, choices=ConnectorKind.choices, default=ConnectorKind.SIMULATOR)
     config = models.JSONField(default=dict, blank=True, help_text="Kind-specific settings; see campaigns/connectors.")
-    secret = models.CharField(
-        max_length=200, blank=True, help_text="The upstream password (SMPP bind, HTTP credential): write-only."
+    secret = EncryptedTextField(
+        max_length=200,
+        blank=True,
+        help_text="The upstream password (SMPP bind, HTTP {{password}}): write-only, encrypted at rest.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

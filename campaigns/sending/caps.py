@@ -27,9 +27,8 @@ from django.utils import timezone
 
 from campaigns.models import BalanceTransaction, BalanceTransactionKind, Message
 from portal.audit import record
-from portal.models import Account, ApiToken, AuditEvent, Membership
-from portal.notify import notify
-from portal.roles import Role
+from portal.models import Account, ApiToken, AuditEvent
+from portal.notify import notify_admins
 
 ZERO = Decimal("0")
 REACHED_VERB = "spending_cap.reached"
@@ -268,7 +267,5 @@ def notify_reached(account: Account, limit: Limit) -> bool:
     if any((row or {}).get("cap") == after["cap"] and (row or {}).get("limit") == after["limit"] for row in earlier):
         return False
     record(account, None, REACHED_VERB, limit.holder, after=after)
-    admins = Membership.objects.filter(account=account, role=Role.ADMIN).select_related("user")
-    for membership in admins:
-        notify(account, membership.user, limit.message(), link=reverse("portal:account_settings"), level="warning")
+    notify_admins(account, limit.message(), link=reverse("portal:account_settings"), level="warning")
     return True

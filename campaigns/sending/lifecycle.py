@@ -96,32 +96,45 @@ def schedule_campaign(
 ) -> Campaign:
     """draft → scheduled, to start at `start_at` (else the draft's own start time), or now with `send_now`.
     A draft with no start time at all starts now (that is what scheduling it without one asks for).
-    `time_field` names the caller's input for the start time in a refusal."""
+    `time_field` names the caller's input for the start time in a refusal. The state is checked, and the
+    campaign validated, on its locked row: of two concurrent calls one schedules, the other is refused naming
+    the state the first one left."""
     now = timezone.now()
-    start_at = None if send_now else (start_at or campaign.start_at)
-    campaign.variable_mapping = with_default_sources(
-        campaign.account, variables_in(campaign.body), campaign.variable_mapping
-    )
-    check_ready(campaign)
-    check_start_time(start_at, now, field=time_field)
-    start = start_at if start_at and start_at > now else now
     with transaction.atomic():
-        before = _snapshot(campaign)
-        moved = Campaign.objects.filter(pk=campaign.pk, state=CampaignState.DRAFT).update(
+        current = _lock(campaign)
+        if current.state != CampaignState.DRAFT:
+            raise SendingError(f"Only a draft can be scheduled; this campaign is {current.state}.")
+        start_at = None if send_now else (start_at or current.start_at)
+        current.variable_mapping = with_default_sources(
+            current.account, variables_in(current.body), current.variable_mapping
+        )
+        check_ready(current)
+        check_start_time(start_at, now, field=time_field)
+        start = start_at if start_at and start_at > now else now
+        before = _snapshot(current)
+        Campaign.objects.filter(pk=campaign.pk).update(
             state=CampaignState.SCHEDULED,
             start_at=start,
             scheduled_at=now,
             state_reason="",
-            variable_mapping=campaign.variable_mapping,
+            variable_mapping=current.variable_mapping,
             updated_at=now,
         )
-        if not moved:
-            raise SendingError(f"Only a draft can be scheduled; this campaign is {campaign.state}.")
         campaign.refresh_from_db()
         record(campaign.account, actor, "campaign.scheduled", campaign, before=before, after=_snapshot(campaign))
         if start <= now + timedelta(seconds=5):
             work.start_campaign_soon(campaign.pk)
     return campaign
+
+
+def _lock(campaign: Campaign) -> Campaign:
+    """The campaign's row as it is now, locked until the transaction ends, so a state check on it cannot be
+    overtaken by a concurrent transition (FOR NO KEY UPDATE: message inserts referencing it are not blocked)."""
+    return (
+        Campaign.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("account", "sender", "template")
+        .get(pk=campaign.pk)
+    )
 
 
 def _due_or_abandoned(now: datetime) -> Q:
@@ -194,14 +207,13 @@ def pause_for_cap(campaign: Campaign, reason: str, now: datetime) -> None:
 
 def _transition(campaign: Campaign, allowed: set[str], target: str, actor) -> Campaign:
     with transaction.atomic():
-        before = _snapshot(campaign)
-        if target == CampaignState.RUNNING and not campaign.recipients_count:
+        current = _lock(campaign)
+        before = _snapshot(current)
+        if target == CampaignState.RUNNING and not current.recipients_count:
             target = CampaignState.SCHEDULED
-        moved = Campaign.objects.filter(pk=campaign.pk, state__in=allowed).update(
-            state=target, state_reason="", updated_at=timezone.now()
-        )
-        if not moved:
-            raise SendingError(f"A {campaign.state} campaign cannot become {target}.")
+        if current.state not in allowed:
+            raise SendingError(f"A {current.state} campaign cannot become {target}.")
+        Campaign.objects.filter(pk=campaign.pk).update(state=target, state_reason="", updated_at=timezone.now())
         campaign.refresh_from_db()
         record(campaign.account, actor, f"campaign.{target}", campaign, before=before, after=_snapshot(campaign))
     return campaign
@@ -211,17 +223,17 @@ def cancel_campaign(campaign: Campaign, *, actor=None) -> Campaign:
     """Stop for good. A scheduled campaign can be cancelled only until 5 minutes before it starts."""
     now = timezone.now()
     cutoff = timedelta(minutes=setting("SMS_CANCEL_CUTOFF_MINUTES"))
-    if campaign.state == CampaignState.SCHEDULED and campaign.start_at and campaign.start_at - now < cutoff:
-        raise SendingError(
-            f"A scheduled send can be cancelled until {setting('SMS_CANCEL_CUTOFF_MINUTES')} minutes before it starts."
-        )
     with transaction.atomic():
-        before = _snapshot(campaign)
-        moved = Campaign.objects.filter(pk=campaign.pk, state__in=OPEN_STATES).update(
-            state=CampaignState.CANCELLED, finished_at=now, updated_at=now
-        )
-        if not moved:
-            raise SendingError(f"A {campaign.state} campaign cannot be cancelled.")
+        current = _lock(campaign)
+        if current.state not in OPEN_STATES:
+            raise SendingError(f"A {current.state} campaign cannot be cancelled.")
+        if current.state == CampaignState.SCHEDULED and current.start_at and current.start_at - now < cutoff:
+            raise SendingError(
+                f"A scheduled send can be cancelled until {setting('SMS_CANCEL_CUTOFF_MINUTES')} minutes before it "
+                "starts."
+            )
+        before = _snapshot(current)
+        Campaign.objects.filter(pk=campaign.pk).update(state=CampaignState.CANCELLED, finished_at=now, updated_at=now)
         settle_cancelled(campaign)
         campaign.refresh_from_db()
         record(campaign.account, actor, "campaign.cancelled", campaign, before=before, after=_snapshot(campaign))

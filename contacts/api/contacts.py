@@ -160,6 +160,11 @@ class IdentifierViewSet(AccountScopedViewSet):
             queryset = queryset.filter(contact=self.contact())
         return queryset
 
+    def create(self, request, *args, **kwargs):
+        """Another account's contact is a 404 before the body is read."""
+        self.contact()
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         with service_errors():
             serializer.instance = services.save_identifier(
@@ -454,7 +459,7 @@ class ContactBulkViewSet(AccountScopedViewSet):
     resource_name = "Contact"
     http_method_names = ["post"]
 
-    @extend_schema(request=BulkSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=BulkSerializer, responses={200: OpenApiTypes.OBJECT})
     def create(self, request, *args, **kwargs):
         bulk = BulkSerializer(data=request.data)
         bulk.is_valid(raise_exception=True)

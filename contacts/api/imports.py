@@ -1,8 +1,16 @@
-"""API: `/contacts/imports` — upload a file (202 + id), poll it, cancel, start a dry run for real, download errors."""
+"""API: `/contacts/imports` — upload a file (202 + id), poll it, cancel, start a dry run for real, download errors.
+
+The list loads only the columns it shows (`ImportListSerializer.COLUMNS`): never an import's report (its mapping of
+up to `IMPORT_MAX_COLUMNS` columns and notes) nor its options; one import's detail has them. Error counts come from
+one subquery, not a query per import.
+"""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -24,8 +32,9 @@ from contacts.services_imports import (
 from portal.api.exceptions import Conflict, PayloadTooLarge
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountScopedViewSet
+from portal.downloads import XLSX
 
-__all__ = ["ImportSerializer", "ImportViewSet"]
+__all__ = ["ImportListSerializer", "ImportSerializer", "ImportViewSet"]
 
 
 def as_api_error(exc: Exception):
@@ -91,7 +100,53 @@ class ImportSerializer(serializers.ModelSerializer):
         return {"code": job.error_code, "message": job.error_message} if job.error_code else None
 
     def get_errors_count(self, job: Import) -> int:
-        return job.row_errors.count()
+        total = getattr(job, "errors_total", None)
+        return job.row_errors.count() if total is None else total
+
+
+class ImportListSerializer(ImportSerializer):
+    """An import in the history: everything but its report."""
+
+    # The model columns the list shows (the group's and creator's through select_related).
+    COLUMNS = (
+        "uid",
+        "kind",
+        "file_name",
+        "file_size",
+        "file_type",
+        "mode",
+        "keep_existing",
+        "group__uid",
+        "tags",
+        "mapping",
+        "dry_run",
+        "state",
+        "rows_estimate",
+        "rows_read",
+        "created",
+        "updated",
+        "skipped",
+        "failed",
+        "duplicates",
+        "opted_out",
+        "error_code",
+        "error_message",
+        "timings",
+        "created_by__email",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+
+    class Meta(ImportSerializer.Meta):
+        fields = [name for name in ImportSerializer.Meta.fields if name != "report"]
+        read_only_fields = fields
+
+
+def with_error_counts(queryset: QuerySet) -> QuerySet:
+    """Imports annotated with `errors_total`, the number of their stored row errors (one subquery)."""
+    errors = ImportRowError.objects.filter(job=OuterRef("pk")).order_by().values("job").annotate(total=Count("pk"))
+    return queryset.annotate(errors_total=Coalesce(Subquery(errors.values("total")), 0))
 
 
 class ImportRowErrorSerializer(serializers.ModelSerializer):
@@ -148,6 +203,15 @@ class ImportViewSet(AccountScopedViewSet):
             raise as_api_error(exc) from None
         return envelope(ImportSerializer(job).data, "Import accepted", status=202)
 
+    def get_queryset(self):
+        queryset = with_error_counts(super().get_queryset())
+        if self.action == "list":
+            return queryset.only(*ImportListSerializer.COLUMNS)
+        return queryset
+
+    def get_serializer_class(self):
+        return ImportListSerializer if self.action == "list" else ImportSerializer
+
     def perform_destroy(self, instance):
         delete_import(instance, self.request.user)
 
@@ -172,7 +236,11 @@ class ImportViewSet(AccountScopedViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("download", str, enum=list(REPORT_FORMATS), description="csv or xlsx file")],
-        responses={200: ImportRowErrorSerializer(many=True)},
+        responses={
+            (200, "application/json"): ImportRowErrorSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, XLSX): OpenApiTypes.BINARY,
+        },
     )
     @action(detail=True, methods=["get"], url_path="errors")
     def row_errors(self, request, *args, **kwargs):

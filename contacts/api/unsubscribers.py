@@ -3,16 +3,14 @@
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import re_path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, permissions, serializers
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework import serializers
 
+from contacts.api.inbound_auth import HasInboundToken, InboundRateThrottle, InboundTokenAuthentication
 from contacts.filtersets_unsubscribers import InboundMessageFilterSet, UnsubscriberFilterSet
 from contacts.importing.errors import ImportFileError
 from contacts.models.imports import ImportState
@@ -26,7 +24,6 @@ from contacts.services_inbound import receive_inbound
 from contacts.services_unsubscribers import (
     OPT_OUT_CLEANUP,
     DuplicateOptOut,
-    account_for_inbound_token,
     add_unsubscriber,
     clean_all,
     delete_unsubscriber,
@@ -37,9 +34,8 @@ from contacts.services_unsubscribers import (
 )
 from contacts.unsubscriber_import import import_summary, start_unsubscriber_import
 from portal.api.cleanup import CLEAN_SCHEMA, clean_response, cleanup_routes
-from portal.api.exceptions import Conflict, InactiveAccount, PayloadTooLarge
+from portal.api.exceptions import Conflict, PayloadTooLarge
 from portal.api.responses import envelope
-from portal.api.throttling import TokenRateThrottle
 from portal.api.viewsets import AccountAPIView, AccountScopedViewSet
 from portal.roles import MANAGE, WRITE
 
@@ -72,6 +68,30 @@ class UnsubscriberSerializer(serializers.ModelSerializer):
         model = Unsubscriber
         fields = ["id", "iso", "receiver", "type", "value", "source", "created_by", "created_at", "updated_at"]
         read_only_fields = ["source", "created_at", "updated_at"]
+
+
+class UnsubscriberImportErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    column = serializers.CharField(allow_blank=True)
+    value = serializers.CharField(allow_blank=True)
+    code = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class UnsubscriberImportSummarySerializer(serializers.Serializer):
+    """What `import_summary` answers: the import's state, counts and first 100 row errors."""
+
+    id = serializers.UUIDField()
+    file_name = serializers.CharField()
+    state = serializers.CharField()
+    progress = serializers.IntegerField()
+    rows_read = serializers.IntegerField()
+    created = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True)
+    errors = UnsubscriberImportErrorSerializer(many=True)
 
 
 class UnsubscriberViewSet(AccountScopedViewSet):
@@ -147,7 +167,7 @@ class UnsubscriberViewSet(AccountScopedViewSet):
                 "required": ["file"],
             }
         },
-        responses={200: None},
+        responses={202: UnsubscriberImportSummarySerializer},
     )
     def import_file(self, request):
         upload = request.FILES.get("file")
@@ -165,56 +185,6 @@ class UnsubscriberViewSet(AccountScopedViewSet):
 
 
 # --- inbound --------------------------------------------------------------------------------------------
-
-
-class InboundCredential:
-    """`request.auth` of an inbound POST: the account whose inbound token was presented."""
-
-    def __init__(self, account):
-        self.account = account
-
-
-class InboundTokenAuthentication(BaseAuthentication):
-    """`X-Inbound-Token: in_…` or `Authorization: Bearer in_…`."""
-
-    def authenticate(self, request):
-        raw = request.META.get("HTTP_X_INBOUND_TOKEN", "").strip()
-        if not raw:
-            scheme, _, value = get_authorization_header(request).decode("latin-1").strip().partition(" ")
-            raw = value.strip() if scheme.lower() == "bearer" else ""
-        if not raw:
-            return None
-        account = account_for_inbound_token(raw)
-        if account is None:
-            raise exceptions.AuthenticationFailed("Invalid inbound token.")
-        return AnonymousUser(), InboundCredential(account)
-
-    def authenticate_header(self, request):
-        return 'Bearer realm="inbound"'
-
-
-class InboundTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "contacts.api.unsubscribers.InboundTokenAuthentication"
-    name = "inboundToken"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "X-Inbound-Token"}
-
-
-class HasInboundToken(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
-        if not isinstance(request.auth, InboundCredential):
-            raise exceptions.NotAuthenticated("Send the account's inbound token in X-Inbound-Token.")
-        request.account, request.role, request.token = request.auth.account, None, None
-        if not request.account.is_active:
-            raise InactiveAccount()
-        return True
-
-
-class InboundRateThrottle(TokenRateThrottle):
-    @staticmethod
-    def identity(request) -> str:
-        return f"inbound{request.account.pk}"
 
 
 class AccountDateTimeField(serializers.DateTimeField):
@@ -246,12 +216,15 @@ class InboundInSerializer(serializers.Serializer):
 
 class InboundMessageSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uid", read_only=True)
+    vars()["from"] = serializers.CharField(
+        source="from_number", read_only=True, help_text="E.164 when it could be parsed, else as received."
+    )
 
     class Meta:
         model = InboundMessage
         fields = [
             "id",
-            "from_number",
+            "from",
             "to",
             "text",
             "received_at",
@@ -263,10 +236,6 @@ class InboundMessageSerializer(serializers.ModelSerializer):
             "reply_status",
             "created_at",
         ]
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        return {"id": data.pop("id"), "from": data.pop("from_number"), **data}
 
 
 class InboundMessageViewSet(AccountScopedViewSet):
@@ -345,6 +314,15 @@ class OptOutSettingsSerializer(serializers.ModelSerializer):
         return f"in_{settings.token_prefix}_" if settings.token_prefix else None
 
 
+class IssuedInboundTokenSerializer(OptOutSettingsSerializer):
+    """The answer of a rotation: the settings and the new inbound token, shown this once."""
+
+    token = serializers.CharField(read_only=True, help_text="The inbound token `in_<prefix>_<secret>`.")
+
+    class Meta(OptOutSettingsSerializer.Meta):
+        fields = [*OptOutSettingsSerializer.Meta.fields, "token"]
+
+
 class OptOutSettingsView(AccountAPIView):
     """`GET`/`PATCH /sms/inbound/settings` (admins change them); `POST` rotates the inbound token (shown once)."""
 
@@ -363,7 +341,12 @@ class OptOutSettingsView(AccountAPIView):
             settings = update_settings(request.account, request.user, **incoming.validated_data)
         return envelope(OptOutSettingsSerializer(settings).data, "Opt-out settings updated")
 
-    @extend_schema(operation_id="sms_inbound_settings_rotate_token", request=None, responses={201: None})
+    @extend_schema(
+        operation_id="sms_inbound_settings_rotate_token",
+        request=None,
+        responses={201: IssuedInboundTokenSerializer},
+        summary="Issue a new inbound token (shown once; the old one stops working)",
+    )
     def post(self, request):
         raw = rotate_inbound_token(request.account, request.user)
         data = dict(OptOutSettingsSerializer(settings_for(request.account)).data, token=raw)

@@ -1,7 +1,8 @@
-"""The sandboxed spreadsheet parser: `python -m contacts.importing.child PATH CHUNK_ROWS MEMORY_MB CPU_SECONDS`.
+"""The sandboxed spreadsheet parser: `python -m contacts.importing.child PATH CHUNK_ROWS MEMORY_MB CPU_SECONDS COLUMNS`.
 
 It limits its own address space and CPU time, then writes length-prefixed pickled frames to stdout:
-`("rows", sheet, [(number, values), ...])`, `("error", code, message)` or `("done",)`. It never imports Django.
+`("rows", sheet, [(number, values, over_limit), ...])`, `("error", code, message)` or `("done",)`; rows keep at most
+COLUMNS cells (`columns.fit`). It never imports Django.
 """
 
 import gc
@@ -28,14 +29,14 @@ def _send(out, message: tuple) -> None:
 
 
 def main(argv: list[str]) -> int:
-    path, chunk_rows, memory_mb, cpu_seconds = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+    path, chunk_rows, memory_mb, cpu_seconds, max_columns = argv[0], *map(int, argv[1:5])
     _limit(memory_mb, cpu_seconds)
     gc.disable()  # rows are acyclic and short-lived; see engine.cyclic_gc_paused
     out = sys.stdout.buffer
     try:
-        for chunk in spreadsheet_chunks(path, chunk_rows=chunk_rows):
+        for chunk in spreadsheet_chunks(path, chunk_rows=chunk_rows, max_columns=max_columns):
             sheet = chunk[0].sheet
-            _send(out, ("rows", sheet, [(row.number, row.values) for row in chunk]))
+            _send(out, ("rows", sheet, [row[1:] for row in chunk]))
     except ImportFileError as exc:
         _send(out, ("error", exc.code, exc.message))
     except MemoryError:

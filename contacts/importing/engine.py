@@ -20,8 +20,9 @@ Register a target with `register_target(kind, factory)` in its module and name t
 `contacts.importing.targets.ContactTarget`; unsubscribers: `contacts.unsubscriber_import.UnsubscriberTarget`.
 
 Batches commit one by one: a cancel (checked between batches) or a failure leaves every committed batch
-whole and nothing of the others. A bad row never stops the file; only a file-level `ImportFileError`
-(unreadable, unsafe, too large, no data) fails the import, with its message.
+whole and nothing of the others. A bad row never stops the file (a row over the column cap, `columns.py`, is
+one); only a file-level `ImportFileError` (unreadable, unsafe, too large, a header over the column cap, no data)
+fails the import, with its message.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils import timezone
 
+from contacts.importing.columns import TOO_WIDE, check_header, split_wide, too_wide_reason
 from contacts.importing.errors import ImportFileError
 from contacts.importing.frames import FRAME_HEADER
 from contacts.importing.mapping import IGNORE, FieldSpec, MappedRow, SheetMapping, column_letter, describe, plan_sheet
@@ -331,6 +333,7 @@ class SheetPlanner:
                 overrides=self.overrides,
                 unknown_to_attributes=self.unknown_to_attributes,
             )
+            check_header(chunk[:10], mapping.header_row)
             self.mappings[sheet] = mapping
         if mapping.header_row is None:
             return mapping, chunk
@@ -424,6 +427,11 @@ class Runner:
     # -- stages ------------------------------------------------------------------------------------------
     def _map_chunk(self, chunk: list[Row]) -> list[MappedRow]:
         mapping, rows = self.planner.data_rows(chunk)
+        rows, wide = split_wide(rows)
+        for row in wide:
+            self._problem(row.sheet, row.number, "", "", TOO_WIDE, too_wide_reason(row.over_limit))
+        self.counts["rows_read"] += len(wide)
+        self.counts["failed"] += len(wide)
         if not rows:
             return []
         missing = _missing_required(self.target, mapping)
@@ -730,7 +738,10 @@ def _preview_row(mapping: SheetMapping, row: Row, target: Target, job: ImportJob
     values = [_phone_key(mapped.fields.get(name)) for name in phone_fields if name in mapped.fields]
     results = dict(zip(values, normalize_many(values, job.country), strict=True))
     phones = {name: results[_phone_key(mapped.fields.get(name))] for name in phone_fields if name in mapped.fields}
-    outcome = target.clean(mapped, phones, job)
+    if row.over_limit:  # not imported: the reason is shown on the phone cell
+        outcome = [Problem(phone_fields[0] if phone_fields else "", "", TOO_WIDE, too_wide_reason(row.over_limit))]
+    else:
+        outcome = target.clean(mapped, phones, job)
     problems = {problem.field: problem.reason for problem in outcome} if isinstance(outcome, list) else {}
     cleaned = outcome.values if isinstance(outcome, Record) else {}
     if "full_name" in mapped.fields and cleaned:

@@ -288,18 +288,12 @@ def _synonym_index(fields: Sequence[FieldSpec]) -> dict[str, str]:
     return index
 
 
-def _match_score(header: str, spec: FieldSpec, exact: Mapping[str, str]) -> int:
-    normalized = normalize_header(header)
-    if not normalized:
-        return 0
-    if exact.get(normalized.replace(" ", "")) == spec.name:
+def _match_score(normalized: str, name: str, exact: Mapping[str, str], synonyms: Sequence[str]) -> int:
+    """3 when the (normalised) header is the field's exact name or synonym, 2 when it holds a synonym as words."""
+    if exact.get(normalized.replace(" ", "")) == name:
         return 3
     padded = f" {normalized} "
-    for word in spec.synonyms:
-        synonym = normalize_header(word)
-        if len(synonym) > 2 and f" {synonym} " in padded:
-            return 2
-    return 0
+    return 2 if any(f" {synonym} " in padded for synonym in synonyms) else 0
 
 
 def _header_score(row: Row, exact: Mapping[str, str]) -> int:
@@ -331,12 +325,19 @@ def looks_like_phone_row(row: Row) -> bool:
 
 def _auto_targets(headers: Sequence[str], fields: Sequence[FieldSpec]) -> dict[int, str]:
     exact = _synonym_index(fields)
+    synonyms = [
+        (spec.name, [synonym for synonym in map(normalize_header, spec.synonyms) if len(synonym) > 2])
+        for spec in fields
+    ]
     candidates = []
     for index, header in enumerate(headers):
-        for spec in fields:
-            score = _match_score(header, spec, exact)
+        normalized = normalize_header(header)
+        if not normalized:
+            continue
+        for name, words in synonyms:
+            score = _match_score(normalized, name, exact, words)
             if score:
-                candidates.append((-score, index, spec.name))
+                candidates.append((-score, index, name))
     targets: dict[int, str] = {}
     for _score, index, name in sorted(candidates):
         if index not in targets and name not in targets.values():

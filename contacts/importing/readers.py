@@ -4,7 +4,9 @@ Every reader yields chunks (lists) of `Row(sheet, number, values)`: `sheet` is t
 files), `number` the 1-based row number a person sees in Excel (for csv: the record number, so a quoted
 field spanning several lines is still one row), `values` the cells as read. Spreadsheet numbers stay floats
 and text stays text, so the phone rules can tell `447400123456.0` (a number that lost its `+`) from text.
-Rows whose cells are all empty are not yielded, but the numbering keeps counting them.
+Rows whose cells are all empty are not yielded, but the numbering keeps counting them. A row longer than the
+column cap (`max_columns`) keeps its first `max_columns` cells, with `over_limit` set when a value past them was
+dropped (`columns.py`).
 
 This module does not import Django; spreadsheets are parsed by `safety.read_rows`, which runs
 `spreadsheet_chunks` in a child process with memory and time limits.
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from contacts.importing.columns import MAX_COLUMNS, CsvColumnGuard, fit
 from contacts.importing.errors import ImportFileError
 
 __all__ = [
@@ -85,6 +88,7 @@ class Row(NamedTuple):
     sheet: str
     number: int
     values: tuple
+    over_limit: int = 0  # the column cap the row went over (its cells past it were dropped), else 0
 
 
 class TextFormat(NamedTuple):
@@ -233,7 +237,7 @@ def detect_text_format(sample: bytes, *, complete: bool = False) -> TextFormat:
     return TextFormat(encoding, _sniff_delimiter(text))
 
 
-def csv_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Row]]:
+def csv_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS, max_columns: int = MAX_COLUMNS) -> Iterator[list[Row]]:
     """Stream a csv/txt file as chunks of rows, with detected encoding and delimiter."""
     path = Path(path)
     with open(path, "rb") as handle:
@@ -245,15 +249,21 @@ def csv_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Row
     with open(path, "rb") as raw:
         errors = UTF8_FALLBACK if text_format.encoding == "utf-8" else "strict"
         stream = io.TextIOWrapper(raw, encoding=text_format.encoding, errors=errors, newline="")
-        reader = csv.reader(stream, delimiter=text_format.delimiter)
+        lines = CsvColumnGuard(stream, text_format.delimiter, max_columns)
+        reader = csv.reader(lines, delimiter=text_format.delimiter)
+        next_record = lines.next_record
         chunk: list[Row] = []
         number = 0
         try:
             for number, record in enumerate(reader, start=1):
+                dropped = next_record()
                 if number == 1 and record and record[0].startswith("\ufeff"):
                     record[0] = record[0][1:]
-                if any(cell.strip() for cell in record):
-                    chunk.append(Row("", number, tuple(record)))
+                if dropped or any(cell.strip() for cell in record):
+                    if len(record) > max_columns or dropped:
+                        chunk.append(Row("", number, *fit(record, max_columns, dropped)))
+                    else:
+                        chunk.append(Row("", number, tuple(record)))
                     if len(chunk) >= chunk_rows:
                         yield chunk
                         chunk = []
@@ -286,7 +296,9 @@ def _cells(cells: list) -> tuple | None:
     return values if any(value is not None for value in values) else None
 
 
-def spreadsheet_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[list[Row]]:
+def spreadsheet_chunks(
+    path: Path, *, chunk_rows: int = CHUNK_ROWS, max_columns: int = MAX_COLUMNS
+) -> Iterator[list[Row]]:
     """Every sheet of an xlsx/xls workbook with python-calamine-plus (run it in a child process). An xlsx sheet
     is streamed row by row from the file, so the first rows go out at once and its cells are never all in memory
     (the shared strings are); an xls sheet is loaded whole."""
@@ -303,11 +315,15 @@ def spreadsheet_chunks(path: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[
             chunk: list[Row] = []
             for number, cells in _sheet_rows(workbook, name):
                 values = _cells(cells)
-                if values is not None:
+                if values is None:
+                    continue
+                if len(values) > max_columns:
+                    chunk.append(Row(name, number, *fit(values, max_columns)))
+                else:
                     chunk.append(Row(name, number, values))
-                    if len(chunk) >= chunk_rows:
-                        yield chunk
-                        chunk = []
+                if len(chunk) >= chunk_rows:
+                    yield chunk
+                    chunk = []
             if chunk:
                 yield chunk
 

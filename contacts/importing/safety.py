@@ -2,7 +2,8 @@
 
 `read_rows(path, kind=...)` is the only entry point the engine uses. It checks the size for the import kind,
 tells the file type by content (`readers.detect_kind`), then:
-- csv/txt: streams in this process (the csv module is pure Python and bounded by the chunk size);
+- csv/txt: streams in this process (bounded by the chunk size, and each line cut at the column cap before the
+  csv module splits it: `columns.CsvColumnGuard`);
 - xlsx: checks the zip directory (entry count, total uncompressed size, compression ratio per entry), rejects
   any XML part that declares a DTD or entities, and parses the workbook's structure with defusedxml;
 - xlsx/xls: parses with python-calamine-plus in a child process (`contacts.importing.child`) that sets its own
@@ -12,7 +13,10 @@ tells the file type by content (`readers.detect_kind`), then:
   A child that crashes, runs out of memory or time becomes an `ImportFileError` with a clear message; the
   calling worker never dies with it. The parent unpickles with an allow-list (only datetime types).
 
-Limits come from Django settings when configured (see `limits_for`), otherwise from the defaults here.
+Every reader keeps at most `max_columns` cells of a row (`IMPORT_MAX_COLUMNS`, 1,000) and marks a wider row
+(`contacts.importing.columns`). Limits come from Django settings when configured (see `limits_for`), otherwise from
+the defaults here: 100 MB per file, 1 GB uncompressed and 100:1 per part for an xlsx, 512 MB of address space and
+300 s of CPU for the parser.
 """
 
 from __future__ import annotations
@@ -35,13 +39,14 @@ from pathlib import Path
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
+from contacts.importing.columns import MAX_COLUMNS
 from contacts.importing.errors import ImportFileError
 from contacts.importing.frames import FRAME_HEADER
 from contacts.importing.readers import CHUNK_ROWS, KIND_CSV, KIND_XLSX, Row, csv_chunks, detect_kind
+from contacts.importing.sizes import MB, over_limit
 
 __all__ = ["Limits", "check_size", "check_xlsx_archive", "limits_for", "read_rows", "spreadsheet_chunks_isolated"]
 
-MB = 1024 * 1024
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHILD_MODULE = "contacts.importing.child"
 XML_HEAD_BYTES = 64 * 1024
@@ -51,10 +56,11 @@ STRUCTURE_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int = 100 * MB
-    max_uncompressed_bytes: int = 2048 * MB
+    max_uncompressed_bytes: int = 1024 * MB
     max_zip_entries: int = 10_000
-    max_compression_ratio: int = 200
-    reader_memory_mb: int = 3072
+    max_compression_ratio: int = 100
+    max_columns: int = MAX_COLUMNS
+    reader_memory_mb: int = 512
     reader_cpu_seconds: int = 300
     reader_wall_seconds: float = 600
 
@@ -79,6 +85,7 @@ def limits_for(kind: str) -> Limits:
         max_uncompressed_bytes=int(getattr(settings, "IMPORT_MAX_UNCOMPRESSED_BYTES", defaults.max_uncompressed_bytes)),
         max_zip_entries=int(getattr(settings, "IMPORT_MAX_ZIP_ENTRIES", defaults.max_zip_entries)),
         max_compression_ratio=int(getattr(settings, "IMPORT_MAX_COMPRESSION_RATIO", defaults.max_compression_ratio)),
+        max_columns=int(getattr(settings, "IMPORT_MAX_COLUMNS", defaults.max_columns)),
         reader_memory_mb=int(getattr(settings, "IMPORT_READER_MEMORY_MB", defaults.reader_memory_mb)),
         reader_cpu_seconds=int(getattr(settings, "IMPORT_READER_CPU_SECONDS", defaults.reader_cpu_seconds)),
         reader_wall_seconds=float(getattr(settings, "IMPORT_READER_WALL_SECONDS", defaults.reader_wall_seconds)),
@@ -86,10 +93,10 @@ def limits_for(kind: str) -> Limits:
 
 
 def too_large_error(size: int, limit: int) -> ImportFileError:
+    size_mb, limit_mb = over_limit(size, limit)
     return ImportFileError(
         "too_large",
-        f"The file is {size / MB:.1f} MB; the limit for this import is {limit / MB:.0f} MB. "
-        "Split it into smaller files.",
+        f"The file is {size_mb} MB; the limit for this import is {limit_mb} MB. Split it into smaller files.",
     )
 
 
@@ -118,13 +125,14 @@ def check_xlsx_archive(path: Path, limits: Limits) -> None:
             raise _zip_bomb(f"it holds {len(entries)} parts (the limit is {limits.max_zip_entries})")
         total = sum(entry.file_size for entry in entries)
         if total > limits.max_uncompressed_bytes:
-            raise _zip_bomb(
-                f"it would expand to {total / MB:.0f} MB (the limit is {limits.max_uncompressed_bytes / MB:.0f} MB)"
-            )
+            total_mb, limit_mb = over_limit(total, limits.max_uncompressed_bytes)
+            raise _zip_bomb(f"it would expand to {total_mb} MB (the limit is {limit_mb} MB)")
         for entry in entries:
             if entry.file_size > MB and entry.file_size > limits.max_compression_ratio * max(entry.compress_size, 1):
                 ratio = entry.file_size // max(entry.compress_size, 1)
-                raise _zip_bomb(f"its part {entry.filename} is compressed {ratio}:1")
+                raise _zip_bomb(
+                    f"its part {entry.filename} is compressed {ratio}:1 (the limit is {limits.max_compression_ratio}:1)"
+                )
         for entry in entries:
             if entry.filename.endswith((".xml", ".rels")):
                 _check_xml_part(archive, entry)
@@ -202,6 +210,7 @@ def spreadsheet_chunks_isolated(
         str(chunk_rows),
         str(limits.reader_memory_mb),
         str(limits.reader_cpu_seconds),
+        str(limits.max_columns),
     ]
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
@@ -218,7 +227,7 @@ def spreadsheet_chunks_isolated(
                 message = _RowsUnpickler(io.BytesIO(body)).load()
                 if message[0] == "rows":
                     sheet = message[1]
-                    yield [Row(sheet, number, values) for number, values in message[2]]
+                    yield [Row(sheet, *row) for row in message[2]]
                 elif message[0] == "error":
                     raise ImportFileError(message[1], message[2])
                 else:
@@ -278,7 +287,7 @@ def read_rows(
     check_size(path.stat().st_size, limits)
     file_kind = detect_kind(path)
     if file_kind == KIND_CSV:
-        yield from csv_chunks(path, chunk_rows=chunk_rows)
+        yield from csv_chunks(path, chunk_rows=chunk_rows, max_columns=limits.max_columns)
         return
     if file_kind == KIND_XLSX:
         check_xlsx_archive(path, limits)

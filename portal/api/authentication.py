@@ -2,6 +2,8 @@
 
 from rest_framework import authentication, exceptions
 
+from portal import brute_force
+from portal.api.brute_force import guarded
 from portal.tokens import find_token, touch
 
 
@@ -16,10 +18,18 @@ def raw_token_from(request) -> str | None:
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """A throttled address (too many failed tokens, portal.brute_force) gets a 429 before its token is checked; a
+    valid token from an address outside its allow-list is a 403 (known caller, refused), not a failed attempt."""
+
     def authenticate(self, request):
         raw = raw_token_from(request)
         if raw is None:
             return None
+        with guarded(brute_force.API, request) as ip:
+            return self.check(raw, ip)
+
+    @staticmethod
+    def check(raw: str, ip: str):
         token = find_token(raw)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
@@ -27,9 +37,11 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Token has been revoked.")
         if token.is_expired:
             raise exceptions.AuthenticationFailed("Token has expired.")
-        ip = getattr(request._request, "client_ip", request.META.get("REMOTE_ADDR"))
         if not token.allows_ip(ip):
-            raise exceptions.AuthenticationFailed("Requests from this IP address are not allowed for this token.")
+            raise exceptions.PermissionDenied(
+                f"This token does not accept requests from {ip or 'an unknown address'}: "
+                "the address is outside the token's IP allow-list."
+            )
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token's user is inactive.")
         touch(token, ip)

@@ -5,13 +5,13 @@ adds `GET <list>/clean-batches`, `GET <list>/clean-batches/{id}` and `POST <list
 """
 
 from django.urls import re_path
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
 from portal import cleanup
 from portal.api.exceptions import Conflict
+from portal.api.openapi import EnvelopeAutoSchema
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountScopedViewSet
 from portal.models import CleanupBatch
@@ -50,28 +50,6 @@ class CleanupBatchSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _envelope_schema(name: str, message: str, data: serializers.Field) -> serializers.Serializer:
-    return inline_serializer(
-        name=name,
-        fields={
-            "status": serializers.CharField(read_only=True, default="OK"),
-            "code": serializers.IntegerField(read_only=True, default=200),
-            "message": serializers.CharField(read_only=True, default=message),
-            "data": data,
-        },
-    )
-
-
-_ERROR = inline_serializer(
-    name="CleanupError",
-    fields={"status": serializers.CharField(), "code": serializers.IntegerField(), "message": serializers.CharField()},
-)
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(description=description, response=_ERROR)
-
-
 CLEAN_SCHEMA = {
     "request": None,
     "parameters": [
@@ -86,11 +64,7 @@ CLEAN_SCHEMA = {
     "responses": {
         200: OpenApiResponse(
             description="Deleted; the rows are kept in a clean-up batch, restorable for 30 days.",
-            response=_envelope_schema(
-                "CleanEnvelope",
-                "Deleted Successfully",
-                serializers.ListField(child=serializers.JSONField(), max_length=0),
-            ),
+            response={"type": "array", "maxItems": 0, "items": {}},
         )
     },
 }
@@ -101,7 +75,7 @@ def clean_response(batch: CleanupBatch | None):
     return envelope([], "Deleted Successfully", headers={BATCH_HEADER: str(batch.uid)} if batch else None)
 
 
-class CleanupBatchSchema(AutoSchema):
+class CleanupBatchSchema(EnvelopeAutoSchema):
     def get_operation_id(self) -> str:
         """`sms_unsubscribers_restore_clean` rather than the generated `…_restore_clean_create`."""
         operation_id = super().get_operation_id()
@@ -130,7 +104,7 @@ class CleanupBatchViewSet(AccountScopedViewSet):
 
     @extend_schema(
         summary="One clean-up",
-        responses={200: _envelope_schema("CleanupBatchEnvelope", "Clean-up batch data", CleanupBatchSerializer())},
+        responses={200: CleanupBatchSerializer},
     )
     def retrieve(self, request, *args, **kwargs):
         return envelope(self.get_serializer(self.get_object()).data, "Clean-up batch data")
@@ -143,9 +117,9 @@ class CleanupBatchViewSet(AccountScopedViewSet):
         ),
         request=None,
         responses={
-            200: _envelope_schema("CleanupRestoreEnvelope", "Restored Successfully", CleanupBatchSerializer()),
-            404: _error("No such clean-up in this account (or it was purged)."),
-            409: _error("The clean-up was restored already, or has expired."),
+            200: CleanupBatchSerializer,
+            404: OpenApiResponse(description="No such clean-up in this account (or it was purged)."),
+            409: OpenApiResponse(description="The clean-up was restored already, or has expired."),
         },
     )
     def restore(self, request, id=None):

@@ -5,7 +5,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -27,6 +27,15 @@ class InactiveAccount(exceptions.APIException):
     default_code = "inactive_account"
 
 
+class DatabaseUnavailable(exceptions.APIException):
+    """No database connection within DB_POOL_TIMEOUT (every pooled one busy), or the database refused one."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is busy or unreachable; retry shortly."
+    default_code = "database_unavailable"
+    wait = 1
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The upload is larger than allowed."
@@ -45,6 +54,7 @@ MESSAGES = {
     422: "Validation error",
     429: "Too many requests",
     500: "Server error",
+    503: "Service unavailable",
 }
 
 
@@ -103,6 +113,9 @@ def _translate(exc):
         return PayloadTooLarge("The request body is larger than allowed.")
     if isinstance(exc, IntegrityError):
         return Conflict("A record with these values already exists.")
+    if isinstance(exc, OperationalError):
+        logger.warning("Database unavailable: %s", exc)
+        return DatabaseUnavailable()
     if isinstance(exc, SuspiciousOperation):
         return exceptions.ParseError(str(exc) or "Bad request.")
     return exc

@@ -2,6 +2,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from portal.credentials import without_credentials
+
 
 class EnvelopePagination(PageNumberPagination):
     """`?page=N&per_page=M` (at most 100) with `links` and `meta` beside `data`."""
@@ -34,8 +36,9 @@ class EnvelopePagination(PageNumberPagination):
         return response
 
     def _base_url(self) -> str:
-        """The request's URL with `per_page` set to the size actually used (it may have been capped)."""
-        url = self.request.build_absolute_uri()
+        """The request's URL without credentials (`?access_token=`), `per_page` the size actually used (it may
+        have been capped)."""
+        url = without_credentials(self.request.build_absolute_uri())
         if self.page_size_query_param in self.request.query_params:
             url = replace_query_param(url, self.page_size_query_param, self.page.paginator.per_page)
         return url

@@ -1,7 +1,8 @@
 """Endpoints of the portal itself: who am I, and API tokens."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
 
 from portal.api.responses import envelope
@@ -52,7 +53,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
     prefix = serializers.CharField(source="display_prefix", read_only=True)
     user = serializers.CharField(source="user.email", read_only=True)
     allowed_ips = serializers.ListField(child=serializers.CharField(), required=False)
-    state = serializers.CharField(read_only=True)
+    state = serializers.ChoiceField(choices=["active", "expired", "revoked"], read_only=True)
 
     class Meta:
         model = ApiToken
@@ -74,12 +75,19 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         read_only_fields = ["is_active", "last_used_at", "last_used_ip", "created_at"]
 
     def validate_allowed_ips(self, value):
-        from django.core.exceptions import ValidationError as DjangoValidationError
-
         try:
             return clean_allowed_ips(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
+
+
+class IssuedTokenSerializer(ApiTokenSerializer):
+    """The answer of a create: the token itself, shown this once."""
+
+    token = serializers.CharField(read_only=True, help_text="The token `cp_<prefix>_<secret>`; never shown again.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
 
 
 class TokenCapsSerializer(serializers.ModelSerializer):
@@ -96,6 +104,18 @@ def _refuse_caps_unless_admin(request) -> None:
         raise exceptions.PermissionDenied("Only account admins can set spending caps.")
 
 
+SOFT_REVOCATION = (
+    "Revocation is soft: a revoked token stops authenticating at once but stays listed and readable, with "
+    "`state` `revoked` and `is_active` false, so its use can still be audited."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(description=SOFT_REVOCATION),
+    retrieve=extend_schema(description=SOFT_REVOCATION),
+    create=extend_schema(responses={201: IssuedTokenSerializer}, summary="Issue a token (shown once)"),
+    destroy=extend_schema(summary="Revoke a token", description=SOFT_REVOCATION),
+)
 class ApiTokenViewSet(AccountScopedViewSet):
     """Tokens of the account: admins see all; other roles see and manage their own. Admins set spending caps
     (on create, or PATCH with the caps only)."""

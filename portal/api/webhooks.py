@@ -242,6 +242,7 @@ class DeliveryViewSet(PublicIdLookupMixin, AccountScopedViewSet):
     ordering_fields = ["created_at", "last_attempt_at", "next_attempt_at"]
     capabilities = {"redeliver": MANAGE}
 
+    @extend_schema(exclude=True)
     def create(self, request, *args, **kwargs):
         raise exceptions.MethodNotAllowed("POST")
 

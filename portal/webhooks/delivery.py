@@ -25,7 +25,7 @@ from django.utils import timezone
 from portal.audit import record
 from portal.models import Event, Subscription, Webhook, WebhookDelivery
 from portal.models_webhooks import MAX_ATTEMPT_LOG
-from portal.webhooks import conf, custom, registry, signing, transport
+from portal.webhooks import alerts, conf, custom, registry, signing, transport
 
 logger = logging.getLogger("portal.webhooks")
 Clock = Callable[[], datetime]
@@ -371,7 +371,8 @@ def record_attempt(
     retries: bool = True,
     successes: "SuccessLog | None" = None,
 ) -> bool:
-    """Store the outcome, schedule the retry or finish the delivery, and react to 410 and long failure."""
+    """Store the outcome, schedule the retry or finish the delivery (a final failure notifies the account's admins,
+    portal.webhooks.alerts; a test event sent without retries does not), and react to 410 and long failure."""
     delivery.attempt_count += 1
     delivery.attempts = [
         *delivery.attempts,
@@ -400,7 +401,10 @@ def record_attempt(
         delivery.state, delivery.next_attempt_at = FAILED, None
     else:
         delivery.state, delivery.next_attempt_at = PENDING, now + timedelta(seconds=delay)
-    delivery.save(update_fields=RECORDED_FIELDS)
+    with transaction.atomic():
+        delivery.save(update_fields=RECORDED_FIELDS)
+        if delivery.state == FAILED and retries:
+            alerts.delivery_failed(webhook, delivery)
     Webhook.objects.filter(pk=webhook.pk).update(last_failure_at=now, failing_since=Coalesce("failing_since", now))
     if result.status_code == 410:
         disable(webhook, Webhook.DisabledReason.GONE, now=now)

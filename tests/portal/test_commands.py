@@ -9,6 +9,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
@@ -61,6 +62,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(60),
         ALLOWED_HOSTS="portal.example.com",
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         VAR_DIR=str(tmp_path),
     )
     result = subprocess.run(

@@ -87,13 +87,13 @@ def test_ip_allow_list_with_cidrs(account, admin_user, allowed, remote, ok):
     response = bearer(issued.raw, REMOTE_ADDR=remote).get("/api/v2/auth/me")
     assert (response.status_code == 200) is ok
     if not ok:
-        assert response.status_code == 401
+        assert response.status_code == 403
 
 
 def test_forwarded_for_is_ignored_unless_trusted(account, admin_user, settings):
     issued = issue_token(account, admin_user, "proxy", allowed_ips=["203.0.113.7"])
     client = bearer(issued.raw, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
-    assert client.get("/api/v2/auth/me").status_code == 401
+    assert client.get("/api/v2/auth/me").status_code == 403
     settings.TRUST_PROXY_HEADERS = True
     assert client.get("/api/v2/auth/me").status_code == 200
 
