@@ -37,6 +37,15 @@ DEFAULTS = {
     "SMS_PREPARE_CHUNK_SIZE": 5000,
     # Preparation on PostgreSQL: threads (each with a connection) writing chunks while the next are rendered.
     "SMS_PREPARE_WRITERS": 2,
+    # Verify: wrong checks before a code is dead; checks per API token per minute.
+    "VERIFY_MAX_CHECKS": 5,
+    "VERIFY_CHECKS_PER_TOKEN_PER_MINUTE": 600,
+    # Verify pumping guard: sends to one 6-digit prefix counted over this window; a prefix over the account's
+    # limit is paused this long. Conversion alarm: at least this many sends in the last hour, under this rate.
+    "VERIFY_PREFIX_WINDOW_MINUTES": 10,
+    "VERIFY_PREFIX_PAUSE_MINUTES": 60,
+    "VERIFY_CONVERSION_MIN_SENDS": 50,
+    "VERIFY_CONVERSION_ALARM_RATE": 0.2,
 }
 
 

@@ -19,6 +19,14 @@ TEMPLATES = [
         "approve",
         "",
     ),
+    (
+        "Verify code",
+        "DEMOMT",
+        "SI",
+        "{{code}} is your DemoMart verification code. It expires in {{minutes}} minutes.",
+        "approve",
+        "",
+    ),
     ("Order shipped", "DEMOMT", "SI", "Dear {{name}}, your DemoMart order {{order_id}} has shipped.", "approve", ""),
     (
         "Weekend sale",

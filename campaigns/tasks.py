@@ -12,6 +12,7 @@ from campaigns import routing
 from campaigns.conf import setting
 from campaigns.replies import send_queued_replies
 from campaigns.sending import lifecycle, outbox, reports
+from campaigns.verify import progress
 
 
 def _slot_key(name: str) -> str:
@@ -95,3 +96,8 @@ def reroute_stranded() -> int:
     """Beat: queued messages of an SMPP connector with no bound session for a minute move to their route's next
     connector (when the route has one)."""
     return routing.reroute_stranded()
+
+
+@shared_task(name="campaigns.verify_sweep")
+def verify_sweep() -> dict:
+    return progress.sweep()

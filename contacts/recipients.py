@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from contacts.audience import resolve_audience, targeted_tag_names
 from contacts.models import Contact
 from contacts.phones import check_msisdn
-from contacts.suppression import suppressed_receivers_q, suppression_reasons
+from contacts.suppression import USER_REQUESTED, suppressed_receivers_q, suppression_reasons
 
 AUDIENCE_KEYS = ("groups", "segments", "tags", "numbers")
 CONTACT_KEYS = ("groups", "segments", "tags")
@@ -79,10 +79,14 @@ def recipients(
     columns: Iterable[str] = (),
     chunk_size: int = 5000,
     check_opt_outs: bool = True,
+    requested_by_user: bool = False,
 ) -> Iterator[list[Recipient]]:
-    """The audience's numbers in chunks, each once (a repeat of a pasted number is yielded marked `repeated`)."""
+    """The audience's numbers in chunks, each once (a repeat of a pasted number is yielded marked `repeated`).
+    `requested_by_user` (a Verify code): only `all` and sender opt-outs apply (`contacts.suppression`)."""
     audience = audience or {}
-    tags = targeted_tags(account, audience) if check_opt_outs else ()
+    tags = targeted_tags(account, audience) if check_opt_outs and not requested_by_user else ()
+    if requested_by_user:
+        product = USER_REQUESTED
     seen: set[str] = set()
     if has_contacts(audience):
         opted_out = _contact_opt_outs(account, audience, sender, product, tags) if check_opt_outs else {}

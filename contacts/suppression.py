@@ -23,6 +23,7 @@ from contacts.phones import PhoneNumberError, normalize_msisdn
 
 __all__ = [
     "REASON_PRIORITY",
+    "USER_REQUESTED",
     "annotate_opt_out",
     "broadest_opt_outs",
     "is_suppressed",
@@ -31,6 +32,16 @@ __all__ = [
     "suppression_reasons",
 ]
 
+
+class _UserRequested:
+    """`product=USER_REQUESTED`: a message the user asked for (a Verify code) is not marketing, so product
+    opt-outs do not apply to it (nor tag opt-outs: it targets no tag); `all` and sender opt-outs do."""
+
+    def __repr__(self) -> str:
+        return "USER_REQUESTED"
+
+
+USER_REQUESTED = _UserRequested()
 REASON_PRIORITY = (UnsubscriberType.ALL, UnsubscriberType.SENDER, UnsubscriberType.PRODUCT, UnsubscriberType.TAG)
 CHUNK_SIZE = 2000
 _E164 = re.compile(r"^\+[1-9]\d{5,14}$")
@@ -51,6 +62,8 @@ def _label(item) -> str:
 
 def _product_of(sender, product) -> str:
     """The explicit product, else the sender's own product code (a Sender instance has `service`)."""
+    if product is USER_REQUESTED:
+        return ""
     explicit = _label(product)
     if explicit:
         return explicit

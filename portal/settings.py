@@ -209,6 +209,7 @@ SPECTACULAR_SETTINGS = {
         "ImportStateEnum": "contacts.models.imports.ImportState",
         "TokenStateEnum": ["active", "expired", "revoked"],
         "ErrorStatusEnum": ["error"],
+        "VerifyChannelEnum": "campaigns.models.verify.VerifyChannel",
     },
 }
 

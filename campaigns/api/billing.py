@@ -9,8 +9,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 
-from campaigns.api.sending import is_uuid
 from campaigns.filtersets_sending import PriceFilterSet
+from campaigns.lookups import is_uuid
 from campaigns.models import Price
 from campaigns.pricing import effective_prices
 from campaigns.sending.billing import add_credits

@@ -6,8 +6,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 
-from campaigns.api.sending import PortField, is_uuid, parse_send_time
+from campaigns.api.sending import PortField, parse_send_time
 from campaigns.filtersets_sending import CampaignFilterSet
+from campaigns.lookups import is_uuid
 from campaigns.models import Campaign, Sender, Template
 from campaigns.rendering import variables_in
 from campaigns.sending.errors import SendingError

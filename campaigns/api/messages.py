@@ -14,8 +14,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 
 from campaigns import dlr_codes
-from campaigns.api.sending import is_uuid
 from campaigns.filtersets_sending import MessageFilterSet
+from campaigns.lookups import is_uuid
 from campaigns.models import Connector, Message
 from campaigns.sending.reports import apply_delivery_report, code_of
 from contacts.suppression import normalize_receiver_or_none

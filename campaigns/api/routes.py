@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from campaigns.api.sending import is_uuid
+from campaigns.lookups import is_uuid
 from campaigns.models import Connector, Route, RouteSet, Service
 from campaigns.routing import set_steps
 from portal.api.viewsets import PlatformStaffViewSet

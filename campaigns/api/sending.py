@@ -2,11 +2,9 @@
 POST /sms/pricing/quote). Refusals of the sending core reach the client through the API's exception handler.
 """
 
-import uuid
 import zoneinfo
 from datetime import datetime
 
-from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -14,11 +12,10 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from campaigns.encoding import PORT_ERROR, parse_port
-from campaigns.models import Sender, Template
+from campaigns.lookups import approved_sender, template_by_reference
 from campaigns.sending import caps
 from campaigns.sending.billing import current_balance
 from campaigns.sending.direct import SendRequest, send_messages
-from campaigns.sending.lifecycle import template_problem
 from campaigns.states import MessageType
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountAPIView
@@ -128,15 +125,6 @@ class SendTemplateSerializer(SendOptionsSerializer):
         return attrs
 
 
-def approved_sender(account: Account, name: str) -> Sender:
-    sender = Sender.objects.for_account(account).filter(name__iexact=name.strip()).order_by("-status").first()
-    if sender is None:
-        raise exceptions.ValidationError({"sender": [f"Unknown sender {name}."]})
-    if not sender.is_approved:
-        raise exceptions.ValidationError({"sender": ["Sender not allowed: it is not approved."]})
-    return sender
-
-
 def send_response(outcome) -> Response:
     """201 when at least one number was accepted; accepted and rejected numbers, group id and cost in `data`."""
     accepted = len(outcome.accepted)
@@ -205,28 +193,6 @@ class SendTemplateView(AccountAPIView):
             **_options(data, request.account),
         )
         return send_response(send_messages(request.account, send, actor=request.user))
-
-
-def template_by_reference(account: Account, reference: str) -> Template:
-    """A template by alias, DLT template id or public id."""
-    condition = Q(alias=reference) | Q(dlt_template_id=reference)
-    if is_uuid(reference):
-        condition |= Q(uid=reference)
-    template = Template.objects.for_account(account).select_related("sender").filter(condition).first()
-    if template is None:
-        raise exceptions.ValidationError({"alias": [f"No template {reference}."]})
-    problem = template_problem(template)
-    if problem:
-        raise exceptions.ValidationError({"alias": [problem]})
-    return template
-
-
-def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 class QuoteSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from campaigns.api.connectors import ConnectorViewSet
 from campaigns.api.routes import RouteViewSet
 from campaigns.api.senders import SenderViewSet
 from campaigns.api.templates import TemplateViewSet, blocked_urlpatterns
+from campaigns.api.verify import VerifyViewSet
 from portal.api.routers import Router
 
 router = Router()
@@ -17,6 +18,7 @@ router.register("sms/messages", messages.MessageViewSet, basename="message")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("sms/connectors", ConnectorViewSet, basename="connector")
 router.register("sms/routes", RouteViewSet, basename="route")
+router.register("verify", VerifyViewSet, basename="verify")
 
 urlpatterns = [
     path("sms/send", sending.SendView.as_view(), name="send"),

@@ -65,7 +65,7 @@ class HttpConnector(BaseConnector):
             to=message.recipient,
             to_digits=message.recipient.lstrip("+"),
             sender=message.sender_name,
-            text=message.body,
+            text=message.outgoing_text(),
             type=message.message_type,
             parts=message.parts,
             flash="1" if message.flash else "0",

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from campaigns.states import CampaignState, MessageState, MessageType
-from portal.secrets_at_rest import EncryptedTextField
+from portal.secrets_at_rest import EncryptedTextField, decrypt
 from portal.tenancy import AccountQuerySet, AccountScopedModel
 
 __all__ = [
@@ -168,7 +168,14 @@ class Message(AccountScopedModel):
     )
     sender_name = models.CharField(max_length=15)
     service = models.CharField(max_length=3, blank=True)
-    body = models.TextField()
+    body = models.TextField(help_text="The text as stored and shown (a Verify code masked).")
+    sealed_body = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text="Encrypted text as sent when `body` is masked; erased once the message has left.",
+    )
     message_type = models.CharField(max_length=1, choices=MessageType.choices, default=MessageType.AUTO)
     encoding = models.CharField(max_length=5, default="GSM-7")
     units = models.PositiveIntegerField(default=0)
@@ -243,6 +250,10 @@ class Message(AccountScopedModel):
 
     def __str__(self) -> str:
         return f"{self.recipient} {self.state}"
+
+    def outgoing_text(self) -> str:
+        """The text a connector sends: the sealed text when the stored body is masked, else the body."""
+        return decrypt(self.sealed_body, label="a sealed message text") if self.sealed_body else self.body
 
 
 class DeliveryReport(AccountScopedModel):

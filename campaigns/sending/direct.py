@@ -6,7 +6,7 @@ draft writer (`preparation`). The answer lists what was accepted and why the oth
 """
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,7 +18,7 @@ from campaigns.routing import Router
 from campaigns.sending import billing, work
 from campaigns.sending.errors import Reason, SendingError
 from campaigns.sending.lifecycle import check_free_text, check_start_time, template_problem
-from campaigns.sending.outbox import OPT_OUT_CONFIRMATION
+from campaigns.sending.outbox import INTERNAL_MARKS, OPT_OUT_CONFIRMATION, USER_REQUESTED_MARK
 from campaigns.sending.planning import Draft, Rejection, build_spec, plan_message
 from campaigns.sending.preparation import MessageDefaults, draft_rows, row_value, write_messages
 from campaigns.states import MessageType
@@ -26,6 +26,7 @@ from campaigns.variable_mapping import missing_values
 from contacts.recipients import recipients
 from portal.audit import record
 from portal.models import Account, ApiToken
+from portal.secrets_at_rest import encrypt
 
 
 @dataclass
@@ -54,6 +55,11 @@ class SendRequest:
     send_at: datetime | None = None
     confirms_opt_out: bool = False  # a reply confirming an opt-out reaches the number that just opted out
     api_token: ApiToken | None = None  # the API token sending (its spending caps apply)
+    # Values never stored in clear (a Verify code): the body is stored with them masked, the text as sent is
+    # sealed (encrypted) on the message until it leaves. Only for a send to one number.
+    secret_values: tuple[str, ...] = ()
+    # A message the user asked for (a Verify code) is not marketing: only `all` and sender opt-outs stop it.
+    requested_by_user: bool = False
 
 
 def check_request(request: SendRequest, now: datetime) -> None:
@@ -88,7 +94,12 @@ def plan_send(account: Account, request: SendRequest) -> tuple[SendOutcome, list
     outcome, drafts = SendOutcome(group_id=uuid.uuid4()), []
     numbers = {"numbers": request.recipients}
     chunks = recipients(
-        account, numbers, sender=request.sender, product=spec.service, check_opt_outs=not request.confirms_opt_out
+        account,
+        numbers,
+        sender=request.sender,
+        product=spec.service,
+        check_opt_outs=not request.confirms_opt_out,
+        requested_by_user=request.requested_by_user,
     )
     for chunk in chunks:
         for item in chunk:
@@ -118,11 +129,14 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
         return outcome
     if drafts:
         billing.ensure_affordable(account, outcome.cost, count=len(drafts), api_token=request.api_token)
+    defaults = _defaults(account, request, outcome.group_id)
+    if request.secret_values:
+        drafts, defaults.sealed_body = _sealed(drafts, request.secret_values)
     release = request.send_at if request.send_at and request.send_at > now else now
     router = Router(account.pk, request.service or request.sender.service)
     rows = draft_rows(drafts, lambda index: release, router)
     with transaction.atomic():
-        write_messages(_defaults(account, request, outcome.group_id), now, rows)
+        write_messages(defaults, now, rows)
         if rows:
             after = {"group_id": str(outcome.group_id), "n": len(rows)}
             record(account, actor, "sms.sent", request.sender, after=after)
@@ -137,6 +151,28 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
         for row in rows
     ]
     return outcome
+
+
+def mask(text: str, secrets: tuple[str, ...]) -> str:
+    """The text with each secret value replaced by as many asterisks (the same length, encoding and parts)."""
+    for secret in secrets:
+        text = text.replace(secret, "*" * len(secret))
+    return text
+
+
+def _sealed(drafts: list[Draft], secrets: tuple[str, ...]) -> tuple[list[Draft], str]:
+    """Drafts stored with their secrets masked, and the sealed (encrypted) text as sent."""
+    if len(drafts) > 1:
+        raise SendingError("A send with a secret value goes to one number.", field="to")
+    if not drafts:
+        return drafts, ""
+    draft = drafts[0]
+    masked = replace(
+        draft,
+        body=mask(draft.body, secrets),
+        variables={name: mask(str(value), secrets) for name, value in draft.variables.items()},
+    )
+    return [masked], encrypt(draft.body)
 
 
 def _defaults(account: Account, request: SendRequest, group_id: uuid.UUID) -> MessageDefaults:
@@ -158,8 +194,10 @@ def _defaults(account: Account, request: SendRequest, group_id: uuid.UUID) -> Me
 
 
 def _message_meta(request: SendRequest) -> dict:
-    """The client's meta, with the opt-out confirmation mark only when the send is one (never from a client)."""
-    meta = {key: value for key, value in request.meta.items() if key != OPT_OUT_CONFIRMATION}
+    """The client's meta, with the sending core's marks only when the send is one (never from a client)."""
+    meta = {key: value for key, value in request.meta.items() if key not in INTERNAL_MARKS}
     if request.confirms_opt_out:
         meta[OPT_OUT_CONFIRMATION] = True
+    if request.requested_by_user:
+        meta[USER_REQUESTED_MARK] = True
     return meta

@@ -5,6 +5,7 @@ customized webhook may use, the test event it receives and every live event have
 """
 
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.utils import timezone
@@ -16,6 +17,14 @@ from portal.events import EventItem, emit_many
 from portal.webhooks.registry import EventType
 
 STATUS_EVENT = "sms:message:status"
+# Products built on messages (Verify) follow their messages' states: each listener gets every changed message,
+# in the transaction that changed them. Registered in their AppConfig.ready.
+_STATUS_LISTENERS: list[Callable[[list[Message]], None]] = []
+
+
+def listen_to_statuses(listener: Callable[[list[Message]], None]) -> None:
+    if listener not in _STATUS_LISTENERS:
+        _STATUS_LISTENERS.append(listener)
 
 
 def status_payload(message: Message) -> dict:
@@ -37,13 +46,16 @@ def status_payload(message: Message) -> dict:
 
 
 def emit_statuses(messages: list[Message]) -> None:
-    """`sms:message:status` for each message (its webhook_id honoured): one bulk insert per account."""
+    """`sms:message:status` for each message (its webhook_id honoured): one bulk insert per account; then the
+    status listeners."""
     by_account: dict[int, list[Message]] = {}
     for message in messages:
         by_account.setdefault(message.account_id, []).append(message)
     for group in by_account.values():
         items = [EventItem(status_payload(m), m.sender_name, m.webhook_id or None) for m in group]
         emit_many(group[0].account, STATUS_EVENT, items)
+    for listener in _STATUS_LISTENERS:
+        listener(messages)
 
 
 def sample_message() -> Message:

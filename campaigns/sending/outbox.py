@@ -29,12 +29,14 @@ from campaigns.sending.reports import settle_early_receipts
 from campaigns.sending.timing import backoff_seconds, india_hold_active
 from campaigns.states import CampaignState, MessageState
 from contacts.recipients import targeted_tags
-from contacts.suppression import suppression_reasons
+from contacts.suppression import USER_REQUESTED, suppression_reasons
 from portal.models import Account
 
 logger = logging.getLogger("campaigns.sending.outbox")
 
 OPT_OUT_CONFIRMATION = "_opt_out_confirmation"  # Message.meta mark of a reply confirming an opt-out
+USER_REQUESTED_MARK = "_user_requested"  # Message.meta mark of a message the user asked for (a Verify code)
+INTERNAL_MARKS = (OPT_OUT_CONFIRMATION, USER_REQUESTED_MARK)  # set by the sending core, never by a client
 
 
 def _unclaimed(now: datetime) -> Q:
@@ -122,17 +124,19 @@ def _drop_opted_out(messages: list[Message], campaign: Campaign | None, now: dat
     if not messages:
         return messages
     keep, dropped = [], []
-    by_sender: dict[tuple[str, str], list[Message]] = {}
+    by_sender: dict[tuple[str, object], list[Message]] = {}
     for message in messages:
-        if (message.meta or {}).get(OPT_OUT_CONFIRMATION):
+        meta = message.meta or {}
+        if meta.get(OPT_OUT_CONFIRMATION):
             keep.append(message)  # confirms the opt-out itself
             continue
-        by_sender.setdefault((message.sender_name, message.service), []).append(message)
+        product = USER_REQUESTED if meta.get(USER_REQUESTED_MARK) else message.service
+        by_sender.setdefault((message.sender_name, product), []).append(message)
     account = messages[0].account
     tags = targeted_tags(account, campaign.audience) if campaign is not None else ()
-    for (sender_name, service), group in by_sender.items():
+    for (sender_name, product), group in by_sender.items():
         reasons = suppression_reasons(
-            account, [m.recipient for m in group], sender=sender_name, product=service, tags=tags
+            account, [m.recipient for m in group], sender=sender_name, product=product, tags=tags
         )
         for message in group:
             if message.recipient in reasons:

@@ -61,6 +61,7 @@ class MessageDefaults:
     destination_port: int | None = None
     meta: dict = field(default_factory=dict)
     api_token_id: int | None = None  # the API token of the send or campaign (spending caps)
+    sealed_body: str = ""  # encrypted text as sent, when the stored body is masked (one-recipient secret sends)
 
     def columns(self, now: datetime) -> dict:
         return {
@@ -76,6 +77,7 @@ class MessageDefaults:
             "flash": self.flash,
             "destination_port": self.destination_port,
             "api_token_id": self.api_token_id,
+            "sealed_body": self.sealed_body,
             "debited": False,
             "custom_id": self.custom_id,
             "meta": self.meta,

@@ -155,7 +155,7 @@ class ConnectorWorker:
         """Submit every segment of one message; None when nothing left (the message goes back to the queue)."""
         settings = self.settings
         wire = encode_message(
-            message.body,
+            message.outgoing_text(),
             message.encoding,
             flash=message.flash,
             destination_port=message.destination_port,

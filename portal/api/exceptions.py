@@ -93,6 +93,8 @@ def service_error_as_api(error: ServiceError) -> exceptions.APIException:
         return InsufficientFundsError()
     if error.code == ServiceError.FORBIDDEN:
         return exceptions.PermissionDenied(str(error))
+    if error.code == ServiceError.RATE_LIMITED:
+        return exceptions.Throttled(detail=str(error))
     if error.field:
         return exceptions.ValidationError({error.field: [str(error)]})
     return Conflict(str(error))

@@ -3,9 +3,10 @@
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
+
+from portal.counters import count_hit
 
 
 def clock() -> float:
@@ -21,16 +22,9 @@ class TokenRateThrottle(BaseThrottle):
         if limit is None:
             return True
         now = clock()
-        window_index = int(now // window)
         kind = "r" if request.method in SAFE_METHODS else "w"
-        key = f"throttle:{kind}:{self.identity(request)}:{window}:{window_index}"
-        cache.add(key, 0, timeout=window + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=window + 1)
-            count = 1
-        self._wait = (window_index + 1) * window - now
+        count = count_hit(f"throttle:{kind}:{self.identity(request)}", window, now)
+        self._wait = (int(now // window) + 1) * window - now
         return count <= limit
 
     def wait(self):

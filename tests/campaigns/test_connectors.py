@@ -1,5 +1,4 @@
 import uuid
-from types import SimpleNamespace
 from urllib.parse import parse_qs
 
 import pytest
@@ -8,12 +7,13 @@ from campaigns import dlr_codes
 from campaigns.connectors import Outcome, connector_for
 from campaigns.connectors.http import HttpConnector, fill, json_escape
 from campaigns.connectors.simulator import simulated_outcome
-from campaigns.models import Connector
+from campaigns.models import Connector, Message
 from campaigns.states import MessageState
 
 
 def fake_message(recipient="+919876543210", body='Hi O\'Brien & "co"', attempts=1, flash=False, port=None):
-    return SimpleNamespace(
+    """An unsaved Message (so connectors read it through the model's own methods)."""
+    return Message(
         uid=uuid.uuid4(),
         recipient=recipient,
         sender_name="ACMERT",

@@ -32,7 +32,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from campaigns.demo_templates import PE_ID
-from campaigns.models import Campaign, Connector, Sender, Template
+from campaigns.models import Campaign, Connector, Sender, Template, Verification
 from campaigns.models.senders import SenderStatus
 from contacts.models import Contact
 from portal.management.commands.load_demo import DEMO_APPS, demo_loader
@@ -178,6 +178,7 @@ def bodies(a) -> dict:
     webhook = str(Webhook.objects.filter(account=a.account).order_by("pk").first().uid)
     contact = str(Contact.objects.filter(account=a.account).order_by("pk").first().uid)
     connector = Connector.objects.order_by("pk").first().name
+    verification = str(Verification.objects.filter(account=a.account).order_by("pk").first().uid)
     digits = lambda count: f"{uuid.uuid4().int % 10**count:0{count}d}"  # noqa: E731
     send = lambda: {"sender": sender.name, "to": number(), "message": "Your DemoMart OTP is 42."}  # noqa: E731
     csv = lambda text: {"file": csv_upload(text)}  # noqa: E731
@@ -212,6 +213,8 @@ def bodies(a) -> dict:
         "/sms/unsubscribers/import/": lambda: csv(f"receiver\n{number()}\n"),
         "/subscriptions/": lambda: {"event": "sms:unsubscription", "identity": letters(), "webhook_id": webhook},
         "/webhooks/": lambda: {"name": f"Hook {letters()}", "uri": CLOSED_PORT_URI},
+        "/verify/": lambda: {"payload": {"to": number(), "reference": "mass"}},
+        "/verify/check/": lambda: {"id": verification, "code": "123456"},
     }  # fmt: skip
 
 

@@ -7,9 +7,11 @@ resource has no factory here.
 import itertools
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns.demo_templates import PE_ID
@@ -168,6 +170,17 @@ def cleanup_batch(actor, route):
     return CleanupBatch.objects.get(uid=response.headers[BATCH_HEADER])
 
 
+def verification(actor, route):
+    """A live request made in the database (a send through the API needs prices and a DLT template)."""
+    return route.model.objects.create(
+        account=actor.account,
+        to=number(),
+        prefix=number()[:7],
+        code_hash="0" * 64,
+        expire_at=timezone.now() + timedelta(minutes=10),
+    )
+
+
 FACTORIES = {
     "contacts.Contact": contact,
     "contacts.Identifier": identifier,
@@ -186,6 +199,7 @@ FACTORIES = {
     "portal.Subscription": subscription,
     "portal.ApiToken": token,
     "portal.CleanupBatch": cleanup_batch,
+    "campaigns.Verification": verification,
 }
 
 

@@ -119,6 +119,10 @@ def link_to(child_model, parent_model) -> str | None:
     return None
 
 
+# Path parameters that are values, not object ids (`/verify/{id}/{code}`), with a value to call them with.
+VALUE_PARAMETERS = {"code": "123456"}
+
+
 @dataclass
 class Bound:
     """The objects (and URL values) a path's ids name for one account; `missing` is the route without a row."""
@@ -136,6 +140,9 @@ def bind(path: str, method: str, *, account, user) -> Bound:
     own_kwarg, _ = lookup_of(view)
     bound = Bound()
     for name in parameters(path):
+        if name in VALUE_PARAMETERS:
+            bound.values[name] = VALUE_PARAMETERS[name]
+            continue
         is_own = name == own_kwarg
         owner = route if is_own else route_of(parent_path(path, name))
         owner_view = owner.view(method if is_own else "GET", account=account, user=user, kwargs=bound.values)
