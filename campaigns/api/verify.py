@@ -5,14 +5,14 @@ channels tried), GET /verify/{id}/{code} and POST /verify/check (check), GET|POS
 The rules live in `campaigns.verify`; this module only translates requests and answers.
 """
 
-import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 
+from campaigns.filtersets_sending import VerificationFilterSet
 from campaigns.lookups import is_uuid
-from campaigns.models import Verification, VerifyChannel, VerifyStatus
+from campaigns.models import Verification, VerifyChannel
 from campaigns.verify import progress
 from campaigns.verify.service import VerifyRequest, start
 from portal.api.responses import envelope
@@ -22,7 +22,7 @@ from portal.roles import WRITE
 
 
 class ChannelSerializer(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=VerifyChannel.values, default=VerifyChannel.SMS)
+    channel = serializers.ChoiceField(choices=VerifyChannel.choices, default=VerifyChannel.SMS)
     sender = serializers.CharField(required=False, allow_blank=True, max_length=15)
     template = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="Alias or id.")
 
@@ -44,7 +44,7 @@ class VerifySendSerializer(serializers.Serializer):
     channels = ChannelSerializer(many=True, required=False, max_length=4)
     payload = PayloadSerializer(required=False)
     number = serializers.CharField(required=False, max_length=32, help_text="Boomware: the number.")
-    method = serializers.ChoiceField(choices=VerifyChannel.values, required=False, help_text="Boomware: channel.")
+    method = serializers.ChoiceField(choices=VerifyChannel.choices, required=False, help_text="Boomware: channel.")
     codeLength = serializers.IntegerField(min_value=4, max_value=10, required=False)
     language = serializers.CharField(required=False, allow_blank=True, max_length=10)
     ip = serializers.IPAddressField(required=False, allow_null=True)
@@ -157,16 +157,6 @@ class CheckResultSerializer(serializers.Serializer):
         choices=[progress.SUCCESS, progress.FAILED, progress.EXPIRED, progress.INVALID, progress.ALREADY_VERIFIED]
     )
     detail = serializers.CharField()
-
-
-class VerificationFilterSet(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(field_name="status", choices=VerifyStatus.choices)
-    to = django_filters.CharFilter(field_name="to", lookup_expr="contains")
-    reference = django_filters.CharFilter(field_name="reference")
-
-    class Meta:
-        model = Verification
-        fields = []
 
 
 CHECK_MESSAGES = {

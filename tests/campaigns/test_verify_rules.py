@@ -13,13 +13,15 @@ from django.utils import timezone
 
 from campaigns.connectors.base import Outcome
 from campaigns.connectors.http import HttpConnector
-from campaigns.models import Message, Verification, VerifyPrefixPause, VerifySettings
+from campaigns.models import Campaign, Message, Verification, VerifyPrefixPause, VerifySettings
+from campaigns.sending.lifecycle import schedule_campaign, start_campaign
+from campaigns.sending.outbox import dispatch_once, outbox_sources
 from campaigns.verify import codes, limits, progress
 from campaigns.verify.service import VerifyRequest, start
 from contacts.models import Unsubscriber
 from portal.models import Notification
 from portal.service_errors import ServiceError
-from tests.campaigns.sending_support import approved_sender, approved_template, prices, run_sweeps
+from tests.campaigns.sending_support import approved_sender, approved_template, campaign_for, prices, run_sweeps
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +155,24 @@ def test_codes_are_uniform_digits_of_the_asked_length():
     assert len(drawn) > 300
     with pytest.raises(ValueError):
         codes.new_code(11)
+
+
+def test_a_code_is_claimed_ahead_of_a_running_campaigns_backlog(account, config, settings):
+    settings.SMS_OUTBOX_BATCH_SIZE = 50
+    sender = approved_sender(account, "ACMEMK", service="ENT")
+    sale = approved_template(account, sender, "Your Acme order has shipped", template_type="SI", name="shipped")
+    campaign = campaign_for(account, sender, sale, numbers=[f"+9198765{i:05d}" for i in range(200)])
+    schedule_campaign(campaign, send_now=True)
+    start_campaign(campaign.pk)
+    backlog = Message.objects.filter(campaign=campaign)  # due an hour before the code, still queued
+    backlog.update(state="queued", not_before=timezone.now() - timedelta(hours=1), claim_token=None)
+    Campaign.objects.filter(pk=campaign.pk).update(state="running")
+    verification, _ = start(account, VerifyRequest(to="+919812345678"))
+    assert backlog.filter(state="queued").count() == 200
+    first_source = outbox_sources()[0]
+    assert first_source == (account.pk, None)
+    dispatch_once(*first_source)
+    code_message = verification.attempts.get().message
+    code_message.refresh_from_db()
+    assert code_message.state == "sent"
+    assert Message.objects.filter(campaign=campaign, state="queued").count() == 200
