@@ -7,12 +7,13 @@ the leases still keep parallel runs safe).
 
 from celery import shared_task
 from django.core.cache import cache
+from django.utils import timezone
 
 from campaigns import routing
 from campaigns.conf import setting
 from campaigns.replies import send_queued_replies
 from campaigns.sending import lifecycle, outbox, reports
-from campaigns.verify import progress
+from campaigns.verify import limits, progress
 
 
 def _slot_key(name: str) -> str:
@@ -101,3 +102,8 @@ def reroute_stranded() -> int:
 @shared_task(name="campaigns.verify_sweep")
 def verify_sweep() -> dict:
     return progress.sweep()
+
+
+@shared_task(name="campaigns.verify_conversion_alarms")
+def verify_conversion_alarms() -> int:
+    return limits.raise_conversion_alarms(timezone.now())

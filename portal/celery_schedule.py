@@ -10,8 +10,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "campaigns-unknown-submits": {"task": "campaigns.expire_unknown_submits", "schedule": 600.0},
     # routing: messages of an SMPP connector that has been down for a minute fail over to the next connector
     "campaigns-reroute": {"task": "campaigns.reroute_stranded", "schedule": 30.0},
-    # verify: expiry, failover of undelivered codes to the next channel, conversion alarms
+    # verify: expiry and failover of undelivered codes to the next channel; conversion alarms (SMS pumping)
     "verify-sweep": {"task": "campaigns.verify_sweep", "schedule": 5.0},
+    "verify-conversion": {"task": "campaigns.verify_conversion_alarms", "schedule": 300.0},
     # webhooks: start the delivery queues whose oldest pending delivery is due (retries, expired leases)
     "webhooks-sweep": {"task": "portal.webhooks.sweep", "schedule": 5.0},
     "webhooks-prune": {"task": "portal.webhooks.prune", "schedule": 3600.0},

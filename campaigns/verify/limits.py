@@ -124,7 +124,8 @@ def raise_conversion_alarms(now: datetime) -> int:
     """Tell the admins of each account whose last hour converted under VERIFY_CONVERSION_ALARM_RATE (once an hour;
     requests younger than their expiry are not counted yet)."""
     alarms = 0
-    for config in VerifySettings.objects.select_related("account"):
+    active = Verification.objects.filter(created_at__gte=now - timedelta(hours=25)).values("account_id")
+    for config in VerifySettings.objects.filter(account_id__in=active).select_related("account"):
         if config.conversion_alarm_sent_at and config.conversion_alarm_sent_at > now - timedelta(hours=1):
             continue
         until = now - timedelta(seconds=config.expiry_seconds)

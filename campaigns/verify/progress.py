@@ -1,8 +1,7 @@
 """A verification after its code left: checks, cancel, its messages' states (delivered, failover), expiry.
 
 `follow_messages` listens to every message state change (`campaigns.sending.events`); `sweep` (a beat task)
-expires requests, moves undelivered ones to their next channel after `fallback_seconds`, and raises conversion
-alarms.
+expires requests and moves undelivered ones to their next channel after `fallback_seconds`.
 """
 
 from django.db import connection, transaction
@@ -146,8 +145,4 @@ def fall_back_due(now=None) -> int:
 
 def sweep(now=None) -> dict:
     now = now or timezone.now()
-    return {
-        "expired": expire_due(now),
-        "fell_back": fall_back_due(now),
-        "alarms": limits.raise_conversion_alarms(now),
-    }
+    return {"expired": expire_due(now), "fell_back": fall_back_due(now)}
