@@ -1,9 +1,9 @@
-"""FilterSets of messages, prices and campaigns: shared by the API (`filter[x]`) and the HTML lists."""
+"""FilterSets of messages, prices, campaigns and Verify requests: shared by the API (`filter[x]`) and the HTML lists."""
 
 import django_filters
 from django.db.models import Q
 
-from campaigns.models import Campaign, Message, Price
+from campaigns.models import Campaign, Message, Price, Verification, VerifyStatus
 from campaigns.states import CampaignState, MessageState
 
 
@@ -45,4 +45,14 @@ class CampaignFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Campaign
+        fields = []
+
+
+class VerificationFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(field_name="status", choices=VerifyStatus.choices)
+    to = django_filters.CharFilter(field_name="to", lookup_expr="contains")
+    reference = django_filters.CharFilter(field_name="reference")
+
+    class Meta:
+        model = Verification
         fields = []

@@ -7,6 +7,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Campaigns", "Message log", "campaigns:message_list", order=20),
     NavItem("Campaigns", "Sender IDs", "campaigns:sender_list", order=30),
     NavItem("Campaigns", "Templates", "campaigns:template_list", order=40),
+    NavItem("Campaigns", "Verify", "campaigns:verify", order=50),
     NavItem("Compliance", "Review queue", "campaigns:review_queue", capability="review", order=10),
     NavItem("Compliance", "Blocked templates", "campaigns:blockedtemplate_list", order=30),
     NavItem("Settings", "Balance", "campaigns:balance", order=30),
