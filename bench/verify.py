@@ -38,6 +38,7 @@ def configure(db: str, var_dir: str) -> None:
         DJANGO_SETTINGS_MODULE="portal.settings",
         VAR_DIR=var_dir,
         DEBUG="0",
+        ALLOWED_HOSTS="testserver",
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
         API_READ_RATE_PER_MINUTE="100000000",
@@ -50,9 +51,9 @@ def configure(db: str, var_dir: str) -> None:
         with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
             conn.execute(f"CREATE DATABASE {BENCH_DB}")
-        os.environ.update(DATABASE_URL=f"{POSTGRES_URL}/{BENCH_DB}", CACHE_URL=REDIS_URL)
+        os.environ.update(DATABASE_URL=f"{POSTGRES_URL}/{BENCH_DB}", CACHE_URL=REDIS_URL, CELERY_BROKER_URL=REDIS_URL)
     else:
-        os.environ.update(DATABASE_URL=f"sqlite:///{var_dir}/bench.sqlite3")
+        os.environ.update(DATABASE_URL=f"sqlite:///{var_dir}/bench.sqlite3", CELERY_BROKER_URL="filesystem://")
 
 
 def drop_database(db: str) -> None:
@@ -146,10 +147,7 @@ def drive(kind: str, token: str, worker: int, count: int, queue) -> None:
 
 def in_parallel(kind: str, token: str, total: int, workers: int) -> float:
     """Requests per second of `workers` processes sharing `total` requests."""
-    from django.db import connections
-
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # a forked child would share the parent's pooled connections
     queue = context.Queue()
     share = total // workers
     started = time.perf_counter()

@@ -42,6 +42,7 @@ ROW_COLUMNS = (
     "connector_id",
 )
 _VARIABLES = ROW_COLUMNS.index("variables")
+COPY_MIN_ROWS = 20  # fewer rows (an API send to a few numbers, a Verify code) are one plain INSERT
 
 
 @dataclass
@@ -127,11 +128,12 @@ def row_value(row: tuple, column: str):
 
 
 def write_messages(defaults: MessageDefaults, now: datetime, rows: list[tuple]) -> None:
-    """Insert message rows, skipping (campaign, recipient) pairs that exist: COPY on PostgreSQL, bulk elsewhere."""
+    """Insert message rows, skipping (campaign, recipient) pairs that exist: COPY on PostgreSQL for more than
+    COPY_MIN_ROWS rows, one bulk INSERT … ON CONFLICT DO NOTHING otherwise."""
     if not rows:
         return
     shared = defaults.columns(now)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(rows) > COPY_MIN_ROWS:
         _copy_messages(shared, rows)
     else:
         messages = [Message(**shared, **dict(zip(ROW_COLUMNS, row, strict=True))) for row in rows]

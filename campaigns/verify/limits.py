@@ -8,6 +8,7 @@ in the shared cache (Redis in production).
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from campaigns.conf import setting
 from campaigns.models import Verification, VerifyPrefixPause, VerifySettings, VerifyStatus
@@ -57,10 +58,12 @@ def check_account_rate(config: VerifySettings, now: datetime) -> None:
 
 def check_prefix(config: VerifySettings, prefix: str, now: datetime) -> None:
     """Refuse a paused prefix; pause one that had `prefix_limit` sends in the window (and tell the admins)."""
-    pause = VerifyPrefixPause.objects.filter(account=config.account, prefix=prefix, until__gt=now).first()
-    if pause is not None:
+    pause = VerifyPrefixPause.objects.filter(account=config.account, prefix=prefix).first()
+    if pause is not None and pause.until > now:
         raise _paused(prefix, pause.until)
     since = now - timedelta(minutes=setting("VERIFY_PREFIX_WINDOW_MINUTES"))
+    if pause is not None:  # sends before a pause ended (or was lifted) do not count again
+        since = max(since, pause.until)
     sends = Verification.objects.filter(account=config.account, prefix=prefix, created_at__gt=since).count()
     if sends < config.prefix_limit:
         return
@@ -70,10 +73,15 @@ def check_prefix(config: VerifySettings, prefix: str, now: datetime) -> None:
             config.account,
             f"Verify paused sends to {prefix}… until {until:%H:%M} UTC: {sends} codes in "
             f"{setting('VERIFY_PREFIX_WINDOW_MINUTES')} minutes looks like SMS pumping. Lift it on the Verify page.",
-            link="/verify/",
+            link=reverse("campaigns:verify"),
             level="warning",
         )
     raise _paused(prefix, until)
+
+
+def lift_pause(pause: VerifyPrefixPause, now: datetime) -> None:
+    """End a pause now; the prefix's window starts again from here (the sends that caused it do not count)."""
+    VerifyPrefixPause.objects.filter(pk=pause.pk).update(until=now, updated_at=now)
 
 
 def _pause(config: VerifySettings, prefix: str, until: datetime, sends: int) -> bool:
@@ -136,7 +144,7 @@ def raise_conversion_alarms(now: datetime) -> int:
             config.account,
             f"Verify conversion is {verified / sent:.0%} ({verified} of {sent} codes checked in the last hour): "
             "codes sent but never used can mean SMS pumping. Review the Verify page and its allowed countries.",
-            link="/verify/",
+            link=reverse("campaigns:verify"),
             level="warning",
         )
         VerifySettings.objects.filter(pk=config.pk).update(conversion_alarm_sent_at=now)

@@ -210,8 +210,8 @@ def send_from(verification, code: str, position: int, config, *, actor=None, at_
 def _send_on(verification, code: str, index: int, config, actor) -> tuple[str, str]:
     """Queue the code's message on channel `index`: (message id, '') or ('', why not). Records the attempt."""
     channel = verification.channels[index]
-    sender = config.sender if channel["sender_id"] is None else _sender(verification.account, channel["sender_id"])
-    template = _template(verification.account, channel["template_id"]) if channel["template_id"] else None
+    sender = _sender(verification.account, channel["sender_id"], config)
+    template = _template(verification.account, channel["template_id"], config)
     minutes = max(1, math.ceil((verification.expire_at - verification.created_at).total_seconds() / 60))
     outcome = send_messages(
         verification.account,
@@ -248,12 +248,19 @@ def _send_on(verification, code: str, index: int, config, actor) -> tuple[str, s
     return "", refusal["message"]
 
 
-def _sender(account, sender_id: int) -> Sender:
+def _sender(account, sender_id: int, config: VerifySettings) -> Sender:
+    """The channel's sender (the settings' own when it is that one: already loaded)."""
+    if config.sender_id == sender_id:
+        return config.sender
     return Sender.objects.for_account(account).get(pk=sender_id)
 
 
-def _template(account, template_id: int) -> Template:
-    return Template.objects.for_account(account).get(pk=template_id)
+def _template(account, template_id: int | None, config: VerifySettings) -> Template | None:
+    if template_id is None:
+        return None
+    if config.template_id == template_id:
+        return config.template
+    return Template.objects.for_account(account).select_related("sender").get(pk=template_id)
 
 
 def finish(verification: Verification, status: str, reason: str = "") -> None:

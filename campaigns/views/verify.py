@@ -16,7 +16,7 @@ from campaigns.forms_verify import CheckCodeForm, SendTestCodeForm, VerifySettin
 from campaigns.lookups import is_uuid
 from campaigns.models import Verification, VerifyChannel, VerifyPrefixPause, VerifyStatus
 from campaigns.verify import progress, stats
-from campaigns.verify.limits import allowed_countries
+from campaigns.verify.limits import allowed_countries, lift_pause
 from campaigns.verify.service import VerifyRequest, settings_for, start
 from portal import htmx
 from portal.audit import record
@@ -141,7 +141,7 @@ class VerifyPrefixLiftView(AccountViewMixin, View):
         before = {"prefix": pause.prefix, "until": pause.until.isoformat(), "sends": pause.sends}
         with transaction.atomic():
             record(self.account, request.user, "verify.prefix_lifted", pause, before=before)
-            pause.delete()
+            lift_pause(pause, timezone.now())
         messages.success(request, f"Verify sends to {pause.prefix}… resume.")
         return redirect("campaigns:verify")
 

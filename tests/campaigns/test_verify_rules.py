@@ -176,3 +176,16 @@ def test_a_code_is_claimed_ahead_of_a_running_campaigns_backlog(account, config,
     code_message.refresh_from_db()
     assert code_message.state == "sent"
     assert Message.objects.filter(campaign=campaign, state="queued").count() == 200
+
+
+def test_a_lifted_pause_holds_the_sends_before_it_do_not_count_again(account, config):
+    VerifySettings.objects.filter(pk=config.pk).update(prefix_limit=2, sends_per_number_per_hour=10)
+    start(account, VerifyRequest(to="+919876510001"))
+    start(account, VerifyRequest(to="+919876510002"))
+    with pytest.raises(ServiceError, match="paused"):
+        start(account, VerifyRequest(to="+919876510003"))
+    limits.lift_pause(VerifyPrefixPause.objects.get(account=account), timezone.now())
+    assert start(account, VerifyRequest(to="+919876510003"))[1] is True
+    assert start(account, VerifyRequest(to="+919876510004"))[1] is True
+    with pytest.raises(ServiceError, match="paused"):  # a new burst pauses it again
+        start(account, VerifyRequest(to="+919876510005"))
