@@ -1,4 +1,4 @@
-"""Confirmation replies to inbound stop words, sent through the normal API-send path.
+"""Replies to inbound messages (stop-word confirmations, keyword-route answers), sent through the API-send path.
 
 `contacts.services_inbound.receive_inbound` records a reply as `queued` on the InboundMessage; the beat
 sweep `campaigns.send_inbound_replies` sends each one from the number the handset wrote to when that is an
@@ -7,11 +7,13 @@ the opt-out it confirms. The inbound message ends `sent` (with the message id) o
 """
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from campaigns.models import Sender
 from campaigns.sending.direct import SendRequest, send_messages
 from campaigns.sending.errors import SendingError
-from contacts.models import InboundMessage, InboundSettings
+from contacts.inbound_routing import destination_forms
+from contacts.models import InboundAction, InboundMessage, InboundSettings
 from contacts.models.unsubscribers import ReplyStatus
 
 REPLY_BATCH = 100
@@ -21,7 +23,10 @@ def reply_sender(message: InboundMessage) -> Sender | None:
     """The approved sender the reply goes out from: the inbound `to`, else the account's reply sender."""
     approved = Sender.objects.for_account(message.account).approved()
     if message.to:
-        sender = approved.filter(name__iexact=message.to).first()
+        spellings = Q()
+        for form in destination_forms(message.to):
+            spellings |= Q(name__iexact=form)
+        sender = approved.filter(spellings).first()
         if sender is not None:
             return sender
     configured = InboundSettings.objects.filter(account=message.account).values_list("reply_sender", flat=True).first()
@@ -33,8 +38,13 @@ def send_reply(message: InboundMessage) -> tuple[str, str]:
     sender = reply_sender(message)
     if sender is None:
         return ReplyStatus.FAILED, f"No approved sender to reply from ({message.to or 'no number written to'})."
+    keyword_answer = message.action == InboundAction.AUTO_REPLIED  # asked for: only all/sender opt-outs stop it
     request = SendRequest(
-        sender=sender, recipients=[message.from_number], text=message.reply_text, confirms_opt_out=True
+        sender=sender,
+        recipients=[message.from_number],
+        text=message.reply_text,
+        confirms_opt_out=not keyword_answer,
+        requested_by_user=keyword_answer,
     )
     try:
         outcome = send_messages(message.account, request)

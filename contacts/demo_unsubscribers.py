@@ -4,8 +4,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from contacts.models import InboundNumber, KeywordRoute
 from contacts.models.contacts import Contact
 from contacts.services_inbound import receive_inbound
+from contacts.services_numbers import assign_number
 from contacts.services_unsubscribers import add_unsubscriber
 
 FALLBACK_NUMBERS = [f"+9198765000{n:02d}" for n in range(10)]
@@ -18,12 +20,15 @@ SCOPES = [
     ("tag", "newsletter"),
     ("tag", "vip"),
 ]
+DEMO_NUMBER = "+918071234567"  # the demo account's inbound number, with a keyword route for HOURS
 INBOUND = [  # (index of the handset among the spare numbers, text, to)
     (0, "STOP", "DMMART"),
     (1, "Stop.", "DMMART"),
     (1, "START", "DMMART"),
     (2, "When does the sale end?", "DMMART"),
     (0, "stopp", "DMBANK"),
+    (2, "HOURS please", DEMO_NUMBER),
+    (3, "Is my order on its way?", DEMO_NUMBER),
 ]
 
 
@@ -35,6 +40,11 @@ def _numbers(account) -> list[str]:
 
 
 def load(account, user) -> None:
+    if not InboundNumber.objects.filter(number=DEMO_NUMBER).exists():
+        number = assign_number(account, DEMO_NUMBER, label="Customer care", actor=user)
+        KeywordRoute.objects.create(
+            account=account, number=number, keyword="HOURS", reply_text="DemoMart care is open 9:00 to 21:00 daily."
+        )
     numbers = _numbers(account)
     for number, (kind, value) in zip(numbers, SCOPES, strict=False):
         add_unsubscriber(account, user, receiver=number, type=kind, value=value)

@@ -59,6 +59,7 @@ class InboundMessageFilterSet(filters.FilterSet):
     keyword = filters.CharFilter(field_name="keyword", lookup_expr="iexact")
     action = filters.ChoiceFilter(choices=InboundAction.choices, empty_label="Any")
     provider_id = filters.CharFilter(field_name="provider_id")
+    number = filters.UUIDFilter(field_name="number__uid", label="Number")
     q = filters.CharFilter(method="filter_search", label="Search")
 
     class Meta:

@@ -12,21 +12,29 @@ INBOUND_EVENT = "sms:message:in"
 
 
 def inbound_payload(message: InboundMessage) -> dict:
+    """BICS Interact's `vmn:message:in` fields: the message, the number that received it and its account."""
+    received = message.received_at.isoformat() if message.received_at else None
     return {
         "id": str(message.uid),
         "from": message.from_number,
         "to": message.to,
         "text": message.text,
         "parts": message.parts,
-        "received_at": message.received_at.isoformat() if message.received_at else None,
+        "received_at": received,
+        "received_time": received,
+        "number_id": str(message.number.uid) if message.number else None,
+        "account_id": str(message.account.uid) if message.account_id else None,
         "keyword": message.keyword,
         "action": message.action,
     }
 
 
 def emit_inbound(message: InboundMessage) -> None:
-    """After the surrounding transaction commits, to the account's webhooks subscribed to inbound messages."""
-    emit(message.account, INBOUND_EVENT, inbound_payload(message), identity=message.to or None)
+    """After the surrounding transaction commits, to the account's webhooks subscribed to inbound messages (for
+    every number or this one), and to the webhook of the message's keyword route."""
+    route = message.keyword_route
+    webhook = str(route.webhook.uid) if route is not None and route.webhook_id else None
+    emit(message.account, INBOUND_EVENT, inbound_payload(message), identity=message.to or None, webhook_id=webhook)
 
 
 def inbound_event_type() -> EventType:

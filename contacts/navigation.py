@@ -10,4 +10,5 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Contacts", "Import", "contacts:import_list", order=50),
     NavItem("Contacts", "Unsubscribers", "contacts:unsubscriber_list", order=60),
     NavItem("Contacts", "Inbound messages", "contacts:inbound_list", order=65),
+    NavItem("Contacts", "Numbers", "contacts:number_list", order=67),
 ]

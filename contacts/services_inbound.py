@@ -1,5 +1,6 @@
 """Inbound (mobile originated) messages: stored once per provider id, a stop word opts the number out, a start
-word lifts the opt-outs stop words made; each new message emits `sms:message:in`. Whichever way a message
+word lifts the opt-outs stop words made, another first word may have a keyword route (forward to a webhook or
+answer); each new message emits `sms:message:in`. Whichever way a message
 arrives (the inbound HTTP API, an SMPP bind), it comes through `receive_inbound`."""
 
 from dataclasses import dataclass
@@ -11,7 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contacts.inbound_events import emit_inbound
+from contacts.inbound_routing import first_word, keyword_route, number_for
 from contacts.keywords import KeywordKind, detect_keyword
+from contacts.models.numbers import InboundNumber
 from contacts.models.unsubscribers import (
     InboundAction,
     InboundMessage,
@@ -25,6 +28,7 @@ from contacts.models.unsubscribers import (
 from contacts.services_unsubscribers import add_unsubscriber, delete_unsubscriber, parse_receiver, settings_for
 from portal.events import emit
 from portal.models import Account
+from portal.service_errors import ServiceError
 
 
 @dataclass(frozen=True)
@@ -79,17 +83,41 @@ def _store_and_act(account: Account, *, from_number: str, to: str, text: str, **
         setattr(message, name, value)
     match = detect_keyword(text, stop_words=settings.stop_words, start_words=settings.start_words)
     message.keyword = match.word if match else ""
+    message.number = _own_number(account, to)
     unsubscriber = None
-    if match is not None and sender is None:
+    if match is None:
+        _route_by_keyword(account, message)
+    elif sender is None:
         message.action = InboundAction.INVALID_NUMBER
-    elif match is not None and match.kind == KeywordKind.STOP:
+    elif match.kind == KeywordKind.STOP:
         unsubscriber = _opt_out_by_keyword(account, settings, message)
-    elif match is not None and match.kind == KeywordKind.START:
+    elif match.kind == KeywordKind.START:
         lifted = _opt_in_by_keyword(account, message)
         message.action = InboundAction.OPTED_IN if lifted else InboundAction.NOTHING_TO_REMOVE
     message.save()
     emit_inbound(message)
     return InboundResult(message, created=True, unsubscriber=unsubscriber)
+
+
+def _own_number(account: Account, to: str) -> InboundNumber | None:
+    """The account's number the message was sent to; another account's number is refused (a 422 for `to`)."""
+    number = number_for(to)
+    if number is not None and number.account_id != account.pk:
+        raise ServiceError(f"{to} is a number of another account.", field="to")
+    return number
+
+
+def _route_by_keyword(account: Account, message: InboundMessage) -> None:
+    """A message whose first word has a keyword route is forwarded to its webhook or answered with its text."""
+    route = keyword_route(account, message.number, message.text)
+    if route is None:
+        return
+    message.keyword_route, message.keyword = route, first_word(message.text)
+    if route.webhook_id:
+        message.action = InboundAction.FORWARDED
+    else:
+        message.action = InboundAction.AUTO_REPLIED
+        message.reply_text, message.reply_status = route.reply_text, ReplyStatus.QUEUED
 
 
 def _keyword_scope(settings: InboundSettings, to: str) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from contacts.services_unsubscribers import OPT_OUT_CLEANUP
+from contacts.views import numbers
 from contacts.views import unsubscribers as views
 from portal.roles import WRITE
 from portal.views_cleanup import CleanupRestoreView
@@ -29,4 +30,7 @@ urlpatterns = [
     path("unsubscribers/<uuid:uid>/edit/", views.UnsubscriberEditView.as_view(), name="unsubscriber_edit"),
     path("unsubscribers/<uuid:uid>/delete/", views.UnsubscriberDeleteView.as_view(), name="unsubscriber_delete"),
     path("inbound/", views.InboundListView.as_view(), name="inbound_list"),
+    path("numbers/", numbers.NumberListView.as_view(), name="number_list"),
+    path("numbers/keywords/", numbers.KeywordRouteCreateView.as_view(), name="keyword_route_create"),
+    path("numbers/keywords/<uuid:uid>/delete/", numbers.KeywordRouteDeleteView.as_view(), name="keyword_route_delete"),
 ]

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from campaigns import services
-from campaigns.api.common import AccountObjectField, reason_from
+from campaigns.api.common import reason_from
 from campaigns.api.senders import ReasonSerializer
 from campaigns.encoding import analyze
 from campaigns.filtersets import BlockedTemplateFilterSet, TemplateFilterSet
@@ -16,6 +16,7 @@ from campaigns.models import BlockedTemplate, BlockedTemplateStatus, Sender, Tem
 from campaigns.template_files import dlt_export, read_blocked_template_ids, read_dlt_template_ids
 from campaigns.template_rules import ERROR, extract_variables, normalize_newlines
 from portal.api.cleanup import CLEAN_SCHEMA, clean_response, cleanup_routes
+from portal.api.fields import AccountObjectField
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountScopedViewSet
 from portal.downloads import XLSX, attachment

@@ -22,6 +22,7 @@ from campaigns.connectors.smpp.receipts import parse_receipt, receipt_outcome
 from campaigns.models import BindState, Connector, ConnectorKind, Message, Sender, SmppBind, SmppInboundPart, Template
 from campaigns.sending import outbox, reports
 from campaigns.sending.lanes import Lane
+from contacts.inbound_routing import number_for
 from contacts.services_inbound import receive_inbound
 from portal.models import Account
 
@@ -202,8 +203,12 @@ def _assemble(connector: Connector, delivery: Delivery) -> tuple[str, int] | Non
 
 
 def inbound_account(connector: Connector, handset: str, destination: str) -> Account | None:
-    """Whom an inbound message is for: the account that last wrote to this number from the address it answers
-    (through this connector), else the one account with an approved sender of that name."""
+    """Whom an inbound message is for: the account owning the number it was sent to, else the account that last
+    wrote to this handset from the address it answers (through this connector), else the one account with an
+    approved sender of that name."""
+    owned = number_for(destination)
+    if owned is not None:
+        return owned.account
     number = international(handset)
     names = {destination, destination.lstrip("+"), "+" + destination.lstrip("+")}
     last = (

@@ -219,6 +219,9 @@ class InboundMessageSerializer(serializers.ModelSerializer):
     vars()["from"] = serializers.CharField(
         source="from_number", read_only=True, help_text="E.164 when it could be parsed, else as received."
     )
+    number_id = serializers.UUIDField(
+        source="number.uid", read_only=True, allow_null=True, default=None, help_text="The account's number."
+    )
 
     class Meta:
         model = InboundMessage
@@ -226,6 +229,7 @@ class InboundMessageSerializer(serializers.ModelSerializer):
             "id",
             "from",
             "to",
+            "number_id",
             "text",
             "received_at",
             "parts",

@@ -2,4 +2,5 @@
 
 from .contacts import *  # noqa: F403
 from .imports import *  # noqa: F403
+from .numbers import *  # noqa: F403
 from .unsubscribers import *  # noqa: F403

@@ -81,6 +81,8 @@ class InboundAction(models.TextChoices):
     OPTED_IN = "opted_in", "Opt-out removed"
     NOTHING_TO_REMOVE = "nothing_to_remove", "No keyword opt-out to remove"
     INVALID_NUMBER = "invalid_number", "Sender number invalid"
+    FORWARDED = "forwarded", "Forwarded by a keyword route"
+    AUTO_REPLIED = "auto_replied", "Answered by a keyword route"
 
 
 class ReplyStatus(models.TextChoices):
@@ -104,6 +106,17 @@ class InboundMessage(AccountScopedModel):
     reply_text = models.CharField(max_length=480, blank=True, help_text="Confirmation reply to send, if any.")
     reply_status = models.CharField(max_length=10, choices=ReplyStatus.choices, default=ReplyStatus.NONE, blank=True)
     reply_detail = models.CharField(max_length=300, blank=True, help_text="The reply's message id, or why it failed.")
+    number = models.ForeignKey(
+        "contacts.InboundNumber",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        help_text="The account's number that received it.",
+    )
+    keyword_route = models.ForeignKey(
+        "contacts.KeywordRoute", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -251,7 +251,8 @@ class InboundListView(AccountViewMixin, View):
     template_name = "contacts/inbound_list.html"
 
     def get(self, request):
-        queryset = annotate_opt_out(InboundMessage.objects.for_account(self.account), self.account, field="from_number")
+        messages_in = InboundMessage.objects.for_account(self.account).select_related("number")
+        queryset = annotate_opt_out(messages_in, self.account, field="from_number")
         filterset = InboundMessageFilterSet(request.GET or None, queryset=queryset, request=request)
         rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
         context = {"filterset": filterset, "page": _page(request, rows), "query": _query_without_page(request)}

@@ -57,6 +57,7 @@ UNREACHED: dict[tuple[str, str], str] = {}  # (METHOD, path) -> why no valid req
 WRITABLE = {  # (path prefix, field): a request field that looks protected but is the endpoint's to write
     ("/api/v2/account/credits", "credits"): "the amount platform staff credit",
     ("/api/v2/account/credits", "account"): "the account platform staff credit (A's admin: 403, a focused case)",
+    ("/api/v2/numbers/", "account"): "the account platform staff assign a number to (A's admin: 403)",
     ("/api/v2/sms/blocked-templates/", "status"): "a blocked DLT template id is switched on and off",
     ("/api/v2/webhooks/", "status"): "a webhook is enabled and disabled by its owner",
     ("/api/v2/sms/connectors/", "is_active"): "platform staff switch connectors",
@@ -215,6 +216,8 @@ def bodies(a) -> dict:
         "/webhooks/": lambda: {"name": f"Hook {letters()}", "uri": CLOSED_PORT_URI},
         "/verify/": lambda: {"payload": {"to": number(), "reference": "mass"}},
         "/verify/check/": lambda: {"id": verification, "code": "123456"},
+        "/numbers/": lambda: {"number": f"+44740{digits(7)}", "account": a.account.slug},
+        "/numbers/keywords/": lambda: {"keyword": letters(), "reply_text": "Thanks"},
     }  # fmt: skip
 
 

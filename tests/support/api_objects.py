@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from campaigns.demo_templates import PE_ID
 from contacts.models import InboundMessage
 from contacts.services_inbound import receive_inbound
+from contacts.services_numbers import assign_number
 from portal.accounts import add_member
 from portal.api.cleanup import BATCH_HEADER
 from portal.models import CleanupBatch
@@ -181,6 +182,16 @@ def verification(actor, route):
     )
 
 
+def inbound_number(actor, route):
+    """Numbers are assigned by platform staff (the service they call)."""
+    return assign_number(actor.account, f"+44740{next(SEQUENCE):07d}")
+
+
+def keyword_route(actor, route):
+    body = {"keyword": letters(), "reply_text": "Thanks, we will call you back."}
+    return _by_uid(route.model, created(actor, "/numbers/keywords", body))
+
+
 FACTORIES = {
     "contacts.Contact": contact,
     "contacts.Identifier": identifier,
@@ -200,6 +211,8 @@ FACTORIES = {
     "portal.ApiToken": token,
     "portal.CleanupBatch": cleanup_batch,
     "campaigns.Verification": verification,
+    "contacts.InboundNumber": inbound_number,
+    "contacts.KeywordRoute": keyword_route,
 }
 
 
