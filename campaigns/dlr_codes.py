@@ -1,6 +1,7 @@
 """Status and error codes of the BICS SMPP gateway (seed "Error Codes" under "SMPP Gateway"), kept as data.
 
 `DLR_CODES`: the three-digit codes a delivery report carries, with the message state each one leads to.
+`STATE_STATUSES`: the seed's status word for each message state (the `status` of `sms:message:status`).
 `SUBMIT_ERRORS`: the SMPP submit_sm_resp command statuses. Each has a `kind`: "throttle" (ESME_RTHROTTLED,
 ESME_RMSGQFUL: slow the bind and resend), "transient" (retry with backoff) or "permanent" (the message fails,
 recorded with the delivery code `code`: `REFUSAL_CODES`, else 458 REJECTED). `submit_error(status)` answers for
@@ -191,6 +192,21 @@ SUBMIT_ERRORS: dict[int, SubmitError] = {
 }
 
 
+# `status` of an `sms:message:status` event: each message state in the seed's words (its DLR example's "DELIVRD",
+# the SMPP 3.4 message_state names its gateway reports use, "FAILED" of its code table). The code the report
+# carried keeps its own, more precise status (`DLR_CODES`).
+STATE_STATUSES: dict[str, str] = {
+    MessageState.QUEUED: "ACCEPTD",
+    MessageState.SENT: "ENROUTE",
+    MessageState.UNKNOWN: "UNKNOWN",
+    MessageState.DELIVERED: "DELIVRD",
+    MessageState.UNDELIVERED: "UNDELIV",
+    MessageState.REJECTED: "REJECTD",
+    MessageState.EXPIRED: "EXPIRED",
+    MessageState.FAILED: "FAILED",
+    MessageState.CANCELLED: "DELETED",
+}
+
 THROTTLE_STATUSES = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL
 REFUSAL_CODES = {
     0x0B: INVALID_NUMBER,  # ESME_RINVDSTADR
@@ -221,6 +237,11 @@ def describe(code: str | None) -> str:
         return ""
     entry = DLR_CODES.get(code)
     return f"{code} {entry.status}: {entry.description}" if entry else code
+
+
+def seed_status(state: str) -> str:
+    """The seed's word for a message state (`DELIVRD` for delivered)."""
+    return STATE_STATUSES.get(state, "UNKNOWN")
 
 
 def state_for(code: str) -> str:

@@ -88,10 +88,16 @@ class SendOptionsSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=MessageType.choices, required=False, default=MessageType.AUTO)
     flash = serializers.IntegerField(min_value=0, max_value=1, required=False, default=0)
     custom = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    custom1 = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Your value, returned in the status events."
+    )
+    custom2 = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Your value, returned in the status events."
+    )
     port = PortField()
     max_units = serializers.IntegerField(min_value=2, max_value=3, required=False, allow_null=True)
     webhook_id = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
-    meta = serializers.JSONField(required=False, default=dict)
+    meta = serializers.DictField(required=False, default=dict, help_text="Your key-value data, kept on each message.")
 
 
 class SendSerializer(SendOptionsSerializer):
@@ -147,9 +153,16 @@ def _options(data: dict, account: Account) -> dict:
         "custom": data.get("custom", ""),
         "max_units": int(max_units) if max_units else None,
         "webhook_id": data.get("webhook_id", ""),
-        "meta": data.get("meta") or {},
+        "meta": _meta(data),
         "send_at": parse_send_time(data.get("time"), account),
     }
+
+
+def _meta(data: dict) -> dict:
+    """The client's meta, with `custom1`/`custom2` stored in it (given as fields, they win over meta's own)."""
+    meta = dict(data.get("meta") or {})
+    meta.update({name: data[name] for name in ("custom1", "custom2") if data.get(name)})
+    return meta
 
 
 class SendView(AccountAPIView):

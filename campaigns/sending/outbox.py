@@ -184,7 +184,7 @@ def finish_unsent(message: Message, state: str, code: str, detail: str, now: dat
         state=state, error_code=code, error_detail=detail[:300], claim_token=None, claimed_until=None, done_at=now
     )
     if moved:
-        message.state, message.error_code, message.error_detail = state, code, detail[:300]
+        message.state, message.error_code, message.error_detail, message.done_at = state, code, detail[:300], now
         billing.refund(message, f"{state}: {detail}")
         emit_statuses([message])
     return bool(moved)

@@ -340,7 +340,7 @@ def test_delivery_reports_only_move_forward_and_repeat_harmlessly(account, sende
     assert message.connector_message_id.startswith("sim-")
     assert message.reports.count() == 4  # three from the test, one from the simulator
     assert message.reports.filter(applied=True).count() == 1
-    statuses = [e.payload["status"] for e in Event.objects.filter(name="sms:message:status").order_by("id")]
+    statuses = [e.payload["state"] for e in Event.objects.filter(name="sms:message:status").order_by("id")]
     assert statuses == ["delivered"]
 
 

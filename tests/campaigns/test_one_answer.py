@@ -231,13 +231,14 @@ def test_the_test_event_and_live_events_carry_the_same_fields(
     assert [sorted(query) for query in queries] == [fields] * 3
     message = Message.objects.get(account=account)
     assert sorted(status_payload(message)) == fields
-    assert queries[-1]["status"] == [MessageState.DELIVERED] and queries[-1]["id"] == [str(message.uid)]
+    assert queries[-1]["state"] == [MessageState.DELIVERED] and queries[-1]["id"] == [str(message.uid)]
+    assert queries[-1]["status"] == ["DELIVRD"]
 
 
 def test_a_customized_webhook_cannot_use_a_field_live_events_lack(api, live_http_receiver):
     refused = api().post(
         "/api/v2/webhooks",
-        {"name": "CRM", "uri": live_http_receiver.url("/s?c={{credits}}"), "kind": "custom"},
+        {"name": "CRM", "uri": live_http_receiver.url("/s?c={{balance}}"), "kind": "custom"},
         format="json",
     )
-    assert refused.status_code == 422 and "credits" in str(refused.json()["errors"])
+    assert refused.status_code == 422 and "balance" in str(refused.json()["errors"])
