@@ -189,6 +189,7 @@ class VerifyViewSet(AccountScopedViewSet):
     resource_name = "Verification"
     http_method_names = ["get", "post"]
     capabilities = {"verify_code": WRITE, "check": WRITE, "cancel": WRITE}
+    not_found_actions = ("check",)  # the request's id is in the body
 
     @extend_schema(request=VerifySendSerializer, responses={201: SentSerializer, 200: SentSerializer})
     def create(self, request, *args, **kwargs):

@@ -135,11 +135,13 @@ class EnvelopeAutoSchema(AutoSchema):
             media["schema"] = envelope_schema(schema)
 
     def error_codes(self) -> list[str]:
-        """The error statuses this operation can answer, from its method, path and authentication."""
+        """The error statuses this operation can answer, from its method, path and authentication; a view lists in
+        `not_found_actions` the actions without an id in their path that name an object in their body."""
         codes = ["400", "422", "429", "503"]
         if self.get_auth():
             codes += ["401", "403"]
-        if "{" in self.path or (self.method == "GET" and self._is_list_view()):
+        names_an_object = getattr(self.view, "action", None) in getattr(self.view, "not_found_actions", ())
+        if "{" in self.path or (self.method == "GET" and self._is_list_view()) or names_an_object:
             codes.append("404")
         if self.method in WRITE_METHODS:
             codes += ["409", "413"]
