@@ -2,8 +2,9 @@
 
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 
-from campaigns.models import Campaign, Message, Price, Verification, VerifyStatus
+from campaigns.models import Campaign, Message, Price, ScheduledSend, ScheduledSendState, Verification, VerifyStatus
 from campaigns.states import CampaignState, MessageState
 
 
@@ -46,6 +47,18 @@ class CampaignFilterSet(django_filters.FilterSet):
     class Meta:
         model = Campaign
         fields = []
+
+
+class ScheduledSendFilterSet(django_filters.FilterSet):
+    sender = django_filters.CharFilter(field_name="sender_name", lookup_expr="iexact")
+    state = django_filters.ChoiceFilter(choices=ScheduledSendState.choices, method="filter_state")
+
+    class Meta:
+        model = ScheduledSend
+        fields = []
+
+    def filter_state(self, queryset, name, value):
+        return queryset.in_state(value, timezone.now())
 
 
 class VerificationFilterSet(django_filters.FilterSet):

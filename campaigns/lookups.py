@@ -5,8 +5,11 @@ import uuid
 
 from django.db.models import Q
 
+from campaigns.matching import TemplateMatcher
 from campaigns.models import Sender, Template
+from campaigns.rendering import compile_body
 from campaigns.sending.lifecycle import template_problem
+from campaigns.variables import braced
 from portal.service_errors import ServiceError
 
 
@@ -40,3 +43,33 @@ def template_by_reference(account, reference: str, *, field: str = "alias") -> T
     if problem:
         raise ServiceError(problem, field=field)
     return template
+
+
+def template_for_text(
+    account, sender: Sender, dlt_template_id: str, text: str, *, field: str = "dlt_template_id"
+) -> tuple[Template, dict[str, str]]:
+    """The sender's sendable template with this DLT template id, and the variable values `text` gives it: the text
+    must match the template as the template matcher matches (`campaigns.matching`), and sending the template with
+    those values must give back the text (a variable used twice holds one value)."""
+    reference = dlt_template_id.strip()
+    candidates = Template.objects.for_account(account).select_related("sender").filter(dlt_template_id=reference)
+    own = candidates.filter(sender=sender)
+    template = own.usable().first() or own.first() or candidates.first()
+    if template is None:
+        raise ServiceError(f"No template has DLT template id {reference}.", field=field)
+    if template.sender_id != sender.pk:
+        raise ServiceError(f"Template {template.name} is registered for sender {template.sender.name}.", field=field)
+    problem = template_problem(template)
+    if problem:
+        raise ServiceError(problem, field=field)
+    result = TemplateMatcher([(template.pk, template.body)]).match(text)
+    if not result.matched:
+        raise ServiceError(
+            f"The message does not match template {template.name} ({reference}): {result.difference.reason}",
+            field="message",
+        )
+    compiled = compile_body(template.body)
+    if compiled.render(result.values) != text:
+        repeated = next(name for name in compiled.variables if compiled.variables.count(name) > 1)
+        raise ServiceError(f"{braced(repeated)} has two different values in the message.", field="message")
+    return template, result.values

@@ -12,7 +12,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from campaigns.encoding import PORT_ERROR, parse_port
-from campaigns.lookups import approved_sender, template_by_reference
+from campaigns.lookups import approved_sender, template_by_reference, template_for_text
 from campaigns.sending import caps
 from campaigns.sending.billing import current_balance
 from campaigns.sending.direct import SendRequest, send_messages
@@ -21,9 +21,15 @@ from portal.api.responses import envelope
 from portal.api.viewsets import AccountAPIView
 from portal.models import Account
 
+TIME_FORMATS = {
+    "time": "Use YYYY-MM-DD HH:MM:SS or ISO 8601.",
+    "schedule_time": "Use Y-m-d H:i (e.g. 2021-12-20 07:00) in the account's time zone.",
+}
 
-def parse_send_time(value, account: Account) -> datetime | None:
-    """ISO 8601 with offset, or the seed's `YYYY-MM-DD HH:MM:SS` in the account's time zone."""
+
+def parse_send_time(value, account: Account, *, field: str = "time") -> datetime | None:
+    """ISO 8601 with offset, or the seed's `YYYY-MM-DD HH:MM:SS` (TextBoost: `Y-m-d H:i`) in the account's time
+    zone."""
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
@@ -32,7 +38,7 @@ def parse_send_time(value, account: Account) -> datetime | None:
         try:
             moment = datetime.fromisoformat(str(value).strip())
         except ValueError:
-            raise exceptions.ValidationError({"time": ["Use YYYY-MM-DD HH:MM:SS or ISO 8601."]}) from None
+            raise exceptions.ValidationError({field: [TIME_FORMATS[field]]}) from None
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(account.time_zone))
     return moment
@@ -85,6 +91,9 @@ class PortField(serializers.Field):
 
 class SendOptionsSerializer(serializers.Serializer):
     time = serializers.CharField(required=False, allow_blank=True)
+    schedule_time = serializers.CharField(
+        required=False, allow_blank=True, help_text="TextBoost's name of `time`: Y-m-d H:i in the account's time zone."
+    )
     type = serializers.ChoiceField(choices=MessageType.choices, required=False, default=MessageType.AUTO)
     flash = serializers.IntegerField(min_value=0, max_value=1, required=False, default=0)
     custom = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
@@ -99,12 +108,23 @@ class SendOptionsSerializer(serializers.Serializer):
     webhook_id = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
     meta = serializers.DictField(required=False, default=dict, help_text="Your key-value data, kept on each message.")
 
+    def validate(self, attrs):
+        if attrs.get("time") and attrs.get("schedule_time"):
+            raise serializers.ValidationError({"schedule_time": ["Give time or schedule_time, not both."]})
+        return attrs
+
 
 class SendSerializer(SendOptionsSerializer):
     sender = serializers.CharField(max_length=15)
     to = RecipientsField()
     message = serializers.CharField()
     service = serializers.CharField(required=False, allow_blank=True, max_length=3)
+    dlt_template_id = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="The approved template of the sender with this DLT template id; the message must match it.",
+    )
 
 
 class SendTemplateSerializer(SendOptionsSerializer):
@@ -116,6 +136,7 @@ class SendTemplateSerializer(SendOptionsSerializer):
     sender = serializers.CharField(required=False, allow_blank=True, max_length=15)
 
     def validate(self, attrs):
+        attrs = super().validate(attrs)
         if not attrs.get("alias") and not attrs.get("id"):
             raise serializers.ValidationError({"alias": ["Give the template alias or id."]})
         recipient = attrs.get("recipient")
@@ -146,6 +167,7 @@ def send_response(outcome) -> Response:
 
 def _options(data: dict, account: Account) -> dict:
     max_units = data.get("max_units")
+    time_field = "schedule_time" if data.get("schedule_time") else "time"
     return {
         "message_type": data.get("type") or MessageType.AUTO,
         "flash": data.get("flash") == 1,
@@ -154,7 +176,8 @@ def _options(data: dict, account: Account) -> dict:
         "max_units": int(max_units) if max_units else None,
         "webhook_id": data.get("webhook_id", ""),
         "meta": _meta(data),
-        "send_at": parse_send_time(data.get("time"), account),
+        "send_at": parse_send_time(data.get(time_field), account, field=time_field),
+        "time_field": time_field,
     }
 
 
@@ -173,10 +196,16 @@ class SendView(AccountAPIView):
         serializer = SendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        sender = approved_sender(request.account, data["sender"])
+        template, values = None, None
+        if data.get("dlt_template_id"):
+            template, values = template_for_text(request.account, sender, data["dlt_template_id"], data["message"])
         send = SendRequest(
-            sender=approved_sender(request.account, data["sender"]),
+            sender=sender,
             recipients=data["to"],
             text=data["message"],
+            template=template,
+            variables=values,
             service=data.get("service") or None,
             api_token=request.token,
             **_options(data, request.account),

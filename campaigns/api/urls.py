@@ -6,6 +6,7 @@ from campaigns.api import billing, caps, messages, sending
 from campaigns.api.campaigns import CampaignViewSet
 from campaigns.api.connectors import ConnectorViewSet
 from campaigns.api.routes import RouteViewSet
+from campaigns.api.scheduled import ScheduledSendViewSet
 from campaigns.api.senders import SenderViewSet
 from campaigns.api.templates import TemplateViewSet, blocked_urlpatterns
 from campaigns.api.verify import VerifyViewSet
@@ -15,6 +16,7 @@ router = Router()
 router.register("sms/senders", SenderViewSet, basename="sender")
 router.register("sms/templates", TemplateViewSet, basename="template")
 router.register("sms/messages", messages.MessageViewSet, basename="message")
+router.register("sms/scheduled", ScheduledSendViewSet, basename="scheduled-send")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("sms/connectors", ConnectorViewSet, basename="connector")
 router.register("sms/routes", RouteViewSet, basename="route")

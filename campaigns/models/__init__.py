@@ -2,6 +2,7 @@
 
 from .campaigns import *  # noqa: F403
 from .routing import *  # noqa: F403
+from .scheduled import *  # noqa: F403
 from .senders import *  # noqa: F403
 from .templates import *  # noqa: F403
 from .verify import *  # noqa: F403

@@ -124,11 +124,14 @@ def refund(message: Message, note: str) -> None:
     )
 
 
-def refund_idle_messages(campaign: Campaign, queryset) -> Decimal:
-    """Refund the charged messages of `queryset` (a cancelled campaign's idle ones) in one balance move."""
+def refund_idle_messages(
+    account_id: int, queryset, *, campaign_id: int | None = None, note: str = "Campaign cancelled"
+) -> Decimal:
+    """Refund the charged messages of `queryset` (the idle ones of a cancelled campaign or scheduled send) in one
+    balance move."""
     total = queryset.filter(debited=True).aggregate(total=Sum("cost"))["total"] or ZERO
     if total:
-        move_balance(campaign.account_id, total, BalanceTransactionKind.REFUND, "Campaign cancelled", campaign.pk)
+        move_balance(account_id, total, BalanceTransactionKind.REFUND, note, campaign_id)
     return total
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from campaigns.rendering import variables_in
 from campaigns.routing import Router
-from campaigns.sending import billing, work
+from campaigns.sending import billing, scheduled, work
 from campaigns.sending.errors import Reason, SendingError
 from campaigns.sending.lifecycle import check_free_text, check_start_time, template_problem
 from campaigns.sending.outbox import INTERNAL_MARKS, OPT_OUT_CONFIRMATION, USER_REQUESTED_MARK
@@ -53,6 +53,7 @@ class SendRequest:
     webhook_id: str = ""
     meta: dict = field(default_factory=dict)
     send_at: datetime | None = None
+    time_field: str = "time"  # the input the client gave the time in (`time`, `schedule_time`): refusals name it
     confirms_opt_out: bool = False  # a reply confirming an opt-out reaches the number that just opted out
     api_token: ApiToken | None = None  # the API token sending (its spending caps apply)
     # Values never stored in clear (a Verify code): the body is stored with them masked, the text as sent is
@@ -64,7 +65,7 @@ class SendRequest:
 
 def check_request(request: SendRequest, now: datetime) -> None:
     """Refusals of the whole send: a past or too distant time, an unusable sender or template, missing values."""
-    check_start_time(request.send_at, now, field="time")
+    check_start_time(request.send_at, now, field=request.time_field)
     if not request.sender.is_approved:
         raise SendingError(f"Sender {request.sender.name} is not approved.", field="sender")
     if request.template is None:
@@ -140,6 +141,8 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
         if rows:
             after = {"group_id": str(outcome.group_id), "n": len(rows)}
             record(account, actor, "sms.sent", request.sender, after=after)
+            if release > now:
+                scheduled.open_scheduled_send(account, request.sender, outcome.group_id, release, rows)
             work.dispatch_soon()
     outcome.accepted = [
         {

@@ -6,6 +6,7 @@ explicit choice (`send_now=True`), never what a past time silently becomes.
 """
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
@@ -222,16 +223,12 @@ def _transition(campaign: Campaign, allowed: set[str], target: str, actor) -> Ca
 def cancel_campaign(campaign: Campaign, *, actor=None) -> Campaign:
     """Stop for good. A scheduled campaign can be cancelled only until 5 minutes before it starts."""
     now = timezone.now()
-    cutoff = timedelta(minutes=setting("SMS_CANCEL_CUTOFF_MINUTES"))
     with transaction.atomic():
         current = _lock(campaign)
         if current.state not in OPEN_STATES:
             raise SendingError(f"A {current.state} campaign cannot be cancelled.")
-        if current.state == CampaignState.SCHEDULED and current.start_at and current.start_at - now < cutoff:
-            raise SendingError(
-                f"A scheduled send can be cancelled until {setting('SMS_CANCEL_CUTOFF_MINUTES')} minutes before it "
-                "starts."
-            )
+        if current.state == CampaignState.SCHEDULED:
+            check_cancel_cutoff(current.start_at, now)
         before = _snapshot(current)
         Campaign.objects.filter(pk=campaign.pk).update(state=CampaignState.CANCELLED, finished_at=now, updated_at=now)
         settle_cancelled(campaign)
@@ -240,17 +237,42 @@ def cancel_campaign(campaign: Campaign, *, actor=None) -> Campaign:
     return campaign
 
 
-def settle_cancelled(campaign: Campaign) -> int:
-    """Queued messages of a cancelled campaign that no worker holds become cancelled; paid ones are refunded."""
-    now = timezone.now()
+def cancel_deadline(start_at: datetime) -> datetime:
+    """Until when a send scheduled for `start_at` can be cancelled (`SMS_CANCEL_CUTOFF_MINUTES` before it)."""
+    return start_at - timedelta(minutes=setting("SMS_CANCEL_CUTOFF_MINUTES"))
+
+
+def check_cancel_cutoff(start_at: datetime | None, now: datetime) -> None:
+    """A scheduled send (a campaign or an API send) can be cancelled only until the cutoff before it starts."""
+    if start_at and now > cancel_deadline(start_at):
+        raise SendingError(
+            f"A scheduled send can be cancelled until {setting('SMS_CANCEL_CUTOFF_MINUTES')} minutes before it starts."
+        )
+
+
+def cancel_idle_messages(
+    messages, account_id: int, *, campaign_id: int | None = None, note: str = "Campaign cancelled", now=None
+) -> tuple[int, Decimal]:
+    """Queued messages of `messages` that no worker holds become cancelled (`done_at` = `now`); the paid ones are
+    refunded in one balance move. (messages cancelled, amount refunded)"""
+    now = now or timezone.now()
     with transaction.atomic():
-        idle = Message.objects.filter(campaign=campaign, state=MessageState.QUEUED).filter(
+        idle = messages.filter(state=MessageState.QUEUED).filter(
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
         )
-        billing.refund_idle_messages(campaign, idle)
-        return idle.update(
+        refunded = billing.refund_idle_messages(account_id, idle, campaign_id=campaign_id, note=note)
+        cancelled = idle.update(
             state=MessageState.CANCELLED, debited=False, done_at=now, claim_token=None, claimed_until=None
         )
+    return cancelled, refunded
+
+
+def settle_cancelled(campaign: Campaign) -> int:
+    """Queued messages of a cancelled campaign that no worker holds become cancelled; paid ones are refunded."""
+    cancelled, _ = cancel_idle_messages(
+        Message.objects.filter(campaign=campaign), campaign.account_id, campaign_id=campaign.pk
+    )
+    return cancelled
 
 
 def settle_all_cancelled() -> int:

@@ -8,6 +8,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,7 +21,7 @@ from contacts.services_inbound import receive_inbound
 from contacts.services_numbers import assign_number
 from portal.accounts import add_member
 from portal.api.cleanup import BATCH_HEADER
-from portal.models import CleanupBatch
+from portal.models import Account, CleanupBatch
 from portal.roles import Role
 from portal.tokens import issue_token
 from tests.support.api_surface import Route, route_of
@@ -171,6 +172,18 @@ def cleanup_batch(actor, route):
     return CleanupBatch.objects.get(uid=response.headers[BATCH_HEADER])
 
 
+def scheduled_send(actor, route):
+    """An API send 3 days ahead: a text matching a new approved template (India needs one), with credit to pay."""
+    shop, owner = letters(), sender(actor, route)
+    body = {"name": f"Shipped {shop}", "body": f"Your {shop} order {{{{order_id}}}} has shipped.", "type": "SI"}
+    made = created(actor, "/sms/templates", body | {"sender": str(owner.uid)})
+    created(actor, f"/sms/templates/{made['id']}/approve", {})
+    Account.objects.filter(pk=actor.account.pk, balance__lt=1).update(balance=Decimal(100))
+    at = (timezone.now() + timedelta(days=3)).isoformat()
+    send = {"sender": owner.name, "to": number(), "message": f"Your {shop} order A-1 has shipped.", "time": at}
+    return route.model.objects.get(uid=created(actor, "/sms/send", send)["group_id"])
+
+
 def verification(actor, route):
     """A live request made in the database (a send through the API needs prices and a DLT template)."""
     return route.model.objects.create(
@@ -211,6 +224,7 @@ FACTORIES = {
     "portal.ApiToken": token,
     "portal.CleanupBatch": cleanup_batch,
     "campaigns.Verification": verification,
+    "campaigns.ScheduledSend": scheduled_send,
     "contacts.InboundNumber": inbound_number,
     "contacts.KeywordRoute": keyword_route,
 }
