@@ -30,6 +30,7 @@ RULES: dict[str, tuple[str, str]] = {
     "trailing_space": (ERROR, "A space at the end of a line"),
     "angle_bracket": (ERROR, "The characters < and > are not allowed"),
     "malformed_variable": (ERROR, "A variable not written as {{name}}"),
+    "bad_filter": (ERROR, "An unknown filter or a wrong filter argument"),
     "missing_variable": (ERROR, "Transactional and service templates need a variable"),
     "too_few_fixed_chars": (ERROR, "Too little fixed text"),
     "only_variables": (ERROR, "The body is only variables"),
@@ -178,6 +179,19 @@ def check_malformed_variables(body: str, parsed: ParsedBody) -> list[Finding]:
     return [
         finding("malformed_variable", f"{token.hint} (at {where(body, token.start)}).", token.start, token.end)
         for token in parsed.malformed
+    ]
+
+
+def check_filters(body: str, parsed: ParsedBody) -> list[Finding]:
+    """A variable's unknown filter or wrong argument (`{{name|upper}}`, `{{n|plus:'x'}}`), underlined exactly."""
+    return [
+        finding(
+            "bad_filter",
+            f"{bad.problem.message} (at {where(body, bad.problem.start)}).",
+            bad.problem.start,
+            bad.problem.end,
+        )
+        for bad in parsed.bad_filters
     ]
 
 
@@ -458,6 +472,7 @@ def validate_template(
         *check_spaces(body),
         *check_angle_brackets(body),
         *check_malformed_variables(body, parsed),
+        *check_filters(body, parsed),
         *check_characters(body, is_english),
         *check_structure(body, parsed, template_type),
         *check_account(body, template_type, facts, sender),

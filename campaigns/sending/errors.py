@@ -37,6 +37,7 @@ class Reason:
     TOO_MANY_PARTS = "too_many_parts"
     NO_PRICE = "country_not_allowed"
     DUPLICATE = "duplicate"
+    FILTER_FAILED = "filter_failed"
 
     DESCRIPTIONS = {
         INVALID_NUMBER: "Invalid number",
@@ -47,6 +48,7 @@ class Reason:
         TOO_MANY_PARTS: "The message needs more parts than max_units allows",
         NO_PRICE: "459 NOTALLOWED: no price for the destination country",
         DUPLICATE: "Duplicate number in this send",
+        FILTER_FAILED: "A template filter cannot take the variable's value (e.g. not a number or not a date)",
     }
     CODES = {NO_TEMPLATE_MATCH: "452", VARIABLE_TOO_LONG: "783", NO_PRICE: "459", SUPPRESSED: "456"}
 

@@ -20,6 +20,7 @@ from campaigns.pricing import price_list
 from campaigns.rendering import CompiledBody, compile_body, fields_needed, value_sources, values_from_row
 from campaigns.sending.errors import Reason
 from campaigns.states import MessageType
+from campaigns.template_filters import FilterFailure
 from campaigns.template_rules import variable_max_length
 from campaigns.variables import braced
 from contacts.recipients import Recipient, recipients
@@ -124,7 +125,8 @@ def encode(text: str, message_type: str, port: int | None = None) -> tuple[str, 
 
 def check_values(recipient: str, values: dict[str, str], limit: int) -> Rejection | None:
     """A message whose variable value is empty, or longer than `limit` (DLT 783), is refused: the rendered text
-    would not match its approved template (each variable holds 1 to `limit` characters)."""
+    would not match its approved template (each variable holds 1 to `limit` characters). `values` are what fills
+    each slot, after its filters (`CompiledBody.outputs`)."""
     for name, value in values.items():
         if not value.strip():
             return Rejection(recipient, Reason.VARIABLE_EMPTY, f"{braced(name)} is empty")
@@ -145,10 +147,16 @@ def plan_message(
         values = values_from_row({}, spec.sources) | {
             name: str(given[name]) for name in spec.compiled.variables if name in given
         }
-    refusal = check_values(recipient, values, spec.variable_limit)
+    compiled, filled = spec.compiled, values
+    if compiled.chains:  # a body without filters fills its slots with the values themselves
+        try:
+            filled = compiled.outputs(values)
+        except FilterFailure as failure:
+            return Rejection(recipient, Reason.FILTER_FAILED, str(failure))
+    refusal = check_values(recipient, filled, spec.variable_limit)
     if refusal is not None:
         return refusal
-    text = spec.compiled.render(values)
+    text = compiled.join(filled)
     template_id = spec.template.pk if spec.template is not None else None
     promotional = spec.promotional
     if spec.match_required:

@@ -2,6 +2,8 @@ import pytest
 
 from campaigns.matching import TemplateMatcher, match_message
 from campaigns.models import BlockedTemplate, Sender, SenderStatus, Template, TemplateStatus
+from campaigns.variables import parse_body
+from tests.campaigns.filter_corpus import INVALID, VALID
 
 OTP = "Your Acme OTP is {{otp}}. Do not share it."
 
@@ -89,6 +91,31 @@ def test_malformed_variables_in_a_template_are_literal_fixed_text():
     rendered = compiled.match("Dear Asha, your Acme order 42 shipped.")
     assert not rendered.matched and rendered.closest == 1
     assert rendered.difference.expected.startswith("{{ name }}")
+
+
+@pytest.mark.parametrize("case", VALID, ids=lambda case: case.body)
+def test_filter_corpus_rendered_texts_match_their_template(case):
+    """A filtered variable is a variable like any other: its rendered value is captured under its name."""
+    result = matcher(case.body).match(case.text)
+    assert result.matched
+    names = {variable.name for variable in parse_body(case.body).variables}
+    assert set(result.values) == names
+
+
+@pytest.mark.parametrize("case", INVALID, ids=lambda case: case.body)
+def test_filter_corpus_wrong_filters_are_literal_fixed_text(case):
+    compiled = matcher(case.body)
+    assert compiled.compiled[0].names == ()
+    assert compiled.match(case.body).matched
+
+
+def test_a_filtered_variable_matches_1_to_30_characters():
+    compiled = matcher("Dear {{name|default:'there'|upcase}}, your Acme order is ready.", max_length=30)
+    assert compiled.match(f"Dear {'N' * 30}, your Acme order is ready.").values == {"name": "N" * 30}
+    over = compiled.match(f"Dear {'N' * 31}, your Acme order is ready.")
+    assert not over.matched
+    assert "the value of {{name}} has 31 characters" in over.difference.reason
+    assert not compiled.match("Dear , your Acme order is ready.").matched
 
 
 def test_no_templates_gives_a_reason():

@@ -5,8 +5,19 @@ import pytest
 
 from campaigns.models import Price
 from campaigns.pricing import price_list
-from campaigns.rendering import fields_needed, render, render_for_contact, values_for, variables_in
+from campaigns.rendering import (
+    compile_body,
+    fields_needed,
+    render,
+    render_for_contact,
+    required_variables,
+    values_for,
+    variables_in,
+)
 from campaigns.sending.planning import encode
+from campaigns.template_filters import FilterFailure
+from campaigns.variables import first_malformed_variable
+from tests.campaigns.filter_corpus import INVALID, VALID
 
 
 def test_render_fills_variables_verbatim_and_leaves_missing_empty():
@@ -78,3 +89,47 @@ def test_row_fast_path_gives_the_same_values(row):
     mapping = {"name": {"source": "first_name", "default": "friend"}, "city": {"source": "attributes.city"}}
     variables = ["name", "city", "plan"]
     assert values_from_row(row, value_sources(variables, mapping)) == values_for(row, variables, mapping)
+
+
+@pytest.mark.parametrize("case", VALID, ids=lambda case: case.body)
+def test_filter_corpus_renders_each_filtered_value(case):
+    assert render(case.body, case.values) == case.text
+
+
+@pytest.mark.parametrize("case", INVALID, ids=lambda case: case.body)
+def test_filter_corpus_wrong_filters_stay_literal_and_free_text_sends_refuse_them(case):
+    values = {"name": "Asha", "city": "Pune", "amount": "5", "code": "12", "due": "2024-05-01"}
+    assert render(case.body, values) == case.body
+    assert case.hint in first_malformed_variable(case.body)
+
+
+def test_filters_apply_to_the_mapped_value_and_to_the_mapping_default():
+    body = "Hi {{name|default:'there'|capitalize}} from {{city|upcase}}"
+    mapping = {"name": {"source": "first_name"}, "city": {"source": "attributes.city", "default": "your city"}}
+    text, values = render_for_contact(body, {"first_name": "aSHA", "attributes": {}}, mapping)
+    assert (text, values) == ("Hi Asha from YOUR CITY", {"name": "aSHA", "city": "your city"})
+    assert (
+        render_for_contact(body, {"first_name": "", "attributes": {"city": "pune"}}, mapping)[0] == "Hi There from PUNE"
+    )
+
+
+def test_a_body_compiles_each_distinct_chain_once_and_plain_bodies_use_no_chain():
+    compiled = compile_body("{{a|upcase}} {{a}} {{a|upcase}} {{b | strip}}")
+    assert compiled.variables == ("a", "a", "a", "b")
+    assert compiled.expressions == ("a|upcase", "a", "a|upcase", "b | strip")
+    assert [expression for expression, *_ in compiled.chains] == ["a|upcase", "a", "b | strip"]
+    assert compile_body("Hi {{a}} {{b}}").chains == ()
+    values = {"a": "x"}
+    assert compile_body("Hi {{a}} {{b}}").outputs(values) is values
+
+
+def test_a_value_a_filter_cannot_take_fails_naming_the_variable():
+    with pytest.raises(FilterFailure, match=r"^\{\{points\|plus:5\}\}: 'many' is not a number$"):
+        render("You have {{points|plus:5}} points", {"points": "many"})
+
+
+def test_variables_whose_every_use_has_a_default_need_no_value():
+    assert required_variables("Hi {{name|default:'there'}}, order {{order}}") == ["order"]
+    assert required_variables("Hi {{name|default:'there'}} {{name}}") == ["name"]
+    assert required_variables("Hi {{name|upcase|default:'X'}}") == []
+    assert variables_in("Hi {{name|default:'there'}}, order {{order|upcase}}") == ["name", "order"]

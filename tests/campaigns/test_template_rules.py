@@ -11,6 +11,7 @@ from campaigns.template_rules import (
     to_dlt_body,
     validate_template,
 )
+from tests.campaigns.filter_corpus import INVALID, VALID
 
 BOLD = "\U0001d401\U0001d428\U0001d425\U0001d41d"  # "Bold" in Mathematical Bold letters
 GOOD_SI = "Dear {{name}}, your Acme order {{order}} has shipped."
@@ -50,6 +51,9 @@ CASES = [
     ("malformed_variable", "Dear {{{name}}}, your Acme order is ready.", {}, True),
     ("malformed_variable", "Dear {{}}, your Acme order is ready.", {}, True),
     ("malformed_variable", "Dear {{नाम}}, your Acme order is ready.", {"is_english": False}, True),
+    ("bad_filter", "Dear {{name|upper}}, your Acme order is ready.", {}, True),
+    ("bad_filter", "Dear {{name|default}}, your Acme order is ready.", {}, True),
+    ("bad_filter", "Dear {{name|default:'there'|upcase}}, your Acme order is ready.", {}, False),
     ("missing_variable", "Your Acme order has shipped today.", {"template_type": "SI"}, True),
     ("missing_variable", "Your Acme order has shipped today.", {"template_type": "T", "facts": BANK}, True),
     ("missing_variable", "Your Acme order has shipped today.", {"template_type": "SE"}, True),
@@ -236,3 +240,41 @@ def test_parse_body_keeps_fixed_text_around_variables():
 
 def test_dlt_export_body_uses_var_placeholders():
     assert to_dlt_body("Dear {{name}}, OTP {{otp}}.") == "Dear {#var#}, OTP {#var#}."
+
+
+VARIABLE_CODES = ("bad_filter", "malformed_variable")
+
+
+@pytest.mark.parametrize("case", VALID, ids=lambda case: case.body)
+def test_filter_corpus_valid_bodies_have_no_variable_findings(case):
+    findings = validate_template(case.body, template_type="P", is_english=True)
+    assert [f.code for f in findings if f.code in VARIABLE_CODES] == []
+
+
+@pytest.mark.parametrize("case", INVALID, ids=lambda case: case.body)
+def test_filter_corpus_invalid_bodies_are_errors_underlining_the_fault(case):
+    """The live lint, the validate API and saving all use these findings: each underlines exactly the fault."""
+    findings = [f for f in validate_template(case.body, template_type="P", is_english=True) if f.code in VARIABLE_CODES]
+    assert [(f.code, case.body[f.start : f.end]) for f in findings] == list(case.findings)
+    assert all(f.severity == ERROR and f.field == "body" for f in findings)
+    assert case.hint in findings[0].message
+    assert has_errors(findings)
+
+
+def test_bad_filter_message_names_the_position_and_the_filters():
+    body = "Dear {{name|upper}},\nyour Acme order is ready."
+    [found] = [f for f in validate_template(body, template_type="P", is_english=True) if f.code == "bad_filter"]
+    assert found.message.startswith("Unknown filter 'upper' (did you mean upcase?); the filters are append, ")
+    assert found.message.endswith("(at line 1, column 13).")
+
+
+def test_filtered_variables_are_extracted_by_name_and_exported_as_dlt_placeholders():
+    body = "Dear {{name|default:'there'|capitalize}}, OTP {{otp|strip}} for {{name}}."
+    assert extract_variables(body) == ["name", "otp"]
+    assert to_dlt_body(body) == "Dear {#var#}, OTP {#var#} for {#var#}."
+
+
+def test_filter_arguments_are_masked_from_the_value_warnings():
+    """A date format or a number inside a variable's braces is not fixed text that looks like a value."""
+    body = "Dear {{name}}, your Acme order ships on {{due|date_format:'d/m/Y'}} with {{n|plus:1000}} points."
+    assert "hardcoded_value" not in codes(body)

@@ -100,3 +100,40 @@ def test_rules_renderer_and_matcher_give_one_answer(body, names, malformed):
     assert all(token in rendered for token in malformed)
     assert rendered.count("«value»") == len(names)
     assert compile_template(1, body, 30).names == tuple(names)
+
+
+def test_a_filtered_variable_has_its_name_its_filters_and_their_spans():
+    body = "Hi {{name|default:'there' | truncate:12,'..'}}!"
+    [variable] = parse_body(body).variables
+    assert (variable.name, variable.expression) == ("name", "name|default:'there' | truncate:12,'..'")
+    assert body[variable.start : variable.end] == "{{name|default:'there' | truncate:12,'..'}}"
+    default, truncate = variable.filters
+    assert (default.name, default.values, body[default.start : default.end]) == (
+        "default",
+        ("there",),
+        "default:'there'",
+    )
+    assert (truncate.name, truncate.values) == ("truncate", (12, ".."))
+    assert [body[a.start : a.end] for a in truncate.arguments] == ["12", "'..'"]
+
+
+def test_a_variable_with_a_wrong_filter_is_listed_apart_from_malformed_tokens():
+    body = "Hi {{name|upper}} and {name}"
+    parsed = parse_body(body)
+    assert parsed.variables == ()
+    assert [token.token for token in parsed.malformed] == ["{name}"]
+    [bad] = parsed.bad_filters
+    assert (bad.token, body[bad.problem.start : bad.problem.end]) == ("{{name|upper}}", "upper")
+    assert first_malformed_variable(body).startswith("{{name|upper}}: Unknown filter 'upper' (did you mean upcase?)")
+
+
+@pytest.mark.parametrize(
+    ("token", "hint"),
+    [
+        ("{{ name|upcase }}", "Remove the spaces inside {{ name|upcase }}: write {{name|upcase}}"),
+        ("{name|upcase}", "{name|upcase} uses single braces: write {{name|upcase}}"),
+        ("{{{name|upcase}}}", "{{{name|upcase}}} does not have two braces on each side: write {{name|upcase}}"),
+    ],
+)
+def test_malformed_filtered_variables_get_the_same_hints(token, hint):
+    assert first_malformed_variable(f"Hi {token} there") == f"{hint}."
