@@ -5,6 +5,7 @@ from portal.navigation import NavItem
 NAV_ITEMS: list[NavItem] = [
     NavItem("Campaigns", "Campaigns", "campaigns:campaign_list", order=10),
     NavItem("Campaigns", "Message log", "campaigns:message_list", order=20),
+    NavItem("Campaigns", "Scheduled sends", "campaigns:scheduled_list", order=25),
     NavItem("Campaigns", "Sender IDs", "campaigns:sender_list", order=30),
     NavItem("Campaigns", "Templates", "campaigns:template_list", order=40),
     NavItem("Campaigns", "Verify", "campaigns:verify", order=50),

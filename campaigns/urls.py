@@ -4,13 +4,15 @@ from django.urls import path
 
 from campaigns.urls_sending import urlpatterns as sending_urls
 from campaigns.urls_templates import urlpatterns as template_urls
-from campaigns.views import verify
+from campaigns.views import scheduled, verify
 
 app_name = "campaigns"
 
 urlpatterns = [
     *template_urls,
     *sending_urls,
+    path("scheduled/", scheduled.ScheduledSendListView.as_view(), name="scheduled_list"),
+    path("scheduled/<uuid:uid>/cancel/", scheduled.ScheduledSendCancelView.as_view(), name="scheduled_cancel"),
     path("verify/", verify.VerifyView.as_view(), name="verify"),
     path("verify/settings/", verify.VerifySettingsView.as_view(), name="verify_settings"),
     path("verify/test/", verify.VerifyTestSendView.as_view(), name="verify_test_send"),
