@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from campaigns.conf import setting
 from campaigns.models import Campaign, Sender, Template
-from campaigns.rendering import variables_in
+from campaigns.rendering import required_variables, variables_in
 from campaigns.sending.errors import SendingError
 from campaigns.sending.lifecycle import check_start_time
 from campaigns.states import MessageType
@@ -108,7 +108,7 @@ class CampaignForm(forms.Form):
             self.add_error("template", f"This template is registered for {template.sender.name}, not {sender.name}.")
         if bool(data.get("batch_size")) != bool(data.get("batch_interval_minutes")):
             self.add_error("batch_size", "Give both the batch size and the minutes between batches.")
-        for problem in missing_values(self.variables(), self.mapping()):
+        for problem in missing_values(required_variables(self.body()), self.mapping()):
             self.add_error(None, problem)
         if not any([data.get("groups"), data.get("segments"), data.get("tags"), self.numbers_list()]):
             self.add_error("groups", "Choose at least one group, segment or tag, or give numbers.")

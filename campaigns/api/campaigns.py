@@ -10,7 +10,7 @@ from campaigns.api.sending import PortField, parse_send_time
 from campaigns.filtersets_sending import CampaignFilterSet
 from campaigns.lookups import is_uuid
 from campaigns.models import Campaign, Sender, Template
-from campaigns.rendering import variables_in
+from campaigns.rendering import required_variables, variables_in
 from campaigns.sending.errors import SendingError
 from campaigns.sending.lifecycle import (
     cancel_campaign,
@@ -133,7 +133,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         body = template.body if template is not None else text
         mapping = attrs.get("variable_mapping", getattr(self.instance, "variable_mapping", None))
         mapping = with_default_sources(self.context["request"].account, variables_in(body), mapping)
-        missing = missing_values(list(mapping), mapping)
+        missing = missing_values(required_variables(body), mapping)
         if missing:
             raise serializers.ValidationError({"variable_mapping": missing})
         attrs["variable_mapping"] = mapping

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.rendering import variables_in
+from campaigns.rendering import required_variables
 from campaigns.routing import Router
 from campaigns.sending import billing, scheduled, work
 from campaigns.sending.errors import Reason, SendingError
@@ -75,7 +75,7 @@ def check_request(request: SendRequest, now: datetime) -> None:
         if problem:
             raise SendingError(problem, field="template")
         given = {name: {"default": value} for name, value in (request.variables or {}).items()}
-        missing = missing_values(variables_in(request.template.body), given, remedy="give it in `data`")
+        missing = missing_values(required_variables(request.template.body), given, remedy="give it in `data`")
         if missing:
             raise SendingError(missing[0], field="data")
 

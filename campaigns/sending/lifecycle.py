@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 
 from campaigns.conf import setting
 from campaigns.models import Campaign, Message
-from campaigns.rendering import variables_in
+from campaigns.rendering import required_variables, variables_in
 from campaigns.sending import billing, work
 from campaigns.sending.errors import INSUFFICIENT_FUNDS, SendingError
 from campaigns.sending.preparation import prepare_campaign
@@ -55,7 +55,7 @@ def check_ready(campaign: Campaign) -> None:
         raise SendingError("Choose a template or write a text.", field="text")
     else:
         check_free_text(campaign.text, field="text")
-    missing = missing_values(variables_in(campaign.body), campaign.variable_mapping)
+    missing = missing_values(required_variables(campaign.body), campaign.variable_mapping)
     if missing:
         raise SendingError(missing[0], field="variable_mapping")
     if is_empty(campaign.audience):

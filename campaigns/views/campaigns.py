@@ -12,7 +12,7 @@ from django.views import View
 from campaigns.filtersets_sending import CampaignFilterSet
 from campaigns.forms_campaigns import CampaignForm
 from campaigns.models import Campaign
-from campaigns.rendering import CONTACT_FIELDS
+from campaigns.rendering import CONTACT_FIELDS, required_variables
 from campaigns.sending.errors import Reason, SendingError
 from campaigns.sending.lifecycle import cancel_campaign, pause_campaign, resume_campaign, schedule_campaign
 from campaigns.sending.planning import Draft, plan_campaign, sample_messages
@@ -96,11 +96,12 @@ class CampaignCreateView(AccountViewMixin, View):
 
     def context(self, form, review=None) -> dict:
         mapping = form.mapping() if form.is_bound and hasattr(form, "cleaned_data") else {}
+        required = required_variables(form.body()) if mapping else []
         return {
             "form": form,
             "review": review,
             "variables": [
-                {"name": name, **rule, "error": " ".join(missing_values([name], mapping))}
+                {"name": name, **rule, "error": " ".join(missing_values([name], mapping) if name in required else ())}
                 for name, rule in mapping.items()
             ],
             "sources": [*CONTACT_FIELDS, "attributes."],
