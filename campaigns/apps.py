@@ -6,12 +6,14 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from campaigns import tasks  # noqa: F401  (registers the Celery tasks the sending core names)
+        from campaigns.exports import DELIVERY_REPORT_EXPORT, MESSAGE_EXPORT
         from campaigns.matching import connect_invalidation
         from campaigns.sending.events import listen_to_statuses, status_event_type
         from campaigns.services import BLOCKED_TEMPLATES_CLEANUP
         from campaigns.verify import events as verify_events
         from campaigns.verify.progress import follow_messages
         from portal import cleanup
+        from portal.exports import registry as exports
         from portal.webhooks import registry
 
         registry.register(status_event_type())
@@ -19,3 +21,5 @@ class CampaignsConfig(AppConfig):
         listen_to_statuses(follow_messages)
         connect_invalidation()
         cleanup.register(BLOCKED_TEMPLATES_CLEANUP)
+        exports.register(MESSAGE_EXPORT)
+        exports.register(DELIVERY_REPORT_EXPORT)

@@ -4,6 +4,8 @@ from django.urls import path
 
 from contacts.urls_unsubscribers import urlpatterns as unsubscriber_urls
 from contacts.views import contacts, groups, imports, segments, tags
+from portal.models import ExportKind
+from portal.views_exports import StartExportView
 
 app_name = "contacts"
 
@@ -11,7 +13,11 @@ contact_urls = [
     path("", contacts.ContactListView.as_view(), name="contact_list"),
     path("new/", contacts.ContactFormView.as_view(), name="contact_create"),
     path("bulk/", contacts.ContactBulkView.as_view(), name="contact_bulk"),
-    path("export/", contacts.ContactExportView.as_view(), name="contact_export"),
+    path(
+        "export/",
+        StartExportView.as_view(kind=ExportKind.CONTACTS, list_url="contacts:contact_list"),
+        name="contact_export",
+    ),
     path("<uuid:uid>/", contacts.ContactDetailView.as_view(), name="contact_detail"),
     path("<uuid:uid>/edit/", contacts.ContactFormView.as_view(), name="contact_edit"),
     path("<uuid:uid>/delete/", contacts.ContactDeleteView.as_view(), name="contact_delete"),

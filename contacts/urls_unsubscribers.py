@@ -5,8 +5,10 @@ from django.urls import path
 from contacts.services_unsubscribers import OPT_OUT_CLEANUP
 from contacts.views import numbers
 from contacts.views import unsubscribers as views
+from portal.models import ExportKind
 from portal.roles import WRITE
 from portal.views_cleanup import CleanupRestoreView
+from portal.views_exports import StartExportView
 
 urlpatterns = [
     path("unsubscribers/", views.UnsubscriberListView.as_view(), name="unsubscriber_list"),
@@ -30,6 +32,11 @@ urlpatterns = [
     path("unsubscribers/<uuid:uid>/edit/", views.UnsubscriberEditView.as_view(), name="unsubscriber_edit"),
     path("unsubscribers/<uuid:uid>/delete/", views.UnsubscriberDeleteView.as_view(), name="unsubscriber_delete"),
     path("inbound/", views.InboundListView.as_view(), name="inbound_list"),
+    path(
+        "inbound/export/",
+        StartExportView.as_view(kind=ExportKind.INBOUND, list_url="contacts:inbound_list"),
+        name="inbound_export",
+    ),
     path("numbers/", numbers.NumberListView.as_view(), name="number_list"),
     path("numbers/keywords/", numbers.KeywordRouteCreateView.as_view(), name="keyword_route_create"),
     path("numbers/keywords/<uuid:uid>/delete/", numbers.KeywordRouteDeleteView.as_view(), name="keyword_route_delete"),

@@ -7,3 +7,4 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from portal.api import schema  # noqa: F401  (registers the OpenAPI auth extensions)
+        from portal.exports import tasks  # noqa: F401  (registers the export tasks the services name)

@@ -18,6 +18,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "webhooks-prune": {"task": "portal.webhooks.prune", "schedule": 3600.0},
     # clean-ups ("delete all" of opt-outs, blocked templates): batches past their 30 days are purged
     "cleanup-purge": {"task": "portal.purge_cleanup_batches", "schedule": 3600.0},
+    # exports: files past EXPORT_KEEP_DAYS are deleted; exports whose worker stopped are marked failed
+    "exports-purge": {"task": "portal.purge_exports", "schedule": 3600.0},
     # contacts: imports whose worker stopped mid-file are marked failed
     "imports-stale": {"task": "contacts.fail_stale_imports", "schedule": 300.0},
 }

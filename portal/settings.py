@@ -131,6 +131,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Exports (portal/exports): files under MEDIA_ROOT/exports, deleted with their export this many days after.
+EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -210,6 +212,9 @@ SPECTACULAR_SETTINGS = {
         "TokenStateEnum": ["active", "expired", "revoked"],
         "ErrorStatusEnum": ["error"],
         "VerifyChannelEnum": "campaigns.models.verify.VerifyChannel",
+        "ExportKindEnum": "portal.models_exports.ExportKind",
+        "ExportFormatEnum": "portal.models_exports.ExportFormat",
+        "ExportStateEnum": "portal.models_exports.ExportState",
     },
 }
 

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from portal import errors, views, views_auth
+from portal.urls_exports import urlpatterns as export_urlpatterns
 from portal.urls_webhooks import urlpatterns as webhook_urlpatterns
 
 app_patterns = (
@@ -18,6 +19,7 @@ app_patterns = (
         path("settings/audit/", views.AuditListView.as_view(), name="audit_list"),
         path("notifications/<int:pk>/read/", views.NotificationReadView.as_view(), name="notification_read"),
         *webhook_urlpatterns,
+        *export_urlpatterns,
     ],
     "portal",
 )

@@ -4,8 +4,9 @@ import tempfile
 
 from django.http import FileResponse, StreamingHttpResponse
 
-from contacts.exporting import ExportColumn, iter_csv, write_xlsx
 from contacts.models import Import
+from portal.exports.writers import ExportColumn, iter_csv
+from portal.exports.xlsx import write_xlsx
 from portal.masking import mask_numbers_in_text
 
 __all__ = ["REPORT_FORMATS", "error_columns", "error_report_response"]

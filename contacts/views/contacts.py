@@ -1,19 +1,17 @@
-"""Contact pages: list (search, filters, sort, HTMX pagination), detail, create/edit/delete, bulk actions, export."""
+"""Contact pages: list (search, filters, sort, HTMX pagination), detail, create/edit/delete, bulk actions.
 
-import tempfile
+The list's Export buttons post to `portal.views_exports.StartExportView` (an export job with the list's filters)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponseBadRequest, QueryDict, StreamingHttpResponse
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views import View
 
 from contacts import services
-from contacts.exporting import contact_export_columns, iter_csv, write_xlsx
 from contacts.filtersets import ContactFilterSet
 from contacts.forms import BulkActionForm, ContactForm, IdentifierForm, apply_service_error
 from contacts.models import Contact, Group, Identifier, Segment, Tag
@@ -24,7 +22,6 @@ from portal.views import AccountViewMixin
 
 PAGE_SIZE = 50
 COUNT_CAP = 1_000
-EXPORT_CHUNK = 2000
 SORTS = {
     "-created_at": ("-created_at", "-id"),
     "created_at": ("created_at", "id"),
@@ -38,7 +35,6 @@ SORTS = {
     "-country": ("-country", "-created_at", "-id"),
 }
 DEFAULT_SORT = "-created_at"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class CappedPaginator(Paginator):
@@ -254,24 +250,3 @@ class ContactBulkView(AccountViewMixin, View):
             return f"{count} contacts removed from {data['group']}."
         count = services.delete_contacts(account, user, contacts)
         return f"{count} contacts deleted."
-
-
-class ContactExportView(AccountViewMixin, View):
-    """CSV or XLSX of the contacts matching the list's filters (also `?group=` or `?segment=`), streamed."""
-
-    def get(self, request):
-        file_format = request.GET.get("format", "csv")
-        if file_format not in ("csv", "xlsx"):
-            return HttpResponseBadRequest("format must be csv or xlsx")
-        _, contacts = filtered_contacts(self.account, request)
-        rows = contacts.order_by("-created_at", "-id").prefetch_related("tags", "groups").iterator(EXPORT_CHUNK)
-        columns = contact_export_columns(self.account)
-        stamp = timezone.now().strftime("%Y%m%d-%H%M")
-        if file_format == "csv":
-            response = StreamingHttpResponse(iter_csv(columns, rows), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="contacts-{stamp}.csv"'
-            return response
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 -- FileResponse closes (and so deletes) it when sent
-        write_xlsx(columns, rows, spool, title="Contacts")
-        spool.seek(0)
-        return FileResponse(spool, as_attachment=True, filename=f"contacts-{stamp}.xlsx", content_type=XLSX_TYPE)

@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
-from contacts.exporting import ExportColumn, iter_csv
 from contacts.filtersets_unsubscribers import InboundMessageFilterSet, UnsubscriberFilterSet
 from contacts.forms_unsubscribers import (
     CleanAllForm,
@@ -39,6 +38,7 @@ from contacts.suppression import annotate_opt_out
 from contacts.unsubscriber_import import import_summary, start_unsubscriber_import
 from portal import htmx
 from portal.cleanup import CONFIRMATION_PHRASE, confirmation_matches
+from portal.exports.writers import ExportColumn, iter_csv
 from portal.masking import mask_msisdn
 from portal.roles import MANAGE, READ, WRITE
 from portal.views import AccountViewMixin

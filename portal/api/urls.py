@@ -3,13 +3,14 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from portal.api import webhooks
+from portal.api import exports, webhooks
 from portal.api.routers import Router
 from portal.api.views import ApiTokenViewSet, MeView
 
 router = Router()
 router.register("auth/tokens", ApiTokenViewSet, basename="token")
 webhooks.register(router)
+exports.register(router)
 
 urlpatterns = [
     path("auth/me", MeView.as_view(), name="me"),

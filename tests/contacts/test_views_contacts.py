@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from contacts.models import Contact, ContactTag, Group, GroupMember, Segment, Tag
-from portal.models import Event
+from portal.models import Event, Export
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_list_search_filters_and_htmx_partial(client_for, marketer, account):
     assert "<html" not in partial
     assert partial.lstrip().startswith('<div id="contact-rows">')
     assert "3 contacts" in partial
-    assert "/contacts/export/?q=Person&amp;format=csv" in partial
+    assert 'formaction="/contacts/export/"' in partial and 'name="query" value="q=Person"' in partial
 
 
 def test_list_pagination_keeps_the_filters_in_the_links(client_for, viewer, account):
@@ -71,7 +71,24 @@ def test_list_query_count_does_not_grow_with_rows(client_for, marketer, account,
     assert response.status_code == 200
 
 
-def test_mobile_secure_masks_numbers_in_list_detail_and_export(client_for, admin_user, account):
+def exported(client, capture, query: str, file_format: str = "csv") -> bytes:
+    """The file of an export started with the list's Export button (POST /contacts/export/), run by its job."""
+    with capture(execute=True):
+        response = client.post("/contacts/export/", {"format": file_format, "query": query})
+    assert response.status_code == 302 and response["Location"] == "/settings/exports/"
+    export = Export.objects.latest("created_at")
+    assert export.state == "done", export.error
+    return b"".join(client.get(f"/settings/exports/{export.uid}/download/").streaming_content)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def test_mobile_secure_masks_numbers_in_list_detail_and_export(
+    client_for, admin_user, account, django_capture_on_commit_callbacks
+):
     account.mobile_secure = True
     account.save()
     contact = Contact.objects.create(account=account, phone="+919876543210", first_name="Asha")
@@ -80,9 +97,9 @@ def test_mobile_secure_masks_numbers_in_list_detail_and_export(client_for, admin
     assert "+919876543210" not in client.get("/contacts/").content.decode()
     detail = client.get(f"/contacts/{contact.uid}/").content.decode()
     assert "+91987654XXXX" in detail and "+919876543210" not in detail
-    exported = b"".join(client.get("/contacts/export/?format=csv").streaming_content).decode("utf-8-sig")
-    assert "+919876543210" not in exported
-    assert "+91987654XXXX" in exported
+    text = exported(client, django_capture_on_commit_callbacks, "").decode("utf-8-sig")
+    assert "+919876543210" not in text
+    assert "+91987654XXXX" in text
 
 
 # --- detail and forms -----------------------------------------------------------------------------------
@@ -201,7 +218,7 @@ def test_bulk_group_and_delete_all_matching_filter(client_for, marketer, account
 # --- export ---------------------------------------------------------------------------------------------
 
 
-def test_export_group_as_csv_and_segment_as_xlsx(client_for, viewer, account):
+def test_export_group_as_csv_and_segment_as_xlsx(client_for, viewer, account, django_capture_on_commit_callbacks):
     vip = Tag.objects.create(account=account, name="VIP")
     group = Group.objects.create(account=account, name="G")
     members = make_contacts(account, 3, tag=vip, group=group)
@@ -210,22 +227,25 @@ def test_export_group_as_csv_and_segment_as_xlsx(client_for, viewer, account):
     segment = Segment.objects.create(account=account, name="VIPs")
     segment.positive_tags.set([vip])
     client = client_for(viewer)
-    response = client.get(f"/contacts/export/?group={group.uid}&format=csv")
-    assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    content = exported(client, django_capture_on_commit_callbacks, f"group={group.uid}&sort=phone&page=2")
+    assert Export.objects.get(format="csv").filters == {"group": str(group.uid)}
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     assert len(rows) == 3
     assert {row["phone"] for row in rows} == {c.phone for c in members}
     assert {row["tags"] for row in rows} == {"VIP"}
     assert "'=HYPERLINK(1)" in {row["first_name"] for row in rows}
-    xlsx = client.get(f"/contacts/export/?segment={segment.uid}&format=xlsx")
-    sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    xlsx = exported(client, django_capture_on_commit_callbacks, f"segment={segment.uid}", "xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx)).active
     table = list(sheet.iter_rows(values_only=True))
     header = table[0]
     assert len(table) == 4
     phones = {row[header.index("phone")] for row in table[1:]}
     assert phones == {c.phone for c in members}
     assert all(cell.data_type != "f" for cells in sheet.iter_rows() for cell in cells)
-    assert client.get("/contacts/export/?format=pdf").status_code == 400
+    refused = client.post("/contacts/export/", {"format": "pdf", "query": ""}, follow=True)
+    assert "format: Choose one of csv, xlsx." in refused.content.decode()
+    assert Export.objects.count() == 2
+    assert 'value="segment=' in client.get("/contacts/segments/").content.decode()
 
 
 # --- tags, groups, segments -----------------------------------------------------------------------------

@@ -194,6 +194,7 @@ def bodies(a) -> dict:
         "/contacts/bulk/": lambda: {"action": "tag", "tags": ["mass"], "ids": [contact]},
         "/contacts/groups/{id}/contacts/": lambda: {"ids": [contact]},
         "/contacts/imports/": lambda: csv(f"phone,first_name\n{number()},Asha\n"),
+        "/exports/": lambda: {"kind": "messages", "format": "csv", "filter": {"status": "delivered"}},
         **{f"/contacts/{kind}/": lambda: {"name": f"mass {letters()}"} for kind in ("groups", "segments", "tags")},
         "/sms/blocked-templates/": lambda: {"template_id": f"1107{digits(15)}"},
         "/sms/blocked-templates/import/": lambda: csv(f"template_id\n1107{digits(15)}\n"),

@@ -21,6 +21,7 @@ from contacts.services_inbound import receive_inbound
 from contacts.services_numbers import assign_number
 from portal.accounts import add_member
 from portal.api.cleanup import BATCH_HEADER
+from portal.exports.services import run_export
 from portal.models import Account, CleanupBatch
 from portal.roles import Role
 from portal.tokens import issue_token
@@ -184,6 +185,14 @@ def scheduled_send(actor, route):
     return route.model.objects.get(uid=created(actor, "/sms/send", send)["group_id"])
 
 
+def export(actor, route):
+    """A finished contacts export: its job is run here (the task queued on commit never runs in these tests)."""
+    made = _by_uid(route.model, created(actor, "/exports", {"kind": "contacts", "format": "csv"}))
+    run_export(made.pk)
+    made.refresh_from_db()
+    return made
+
+
 def verification(actor, route):
     """A live request made in the database (a send through the API needs prices and a DLT template)."""
     return route.model.objects.create(
@@ -223,6 +232,7 @@ FACTORIES = {
     "portal.Subscription": subscription,
     "portal.ApiToken": token,
     "portal.CleanupBatch": cleanup_batch,
+    "portal.Export": export,
     "campaigns.Verification": verification,
     "campaigns.ScheduledSend": scheduled_send,
     "contacts.InboundNumber": inbound_number,

@@ -7,7 +7,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from contacts.exporting import ExportColumn, iter_csv, safe_cell, write_xlsx
+from portal.exports.writers import ExportColumn, iter_csv, safe_cell
+from portal.exports.xlsx import write_xlsx
 
 COLUMNS = [
     ExportColumn("Phone", lambda row: row["phone"], phone=True),
