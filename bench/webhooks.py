@@ -5,11 +5,14 @@ HTTP receiver on 127.0.0.1. Events are emitted in transactions of 100 (as delive
 after each commit `emit` creates the deliveries and starts the webhooks' queues, which a Celery worker process
 (2 pool processes) drains in order; the receivers run in a child process. A thread in this process runs the
 beat sweep every second. Prints the emission rate, deliveries per second (first emit to last receipt) and
-the p50/p99 delay from emit to receipt.
+the p50/p99 delay from emit to receipt; first, the time to build 10,000 `sms:message:status` payloads (the seed's
+fields, with the number lookups of phonenumbers' geocoder and carrier) for distinct numbers with a cold cache, and
+again with the cache warm.
 
     .venv/bin/python bench/webhooks.py                    # SQLite + the embedded file-system broker
     .venv/bin/python bench/webhooks.py --db postgres      # PostgreSQL + Redis (BENCH_POSTGRES_URL, BENCH_REDIS_URL)
     .venv/bin/python bench/webhooks.py --rate 100         # pace emission (events/s) to see latency without backlog
+    .venv/bin/python bench/webhooks.py --payloads-only    # only the payload figures (no workers, no receivers)
 """
 
 from __future__ import annotations
@@ -18,14 +21,19 @@ import argparse
 import json
 import multiprocessing
 import os
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -142,6 +150,46 @@ def emit_events(account, events: int, rate: float | None) -> tuple[float, float]
     return started, time.time()
 
 
+def measure_payloads(count: int) -> None:
+    """Build `count` status payloads of unsaved messages to distinct Indian and UK mobiles: cold, then warm."""
+    from campaigns.models import Message
+    from campaigns.sending.events import status_payload
+    from contacts import phone_places
+
+    pick, now, zone = random.Random(18), datetime.now(UTC), ZoneInfo("Asia/Kolkata")
+    indian, british = (lambda: f"+9198{pick.randrange(10**8):08d}"), (lambda: f"+447{pick.randrange(10**9):09d}")
+    numbers = [indian() if n % 2 else british() for n in range(count)]
+    messages = [
+        Message(
+            uid=uuid.uuid4(),
+            group_id=uuid.uuid4(),
+            recipient=number,
+            country="IN" if number.startswith("+91") else "GB",
+            sender_name="BENCH",
+            state="delivered",
+            error_code="000",
+            cost=Decimal("0.01"),
+            meta={"custom1": "bench"},
+            created_at=now,
+            sent_at=now,
+            done_at=now,
+        )
+        for number in numbers
+    ]
+    phone_places._places.clear()
+    timings = []
+    for _ in ("cold", "warm"):
+        started = time.perf_counter()
+        for message in messages:
+            status_payload(message, zone=zone)
+        timings.append((time.perf_counter() - started) * 1000)
+    ranges = len(phone_places._places)
+    print(
+        f"status payloads: {count} built in {timings[0]:.0f} ms with a cold cache ({ranges} number ranges looked up), "
+        f"{timings[1]:.0f} ms warm ({timings[1] * 1000 / count:.1f} µs each)"
+    )
+
+
 def report(receipts: list[Receipt], events: int, expected: int, started: float, emitted: float) -> None:
     delays = [(receipt.received_at - receipt.emitted_at) * 1000 for receipt in receipts]
     last = max(receipt.received_at for receipt in receipts)
@@ -159,8 +207,15 @@ def report(receipts: list[Receipt], events: int, expected: int, started: float, 
     )
 
 
-def run(events: int, db: str, rate: float | None) -> None:
+def run(events: int, db: str, rate: float | None, payloads_only: bool = False) -> None:
     var_dir = tempfile.mkdtemp(prefix="bench-webhooks-")
+    if payloads_only:
+        configure("sqlite", var_dir)
+        import django
+
+        django.setup()
+        measure_payloads(10_000)
+        return
     results_path = str(Path(var_dir) / "receipts.json")
     receivers, stop_receivers, ports = start_receivers(RECEIVERS, results_path)
     configure(db, var_dir)
@@ -175,6 +230,7 @@ def run(events: int, db: str, rate: float | None) -> None:
     from portal.webhooks import signing
 
     call_command("migrate", verbosity=0)
+    measure_payloads(10_000)
     account = create_account("Bench", default_country="IN", time_zone="Asia/Kolkata")
     for number, port in enumerate(ports):
         webhook = Webhook.objects.create(
@@ -214,8 +270,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--rate", type=float, help="events per second (default: no pacing)")
+    parser.add_argument("--payloads-only", action="store_true", help="only time building 10,000 status payloads")
     args = parser.parse_args()
-    run(args.events, args.db, args.rate)
+    run(args.events, args.db, args.rate, args.payloads_only)
 
 
 if __name__ == "__main__":

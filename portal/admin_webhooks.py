@@ -13,11 +13,31 @@ class SubscriptionInline(admin.TabularInline):
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
-    list_display = ["name", "account", "uri", "kind", "status", "disabled_reason", "last_success_at", "failing_since"]
-    list_filter = ["status", "kind", "disabled_reason", "account"]
+    list_display = [
+        "name",
+        "account",
+        "uri",
+        "kind",
+        "status",
+        "verification",
+        "disabled_reason",
+        "last_success_at",
+        "failing_since",
+    ]
+    list_filter = ["status", "kind", "verification_required", "send_bearer", "disabled_reason", "account"]
     search_fields = ["name", "uri", "uid", "account__name"]
-    exclude = ["secret", "previous_secret"]
-    readonly_fields = ["uid", "previous_secret_expires_at", "failing_since", "last_success_at", "last_failure_at"]
+    exclude = ["secret", "previous_secret", "token"]
+    readonly_fields = [
+        "uid",
+        "previous_secret_expires_at",
+        "failing_since",
+        "last_success_at",
+        "last_failure_at",
+        "verification_required",
+        "verified_at",
+        "verification_checked_at",
+        "verification_error",
+    ]
     inlines = [SubscriptionInline]
 
     def has_add_permission(self, request):

@@ -46,7 +46,18 @@ class WebhookForm(forms.Form):
     timeout_seconds = forms.FloatField(
         required=False, min_value=0.1, max_value=30, help_text="Seconds to wait for a 2xx answer (default 3)."
     )
-    token = forms.CharField(required=False, max_length=200, label="Verification token")
+    token = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Validation key",
+        help_text="Optional. When set, the URL gets a POST with ?token=<key> and {validation_key, challenge} and must "
+        'answer 200 with {"challenge": …}; until it does, deliveries are held (kept, not sent).',
+    )
+    send_bearer = forms.BooleanField(
+        required=False,
+        label="Also send the secret as Authorization: Bearer <secret>",
+        help_text="For receivers that check a token; the Standard Webhooks signature is sent all the same.",
+    )
     custom_method = forms.ChoiceField(choices=Webhook.Method.choices, initial="GET", label="Method", required=False)
     custom_headers = forms.CharField(
         required=False, label="Headers", widget=forms.Textarea(attrs={"rows": 2}), help_text="One Name: value a line."
@@ -71,6 +82,11 @@ class WebhookForm(forms.Form):
             initial["active"] = instance.is_active
             kwargs["initial"] = initial
         super().__init__(*args, **kwargs)
+
+    @property
+    def placeholder_names(self) -> list[str]:
+        """The {{names}} a customized webhook may use: the fields of the sms:message:status payload."""
+        return sorted(validation.placeholder_values())
 
     def clean(self):
         data = super().clean()

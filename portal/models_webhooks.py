@@ -6,11 +6,17 @@ from django.db import models
 from django.utils import timezone
 
 from portal.secrets_at_rest import EncryptedTextField
-from portal.tenancy import AccountScopedModel
+from portal.tenancy import AccountQuerySet, AccountScopedModel
 
 __all__ = ["Subscription", "Webhook", "WebhookDelivery"]
 
 MAX_ATTEMPT_LOG = 20
+
+
+class WebhookQuerySet(AccountQuerySet):
+    def sending(self):
+        """Webhooks whose deliveries may leave: active, and verified when they have a validation key."""
+        return self.filter(status=Webhook.Status.ACTIVE).exclude(verification_required=True, verified_at__isnull=True)
 
 
 class Webhook(AccountScopedModel):
@@ -39,6 +45,12 @@ class Webhook(AccountScopedModel):
         FORM = "form", "Form data"
         RAW = "raw", "Raw"
 
+    class Verification(models.TextChoices):
+        NOT_REQUIRED = "not_required", "Not required (no validation key)"
+        PENDING = "pending", "Waiting for the challenge handshake"
+        VERIFIED = "verified", "Verified"
+        FAILED = "failed", "The challenge handshake failed"
+
     name = models.CharField(max_length=120)
     uri = models.CharField(max_length=2000, verbose_name="URL")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STANDARD)
@@ -48,7 +60,18 @@ class Webhook(AccountScopedModel):
     status = models.PositiveSmallIntegerField(choices=Status.choices, default=Status.ACTIVE, db_index=True)
     disabled_reason = models.CharField(max_length=10, choices=DisabledReason.choices, blank=True, default="")
     disabled_at = models.DateTimeField(null=True, blank=True)
-    token = EncryptedTextField(max_length=200, blank=True, help_text="Verification token (seed: initial challenge).")
+    token = EncryptedTextField(
+        max_length=200, blank=True, help_text="Validation key of the challenge handshake (seed: Webhook Verification)."
+    )
+    verification_required = models.BooleanField(
+        default=False, editable=False, help_text="A validation key is set: deliveries wait for a handshake."
+    )
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verification_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verification_error = models.CharField(max_length=500, blank=True, editable=False)
+    send_bearer = models.BooleanField(
+        default=False, help_text="Also send the secret as Authorization: Bearer <secret> (seed), beside the signature."
+    )
     timeout_seconds = models.FloatField(null=True, blank=True, help_text="Seconds to wait for a 2xx (default 3).")
     custom_method = models.CharField(max_length=4, choices=Method.choices, default=Method.GET)
     custom_headers = models.JSONField(default=dict, blank=True)
@@ -61,6 +84,8 @@ class Webhook(AccountScopedModel):
     last_failure_at = models.DateTimeField(null=True, blank=True)
     lease_token = models.CharField(max_length=32, blank=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = WebhookQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -76,6 +101,31 @@ class Webhook(AccountScopedModel):
     @property
     def is_custom(self) -> bool:
         return self.kind == self.Kind.CUSTOM
+
+    @property
+    def is_held(self) -> bool:
+        """It has a validation key and no handshake has succeeded yet: its deliveries wait."""
+        return self.verification_required and self.verified_at is None
+
+    @property
+    def verification(self) -> str:
+        if not self.verification_required:
+            return self.Verification.NOT_REQUIRED
+        if self.verified_at is not None:
+            return self.Verification.VERIFIED
+        return self.Verification.FAILED if self.verification_error else self.Verification.PENDING
+
+    @property
+    def bearer_token(self) -> str:
+        """The secret sent as `Authorization: Bearer …` when the webhook asks for it, else empty."""
+        return self.secret if self.send_bearer else ""
+
+    def reset_verification(self) -> list[str]:
+        """A new validation key or URL: verified again from scratch. Returns the fields it set."""
+        self.verification_required = bool(self.token)
+        self.verified_at = self.verification_checked_at = None
+        self.verification_error = ""
+        return ["verification_required", "verified_at", "verification_checked_at", "verification_error"]
 
     def signing_secrets(self, now: datetime | None = None) -> list[str]:
         """The current secret, plus the previous one while the rotation overlap lasts."""

@@ -1,4 +1,5 @@
-"""Developers → Webhooks: list, create/edit with a test event, delivery log, redelivery, subscriptions."""
+"""Developers → Webhooks: list, create/edit with a test event, verification, delivery log, redelivery,
+subscriptions."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -11,8 +12,9 @@ from portal import htmx
 from portal.forms_webhooks import SubscriptionForm, WebhookForm
 from portal.models import Subscription, Webhook, WebhookDelivery
 from portal.roles import MANAGE, READ
+from portal.service_errors import ServiceError
 from portal.views import AccountViewMixin
-from portal.webhooks import services, validation
+from portal.webhooks import services, validation, verification
 from portal.webhooks.filtersets import DeliveryFilterSet, WebhookFilterSet
 
 DELIVERIES_PER_PAGE = 50
@@ -92,6 +94,7 @@ def render_detail(request, view: AccountViewMixin, webhook: Webhook, *, new_secr
     filterset, page = delivery_log(request, webhook)
     context = {
         "webhook": webhook,
+        "held_count": webhook.deliveries.filter(state=WebhookDelivery.State.PENDING).count() if webhook.is_held else 0,
         "new_secret": new_secret,
         "subscriptions": webhook.subscriptions.order_by("event", "identity"),
         "subscription_form": SubscriptionForm(webhook=webhook),
@@ -116,14 +119,19 @@ class WebhookDetailView(WebhookAccessMixin, View):
 
 
 class WebhookActionView(WebhookAccessMixin, View):
-    """POST actions on one webhook: delete, restore, rotate, redeliver-failed, test (an HTMX partial)."""
+    """POST actions on one webhook: delete, restore, rotate, redeliver-failed, verify, test (an HTMX partial)."""
 
     def post(self, request, uid, action):
         webhook = self.get_webhook(uid)
         if action == "test":
-            sent = services.send_test_event(webhook, acting_user=request.user)
-            context = {"delivery": sent, "webhook": webhook}
+            context = {"webhook": webhook}
+            try:
+                context["delivery"] = services.send_test_event(webhook, acting_user=request.user)
+            except ServiceError as exc:
+                context["error"] = str(exc)
             return htmx.render(request, "portal/webhook_test_result.html", context, partial="test-result")
+        if action == "verify":
+            return self.verify(request, webhook)
         if action == "delete":
             services.delete_webhook(webhook, acting_user=request.user)
             messages.success(request, f"“{webhook.name}” deleted. Restore it any time; pending deliveries failed.")
@@ -141,6 +149,18 @@ class WebhookActionView(WebhookAccessMixin, View):
                 messages.error(request, str(exc))
         else:
             raise Http404
+        return redirect("portal:webhook_detail", uid=webhook.uid)
+
+    def verify(self, request, webhook: Webhook):
+        try:
+            webhook = verification.verify_webhook(webhook, acting_user=request.user)
+        except ServiceError as exc:
+            messages.error(request, str(exc))
+        else:
+            if webhook.verification_error:
+                messages.error(request, f"Verification failed: {webhook.verification_error}")
+            else:
+                messages.success(request, "Verified: the endpoint answered the challenge. Deliveries go out now.")
         return redirect("portal:webhook_detail", uid=webhook.uid)
 
 

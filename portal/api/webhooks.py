@@ -1,4 +1,4 @@
-"""API: `/webhooks` (CRUD with soft delete, restore, ping, rotate-secret, deliveries, redeliver-failed),
+"""API: `/webhooks` (CRUD with soft delete, restore, ping, verify, rotate-secret, deliveries, redeliver-failed),
 `/webhooks/deliveries` (log, redeliver) and `/subscriptions`."""
 
 import uuid
@@ -16,7 +16,7 @@ from portal.api.responses import envelope
 from portal.api.viewsets import AccountScopedViewSet
 from portal.models import Subscription, Webhook, WebhookDelivery
 from portal.roles import MANAGE
-from portal.webhooks import registry, services, validation
+from portal.webhooks import registry, services, validation, verification
 from portal.webhooks.filtersets import DeliveryFilterSet, SubscriptionFilterSet, WebhookFilterSet
 
 SECRET_ONCE = "Copy the secret now: it will not be shown again."
@@ -52,6 +52,20 @@ class WebhookSerializer(serializers.ModelSerializer):
     custom_params = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     custom_form = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     secret_rotation_ends_at = serializers.DateTimeField(source="previous_secret_expires_at", read_only=True)
+    token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Validation key: when set, nothing is delivered until the endpoint answers the challenge handshake.",
+    )
+    send_bearer = serializers.BooleanField(
+        required=False, help_text="Also send the secret as Authorization: Bearer <secret>, beside the signature."
+    )
+    verification = serializers.ChoiceField(
+        choices=Webhook.Verification.choices,
+        read_only=True,
+        help_text="not_required (no validation key), pending or failed (deliveries held), verified.",
+    )
 
     class Meta:
         model = Webhook
@@ -62,6 +76,11 @@ class WebhookSerializer(serializers.ModelSerializer):
             "secret",
             "status",
             "token",
+            "send_bearer",
+            "verification",
+            "verified_at",
+            "verification_checked_at",
+            "verification_error",
             "timeout_seconds",
             "kind",
             "custom_method",
@@ -79,7 +98,16 @@ class WebhookSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["disabled_reason", "disabled_at", "failing_since", "last_success_at", "last_failure_at"]
+        read_only_fields = [
+            "disabled_reason",
+            "disabled_at",
+            "failing_since",
+            "last_success_at",
+            "last_failure_at",
+            "verified_at",
+            "verification_checked_at",
+            "verification_error",
+        ]
         extra_kwargs = {"name": {"required": True}, "uri": {"required": True}}
 
     def validate_secret(self, value):
@@ -146,6 +174,7 @@ class WebhookViewSet(PublicIdLookupMixin, AccountScopedViewSet):
         "destroy": MANAGE,
         "restore": MANAGE,
         "ping": MANAGE,
+        "verify": MANAGE,
         "rotate_secret": MANAGE,
         "redeliver_failed": MANAGE,
     }
@@ -195,6 +224,21 @@ class WebhookViewSet(PublicIdLookupMixin, AccountScopedViewSet):
         sent = services.send_test_event(self.get_object(), acting_user=request.user)
         outcome = "Test Event Delivered" if sent.state == WebhookDelivery.State.SUCCEEDED else "Test Event Failed"
         return envelope(DeliverySerializer(sent).data, outcome)
+
+    @extend_schema(
+        request=None,
+        responses=WebhookSerializer,
+        summary="Run the challenge handshake now (POST ?token=<key> with {validation_key, challenge})",
+    )
+    @action(detail=True, methods=["post"])
+    def verify(self, request, id=None):
+        """409 without a validation key; otherwise 200 with the outcome in `verification`/`verification_error`."""
+        webhook = verification.verify_webhook(self.get_object(), acting_user=request.user)
+        if webhook.verification_error:
+            message = f"Webhook Verification Failed: {webhook.verification_error}"
+        else:
+            message = "Webhook Verified"
+        return envelope(self.get_serializer(webhook).data, message)
 
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Rotate the signing secret (with overlap)")
     @action(detail=True, methods=["post"], url_path="rotate-secret")

@@ -7,6 +7,8 @@ run out), so two workers never send the same queue; a crashed worker's lease sim
 claims the queues whose head is due with `select_for_update(skip_locked=True)` and enqueues one task per
 queue; it is idempotent (a queue with a live lease is skipped). A queue run keeps its HTTP connection alive
 and writes successes in small batches. Times come from an injectable clock (`timezone.now` by default).
+Only `Webhook.objects.sending()` queues are claimed: a webhook waiting for its challenge handshake
+(portal.webhooks.verification) gets its deliveries all the same, held pending until it is verified.
 """
 
 import json
@@ -158,7 +160,8 @@ def claim(webhook_id: int, now: datetime | None = None) -> str | None:
     now = now or timezone.now()
     token = uuid.uuid4().hex
     updated = (
-        Webhook.objects.filter(pk=webhook_id, status=ACTIVE)
+        Webhook.objects.sending()
+        .filter(pk=webhook_id)
         .filter(_lease_free(now))
         .update(lease_token=token, lease_until=_lease_end(now))
     )
@@ -181,9 +184,7 @@ def relaxed_durability():
 
 def renew(webhook_id: int, token: str, now: datetime) -> bool:
     with relaxed_durability():
-        updated = Webhook.objects.filter(pk=webhook_id, lease_token=token, status=ACTIVE).update(
-            lease_until=_lease_end(now)
-        )
+        updated = Webhook.objects.sending().filter(pk=webhook_id, lease_token=token).update(lease_until=_lease_end(now))
     return bool(updated)
 
 
@@ -221,7 +222,8 @@ def sweep(now: datetime | None = None, limit: int = 200) -> list[int]:
     claimed: list[tuple[int, str]] = []
     with transaction.atomic():
         candidates = list(
-            Webhook.objects.filter(status=ACTIVE, pk__in=due_webhook_ids(now))
+            Webhook.objects.sending()
+            .filter(pk__in=due_webhook_ids(now))
             .filter(_lease_free(now))
             .select_for_update(skip_locked=True)
             .order_by("pk")
@@ -237,7 +239,7 @@ def sweep(now: datetime | None = None, limit: int = 200) -> list[int]:
 
 
 def holds_lease(webhook_id: int, token: str) -> bool:
-    return Webhook.objects.filter(pk=webhook_id, lease_token=token, status=ACTIVE).exists()
+    return Webhook.objects.sending().filter(pk=webhook_id, lease_token=token).exists()
 
 
 def run_queue(webhook_id: int, token: str, *, clock: Clock | None = None, batch: int | None = None) -> int:
@@ -313,7 +315,7 @@ def build_request(webhook: Webhook, delivery: WebhookDelivery, now: datetime) ->
     if not webhook.is_custom:
         body = body_bytes(delivery.payload)
         headers = {"Content-Type": "application/json"}
-        headers.update(signing.signed_headers(webhook.signing_secrets(now), msg_id, timestamp, body))
+        headers.update(signing.auth_headers(webhook, msg_id, timestamp, body, now))
         return transport.OutgoingRequest("POST", webhook.uri, headers, body)
     values = template_values(delivery)
     url = custom.render_url(webhook.uri, webhook.custom_params, values)
@@ -325,13 +327,18 @@ def build_request(webhook: Webhook, delivery: WebhookDelivery, now: datetime) ->
         )
         if not any(key.lower() == "content-type" for key in headers):
             headers["Content-Type"] = content_type
-    headers.update(signing.signed_headers(webhook.signing_secrets(now), msg_id, timestamp, body))
+    headers.update(signing.auth_headers(webhook, msg_id, timestamp, body, now))
     return transport.OutgoingRequest(webhook.custom_method, url, headers, body)
+
+
+def _shown_header(name: str, value: str) -> str:
+    """Header values as the delivery log shows them: credentials hidden."""
+    return f"{value.partition(' ')[0]} (hidden)" if name.lower() == "authorization" else value
 
 
 def describe_request(request: transport.OutgoingRequest) -> str:
     lines = [f"{request.method} {request.url}"]
-    lines += [f"{key}: {value}" for key, value in request.headers.items()]
+    lines += [f"{key}: {_shown_header(key, value)}" for key, value in request.headers.items()]
     text = "\n".join(lines) + "\n\n" + request.body.decode("utf-8", errors="replace")
     return text[:REQUEST_EXCERPT_CHARS]
 

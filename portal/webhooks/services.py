@@ -8,10 +8,12 @@ from django.utils import timezone
 
 from portal.audit import record
 from portal.models import Account, Event, Subscription, Webhook, WebhookDelivery
-from portal.webhooks import conf, delivery, registry, signing
+from portal.service_errors import ServiceError
+from portal.webhooks import conf, delivery, registry, signing, tasks
 
 PENDING, SUCCEEDED, FAILED = WebhookDelivery.State.values
-AUDITED_FIELDS = ("name", "uri", "kind", "status", "timeout_seconds", "custom_method")
+AUDITED_FIELDS = ("name", "uri", "kind", "status", "timeout_seconds", "custom_method", "send_bearer")
+HELD = "Verify the webhook first: it receives nothing until its endpoint answers the challenge handshake."
 
 
 class WebhookInactive(Exception):
@@ -34,20 +36,39 @@ def create_webhook(account: Account, cleaned: dict, *, secret: str, acting_user=
     webhook = Webhook(account=account, secret=secret, **cleaned)
     if webhook.status == Webhook.Status.INACTIVE:
         webhook.disabled_reason, webhook.disabled_at = Webhook.DisabledReason.MANUAL, timezone.now()
+    webhook.reset_verification()
     webhook.save()
     record(account, acting_user, "webhook.created", webhook, after=snapshot(webhook))
+    if webhook.is_held:
+        _start_handshake(webhook)
     return CreatedWebhook(webhook=webhook, secret=secret)
 
 
+def _start_handshake(webhook: Webhook) -> None:
+    """After commit: the seed's initial challenge request for a new validation key or URL (portal.webhooks.verify);
+    without a key any held deliveries leave."""
+    if webhook.is_held:
+        transaction.on_commit(lambda: tasks.verify_webhook_handshake.delay(webhook.pk), robust=True)
+    else:
+        _restart_queue(webhook)
+
+
 def update_webhook(webhook: Webhook, cleaned: dict, *, acting_user=None) -> Webhook:
-    """Apply validated fields; switching the status runs the same path as disable/restore."""
+    """Apply validated fields; switching the status runs the same path as disable/restore. A new validation key,
+    or a new URL of a webhook that has one, needs a new handshake."""
     before = snapshot(webhook)
     new_status = cleaned.pop("status", webhook.status)
+    reverify = cleaned.get("token", webhook.token) != webhook.token or (
+        webhook.token and cleaned.get("uri", webhook.uri) != webhook.uri
+    )
     with transaction.atomic():
         for field, value in cleaned.items():
             setattr(webhook, field, value)
-        webhook.save(update_fields=[*cleaned, "updated_at"])
+        fields = [*cleaned, *(webhook.reset_verification() if reverify else [])]
+        webhook.save(update_fields=[*fields, "updated_at"])
         record(webhook.account, acting_user, "webhook.updated", webhook, before=before, after=snapshot(webhook))
+        if reverify:
+            _start_handshake(webhook)
     if new_status != webhook.status:
         if new_status == Webhook.Status.ACTIVE:
             restore_webhook(webhook, acting_user=acting_user)
@@ -85,6 +106,8 @@ def rotate_secret(webhook: Webhook, *, new_secret: str | None = None, acting_use
 
 def send_test_event(webhook: Webhook, *, acting_user=None) -> WebhookDelivery:
     """Send a `webhook:ping` to this webhook now (one attempt, no retries) and return its delivery."""
+    if webhook.is_held:
+        raise ServiceError(HELD)
     event = Event.objects.create(
         account=webhook.account, name="webhook:ping", payload=dict(registry.get("webhook:ping").sample_payload)
     )

@@ -1,7 +1,9 @@
 """Standard Webhooks signatures: `v1,<base64 HMAC-SHA256>` over `id.timestamp.body` with a `whsec_` secret.
 
 See https://www.standardwebhooks.com/: receivers verify with any Standard Webhooks library. During a secret
-rotation several secrets sign the same message and the signatures are sent space-separated.
+rotation several secrets sign the same message and the signatures are sent space-separated. A webhook may also
+ask for the seed's simpler check, its secret as `Authorization: Bearer <secret>` (`auth_headers`); the signature
+is sent all the same.
 """
 
 import base64
@@ -10,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24
@@ -74,3 +77,12 @@ def signed_headers(secrets_in_use: Iterable[str], msg_id: str, timestamp: int, b
         "webhook-timestamp": str(int(timestamp)),
         "webhook-signature": signature_header(secrets_in_use, msg_id, timestamp, body),
     }
+
+
+def auth_headers(webhook, msg_id: str, timestamp: int, body: bytes | str, now: datetime) -> dict[str, str]:
+    """The headers of one request to `webhook`: the signatures of its secrets in use, and `Authorization: Bearer
+    <secret>` when it asks for that too."""
+    headers = signed_headers(webhook.signing_secrets(now), msg_id, timestamp, body)
+    if webhook.bearer_token:
+        headers["Authorization"] = f"Bearer {webhook.bearer_token}"
+    return headers

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from portal.webhooks import delivery
+from portal.models import Webhook
+from portal.webhooks import delivery, verification
 
 
 @shared_task(name="portal.webhooks.deliver", ignore_result=True)
@@ -21,3 +22,12 @@ def sweep_webhook_deliveries() -> int:
 def prune_webhook_deliveries() -> int:
     """Beat: drop finished deliveries older than WEBHOOK_RETENTION_DAYS."""
     return delivery.prune()
+
+
+@shared_task(name="portal.webhooks.verify", ignore_result=True)
+def verify_webhook_handshake(webhook_id: int) -> bool:
+    """After a validation key or URL was set: the challenge handshake (skipped once it succeeded)."""
+    webhook = Webhook.objects.filter(pk=webhook_id).first()
+    if webhook is None or not webhook.is_held:
+        return False
+    return verification.verify_webhook(webhook).verified_at is not None

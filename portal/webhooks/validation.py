@@ -118,6 +118,7 @@ WEBHOOK_FIELDS = (
     "kind",
     "status",
     "token",
+    "send_bearer",
     "timeout_seconds",
     "custom_method",
     "custom_headers",
@@ -159,7 +160,14 @@ def clean_webhook(data: dict, current: dict | None = None) -> dict:
         errors["status"] = ["The status is 1 (active) or 0 (inactive)."]
     else:
         cleaned["status"] = int(status)
-    cleaned["token"] = str(merged.get("token") or "")[:200]
+    cleaned["token"] = str(merged.get("token") or "").strip()[:200]
+    cleaned["send_bearer"] = bool(merged.get("send_bearer"))
+    if (
+        cleaned["send_bearer"]
+        and is_custom
+        and any(str(key).strip().lower() == "authorization" for key in merged.get("custom_headers") or {})
+    ):
+        errors["send_bearer"] = ["The headers already set Authorization: remove it, or leave the Bearer option off."]
     if is_custom:
         method = str(merged.get("custom_method") or Webhook.Method.GET).upper()
         if method not in Webhook.Method.values:

@@ -3,6 +3,7 @@
 receiver = HttpReceiver().start()
 receiver.respond(Reply(500), Reply(429, headers={"Retry-After": "7"}))  # the next two answers
 receiver.default = Reply(200, body=b"ok", delay=0.0)                     # every later answer
+receiver.default = lambda request: Reply(200, body=request.body)          # or an answer made from the request
 ... receiver.url("/hook"), receiver.wait_for(3), receiver.requests ...
 receiver.stop()        # down (the port is kept, start() brings it back on the same port)
 """
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +46,9 @@ class ReceivedRequest:
     @property
     def text(self) -> str:
         return self.body.decode()
+
+
+Answer = Callable[[ReceivedRequest], Reply]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -117,8 +122,8 @@ class HttpReceiver:
         self.host = host
         self.port = port
         self.tls = tls
-        self.default = Reply()
-        self._script: deque[Reply] = deque()
+        self.default: Reply | Answer = Reply()
+        self._script: deque[Reply | Answer] = deque()
         self._requests: list[ReceivedRequest] = []
         self._lock = threading.Condition()
         self._server: _Server | None = None
@@ -148,17 +153,17 @@ class HttpReceiver:
     def url(self, path: str = "/") -> str:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}{path}"
 
-    def respond(self, *replies: Reply | int) -> None:
-        """Queue the next answers (a Reply or just a status); afterwards `default` answers."""
+    def respond(self, *replies: "Reply | int | Answer") -> None:
+        """Queue the next answers (a Reply, just a status, or a function of the request); afterwards `default`."""
         with self._lock:
-            self._script.extend(reply if isinstance(reply, Reply) else Reply(reply) for reply in replies)
+            self._script.extend(Reply(reply) if isinstance(reply, int) else reply for reply in replies)
 
     def _record(self, received: ReceivedRequest) -> Reply:
         with self._lock:
             self._requests.append(received)
             reply = self._script.popleft() if self._script else self.default
             self._lock.notify_all()
-        return reply
+        return reply(received) if callable(reply) else reply
 
     @property
     def requests(self) -> list[ReceivedRequest]:
