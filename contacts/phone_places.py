@@ -11,8 +11,9 @@
 
 The prefix tables hold prefixes of at most `PREFIX_DIGITS` digits (country code included), so every number that
 shares those digits and its length gets the same answer from them: answers are cached per (prefix, length), and a
-campaign's numbers cost one lookup per range rather than one per number. `country_name(iso)` is the English name
-of a country code, cached.
+campaign's numbers cost one lookup per range rather than one per number. The number type, which decides whether a
+provider or an area applies at all, is the first looked-up number's (numbering plans type whole ranges).
+`country_name(iso)` is the English name of a country code, cached.
 """
 
 from __future__ import annotations
