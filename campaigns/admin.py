@@ -1,3 +1,10 @@
 """Django admin registrations of the campaigns app (platform staff)."""
 
-from campaigns import admin_routing, admin_scheduled, admin_sending, admin_templates, admin_verify  # noqa: F401
+from campaigns import (  # noqa: F401
+    admin_links,
+    admin_routing,
+    admin_scheduled,
+    admin_sending,
+    admin_templates,
+    admin_verify,
+)

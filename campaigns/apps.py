@@ -7,6 +7,7 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from campaigns import tasks  # noqa: F401  (registers the Celery tasks the sending core names)
         from campaigns.exports import DELIVERY_REPORT_EXPORT, MESSAGE_EXPORT
+        from campaigns.link_visits import visit_event_type
         from campaigns.matching import connect_invalidation
         from campaigns.sending.events import listen_to_statuses, status_event_type
         from campaigns.services import BLOCKED_TEMPLATES_CLEANUP
@@ -18,6 +19,7 @@ class CampaignsConfig(AppConfig):
 
         registry.register(status_event_type())
         registry.register(verify_events.status_event_type())
+        registry.register(visit_event_type())
         listen_to_statuses(follow_messages)
         connect_invalidation()
         cleanup.register(BLOCKED_TEMPLATES_CLEANUP)

@@ -37,6 +37,11 @@ DEFAULTS = {
     "SMS_PREPARE_CHUNK_SIZE": 5000,
     # Preparation on PostgreSQL: threads (each with a connection) writing chunks while the next are rendered.
     "SMS_PREPARE_WRITERS": 2,
+    # Smart links: the short host's base URL (codes are served under its path), the code length (base62), and a
+    # MaxMind DB (.mmdb) file for the country of a visit (empty: no place recorded).
+    "SHORT_LINK_BASE_URL": "http://127.0.0.1:8000/l",
+    "SHORT_LINK_CODE_LENGTH": 8,
+    "SHORT_LINK_GEOIP_DATABASE": "",
     # Verify: wrong checks before a code is dead; checks per API token per minute.
     "VERIFY_MAX_CHECKS": 5,
     "VERIFY_CHECKS_PER_TOKEN_PER_MINUTE": 600,

@@ -1,11 +1,11 @@
-"""`filter[...]` of sender, template and blocked template lists (the API and the HTMX lists share them)."""
+"""`filter[...]` of sender, template, blocked template and smart link lists (the API and the HTMX lists share them)."""
 
 import uuid
 
 import django_filters as filters
 from django.db.models import Q
 
-from campaigns.models import BlockedTemplate, Sender, SenderStatus, Template, TemplateStatus, TemplateType
+from campaigns.models import BlockedTemplate, Sender, SenderStatus, SmartLink, Template, TemplateStatus, TemplateType
 
 
 class SenderFilterSet(filters.FilterSet):
@@ -49,4 +49,13 @@ class BlockedTemplateFilterSet(filters.FilterSet):
 
     class Meta:
         model = BlockedTemplate
+        fields = []
+
+
+class SmartLinkFilterSet(filters.FilterSet):
+    campaign = filters.UUIDFilter(field_name="campaign__uid")
+    group_id = filters.UUIDFilter(field_name="group_id")
+
+    class Meta:
+        model = SmartLink
         fields = []

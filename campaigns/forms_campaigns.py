@@ -11,6 +11,7 @@ from django import forms
 from django.utils import timezone
 
 from campaigns.conf import setting
+from campaigns.links import RESERVED_VARIABLES, LinkOptions, check_link_options
 from campaigns.models import Campaign, Sender, Template
 from campaigns.rendering import required_variables, variables_in
 from campaigns.sending.errors import SendingError
@@ -40,6 +41,16 @@ class CampaignForm(forms.Form):
     message_type = forms.ChoiceField(choices=MessageType.choices, initial=MessageType.AUTO, label="Type")
     max_units = forms.TypedChoiceField(
         choices=[("", "No limit"), ("2", "2 parts"), ("3", "3 parts")], coerce=int, empty_value=None, required=False
+    )
+    track_links = forms.BooleanField(
+        required=False, label="Track links", help_text="Each URL of the text becomes a short link per recipient."
+    )
+    smart_link_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        max_length=2000,
+        label="Smart link",
+        help_text="Where {{smart_link}} in the text leads (shortened per recipient).",
     )
     when = forms.ChoiceField(
         choices=[(SEND_NOW, "Send now"), (SCHEDULE, "Schedule for the start time")],
@@ -75,7 +86,7 @@ class CampaignForm(forms.Form):
         return template.body if template else (self.cleaned_data.get("text") or "")
 
     def variables(self) -> list[str]:
-        return variables_in(self.body())
+        return [name for name in variables_in(self.body()) if name not in RESERVED_VARIABLES]
 
     def mapping(self) -> dict:
         """`map_<var>_source` / `map_<var>_default` inputs as the campaign's variable mapping; a variable not
@@ -113,6 +124,11 @@ class CampaignForm(forms.Form):
         if not any([data.get("groups"), data.get("segments"), data.get("tags"), self.numbers_list()]):
             self.add_error("groups", "Choose at least one group, segment or tag, or give numbers.")
         self._clean_when(data)
+        try:
+            options = LinkOptions(bool(data.get("track_links")), data.get("smart_link_url") or "")
+            check_link_options(self.body(), options)
+        except SendingError as error:
+            self.add_error("smart_link_url", str(error))
         return data
 
     def _clean_when(self, data) -> None:
@@ -167,5 +183,7 @@ class CampaignForm(forms.Form):
             batch_size=data.get("batch_size"),
             batch_interval_minutes=data.get("batch_interval_minutes"),
             throttle_per_second=data.get("throttle_per_second"),
+            track_links=bool(data.get("track_links")),
+            smart_link_url=data.get("smart_link_url") or "",
             created_by=user,
         )

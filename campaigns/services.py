@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from campaigns.link_rules import short_domain_unlisted
 from campaigns.matching import invalidate_account
 from campaigns.models import (
     BlockedTemplate,
@@ -223,6 +224,7 @@ def template_facts(account, *, body: str, sender: Sender | None, consent_templat
         brand_names=tuple(account.brand_names or ()),
         other_bodies_by_sender=others,
         has_consent_template=consent_template is not None,
+        links_need_whitelisting=short_domain_unlisted(account, sender),
     )
 
 

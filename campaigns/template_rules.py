@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 
 from campaigns.encoding import GSM_CHARACTERS
+from campaigns.link_rules import check_short_link_domain
 from campaigns.variables import ParsedBody, braced, parse_body, variable_names
 
 ERROR, WARNING = "error", "warning"
@@ -73,6 +74,7 @@ class AccountFacts:
     brand_names: tuple[str, ...] = ()
     other_bodies_by_sender: Mapping[str, Collection[str]] = field(default_factory=dict)
     has_consent_template: bool = False
+    links_need_whitelisting: bool = False  # India, short-link domain not marked whitelisted (campaigns.link_rules)
 
 
 def setting(name: str, default: int) -> int:
@@ -481,6 +483,7 @@ def validate_template(
         *check_opt_out(body, template_type),
         *check_brand(body, facts),
         *check_cta(body, parsed, masked),
+        *(Finding(*raw) for raw in check_short_link_domain(parsed, masked, facts.links_need_whitelisting)),
         *check_legacy_type(template_type),
     ]
     return sorted(findings, key=lambda f: (f.severity != ERROR, f.field != "body", f.start, f.code))

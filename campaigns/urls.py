@@ -4,11 +4,12 @@ from django.urls import path
 
 from campaigns.urls_sending import urlpatterns as sending_urls
 from campaigns.urls_templates import urlpatterns as template_urls
-from campaigns.views import scheduled, verify
+from campaigns.views import links, scheduled, verify
 
 app_name = "campaigns"
 
 urlpatterns = [
+    path("<uuid:uid>/links/", links.CampaignLinksView.as_view(), name="campaign_links"),  # before the actions
     *template_urls,
     *sending_urls,
     path("scheduled/", scheduled.ScheduledSendListView.as_view(), name="scheduled_list"),

@@ -7,6 +7,7 @@ up with a source or a default (`missing_values`), otherwise messages would go ou
 
 from collections.abc import Iterable, Mapping
 
+from campaigns.links import RESERVED_VARIABLES
 from campaigns.rendering import ATTRIBUTE_PREFIX
 from campaigns.variables import braced
 
@@ -45,9 +46,11 @@ def default_source(account, name: str) -> str:
 
 
 def with_default_sources(account, variables: Iterable[str], mapping: Mapping | None) -> dict:
-    """The mapping with a default source for each variable that has none."""
+    """The mapping with a default source for each variable that has none (`{{smart_link}}` is the send's)."""
     complete = {}
     for name in variables:
+        if name in RESERVED_VARIABLES:
+            continue
         rule = dict((mapping or {}).get(name) or {})
         if not (rule.get("source") or "").strip():
             rule["source"] = default_source(account, name)
@@ -63,6 +66,8 @@ def missing_values(variables: Iterable[str], mapping: Mapping | None, remedy: st
     """One message per variable that has neither a source nor a default, naming the variable."""
     missing = []
     for name in variables:
+        if name in RESERVED_VARIABLES:
+            continue
         rule = (mapping or {}).get(name) or {}
         if not (rule.get("source") or "").strip() and not str(rule.get("default") or "").strip():
             missing.append(f"Variable {braced(name)} has no value: {remedy}.")

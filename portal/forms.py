@@ -41,6 +41,7 @@ class AccountSettingsForm(forms.ModelForm):
             "mobile_secure",
             "hide_msg",
             "brand_names",
+            "cta_short_domain_whitelisted",
             "api_read_rate_per_minute",
             "api_write_rate_per_second",
         ]

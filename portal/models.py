@@ -91,6 +91,12 @@ class Account(SpendingCaps):
         verbose_name="DLT telemarketer id (TM ID)",
         help_text="India: sent as the TM_ID TLV on SMPP routes to IN; empty uses the connector's.",
     )
+    cta_short_domain_whitelisted = models.BooleanField(
+        default=False,
+        verbose_name="Short-link domain whitelisted as a CTA",
+        help_text="India: the smart-link short domain is whitelisted on the DLT portal (templates with links stop "
+        "warning).",
+    )
     api_read_rate_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Overrides the default API read limit per token (requests per minute)."
     )

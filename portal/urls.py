@@ -48,6 +48,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     re_path(r"^api/", errors.api_not_found),
     path("", include(app_patterns)),
+    path("", include("campaigns.urls_links")),
 ]
 
 handler404 = "portal.errors.not_found"

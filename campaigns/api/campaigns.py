@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 
 from campaigns.api.sending import PortField, parse_send_time
 from campaigns.filtersets_sending import CampaignFilterSet
+from campaigns.links import LinkOptions, check_link_options
 from campaigns.lookups import is_uuid
 from campaigns.models import Campaign, Sender, Template
 from campaigns.rendering import required_variables, variables_in
@@ -106,6 +107,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "batch_interval_minutes",
             "throttle_per_second",
             "webhook_id",
+            "track_links",
+            "smart_link_url",
             *CAMPAIGN_READ_ONLY_FIELDS,
         ]
         read_only_fields = CAMPAIGN_READ_ONLY_FIELDS
@@ -137,6 +140,8 @@ class CampaignSerializer(serializers.ModelSerializer):
         if missing:
             raise serializers.ValidationError({"variable_mapping": missing})
         attrs["variable_mapping"] = mapping
+        links = [attrs.get(name, getattr(self.instance, name, None)) for name in ("track_links", "smart_link_url")]
+        check_link_options(body, LinkOptions(bool(links[0]), links[1] or ""))
         return attrs
 
 

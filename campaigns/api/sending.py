@@ -12,6 +12,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from campaigns.encoding import PORT_ERROR, parse_port
+from campaigns.links import LinkOptions
 from campaigns.lookups import approved_sender, template_by_reference, template_for_text
 from campaigns.sending import caps
 from campaigns.sending.billing import current_balance
@@ -107,6 +108,16 @@ class SendOptionsSerializer(serializers.Serializer):
     max_units = serializers.IntegerField(min_value=2, max_value=3, required=False, allow_null=True)
     webhook_id = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
     meta = serializers.DictField(required=False, default=dict, help_text="Your key-value data, kept on each message.")
+    track_links = serializers.BooleanField(
+        required=False, default=False, help_text="Shorten each http(s):// or www. URL of the text per recipient."
+    )
+    smart_link_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        default="",
+        help_text="Where {{smart_link}} in the text leads (an http:// or https:// URL), shortened per recipient.",
+    )
 
     def validate(self, attrs):
         if attrs.get("time") and attrs.get("schedule_time"):
@@ -178,6 +189,7 @@ def _options(data: dict, account: Account) -> dict:
         "meta": _meta(data),
         "send_at": parse_send_time(data.get(time_field), account, field=time_field),
         "time_field": time_field,
+        "links": LinkOptions(bool(data.get("track_links")), data.get("smart_link_url") or ""),
     }
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campaigns.api import billing, caps, messages, sending
+from campaigns.api import billing, caps, links, messages, sending
 from campaigns.api.campaigns import CampaignViewSet
 from campaigns.api.connectors import ConnectorViewSet
 from campaigns.api.routes import RouteViewSet
@@ -16,6 +16,7 @@ router = Router()
 router.register("sms/senders", SenderViewSet, basename="sender")
 router.register("sms/templates", TemplateViewSet, basename="template")
 router.register("sms/messages", messages.MessageViewSet, basename="message")
+router.register("sms/links", links.SmartLinkViewSet, basename="smart-link")
 router.register("sms/scheduled", ScheduledSendViewSet, basename="scheduled-send")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("sms/connectors", ConnectorViewSet, basename="connector")

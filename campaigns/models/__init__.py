@@ -1,6 +1,7 @@
 """Models of the campaigns app, one module per topic, re-exported here."""
 
 from .campaigns import *  # noqa: F403
+from .links import *  # noqa: F403
 from .routing import *  # noqa: F403
 from .scheduled import *  # noqa: F403
 from .senders import *  # noqa: F403

@@ -111,6 +111,8 @@ class Campaign(AccountScopedModel):
     throttle_per_second = models.PositiveIntegerField(null=True, blank=True, help_text="Messages per second at most.")
     connector = models.ForeignKey(Connector, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     webhook_id = models.CharField(max_length=64, blank=True)
+    track_links = models.BooleanField(default=False, help_text="Shorten every URL of the text per recipient.")
+    smart_link_url = models.URLField(max_length=2000, blank=True, help_text="Where {{smart_link}} leads.")
     state = models.CharField(max_length=12, choices=CampaignState.choices, default=CampaignState.DRAFT, db_index=True)
     state_reason = models.CharField(max_length=200, blank=True)
     recipients_count = models.PositiveIntegerField(default=0, help_text="Message rows created.")

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.links import LinkOptions, Shortener, check_link_options, shortener_for
 from campaigns.rendering import required_variables
 from campaigns.routing import Router
 from campaigns.sending import billing, scheduled, work
@@ -35,6 +36,7 @@ class SendOutcome:
     accepted: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
     cost: Decimal = Decimal("0")
+    shortener: Shortener | None = field(default=None, repr=False)  # the send's smart links, when it has some
 
 
 @dataclass
@@ -61,6 +63,7 @@ class SendRequest:
     secret_values: tuple[str, ...] = ()
     # A message the user asked for (a Verify code) is not marketing: only `all` and sender opt-outs stop it.
     requested_by_user: bool = False
+    links: LinkOptions = field(default_factory=LinkOptions)  # track links / the URL of {{smart_link}}
 
 
 def check_request(request: SendRequest, now: datetime) -> None:
@@ -68,6 +71,7 @@ def check_request(request: SendRequest, now: datetime) -> None:
     check_start_time(request.send_at, now, field=request.time_field)
     if not request.sender.is_approved:
         raise SendingError(f"Sender {request.sender.name} is not approved.", field="sender")
+    check_link_options(request.template.body if request.template is not None else request.text, request.links)
     if request.template is None:
         check_free_text(request.text, field="message")
     else:
@@ -82,6 +86,10 @@ def check_request(request: SendRequest, now: datetime) -> None:
 
 def plan_send(account: Account, request: SendRequest) -> tuple[SendOutcome, list[Draft]]:
     """Each number's draft or refusal (invalid, repeated, opted out, or what planning refuses)."""
+    outcome, drafts = SendOutcome(group_id=uuid.uuid4()), []
+    outcome.shortener = shortener_for(
+        request.links, account_id=account.pk, group_id=outcome.group_id, sender_name=request.sender.name
+    )
     spec = build_spec(
         account,
         sender=request.sender,
@@ -91,8 +99,8 @@ def plan_send(account: Account, request: SendRequest) -> tuple[SendOutcome, list
         max_units=request.max_units,
         service=request.service,
         port=request.destination_port,
+        shortener=outcome.shortener,
     )
-    outcome, drafts = SendOutcome(group_id=uuid.uuid4()), []
     numbers = {"numbers": request.recipients}
     chunks = recipients(
         account,
@@ -135,9 +143,10 @@ def send_messages(account: Account, request: SendRequest, *, actor=None, dry_run
         drafts, defaults.sealed_body = _sealed(drafts, request.secret_values)
     release = request.send_at if request.send_at and request.send_at > now else now
     router = Router(account.pk, request.service or request.sender.service)
-    rows = draft_rows(drafts, lambda index: release, router)
+    shortener = outcome.shortener
     with transaction.atomic():
-        write_messages(defaults, now, rows)
+        rows = draft_rows(drafts, lambda index: release, router, shortener)
+        write_messages(defaults, now, rows, shortener.take() if shortener is not None else ())
         if rows:
             after = {"group_id": str(outcome.group_id), "n": len(rows)}
             record(account, actor, "sms.sent", request.sender, after=after)

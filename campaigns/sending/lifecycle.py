@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from campaigns.conf import setting
+from campaigns.links import LinkOptions, check_link_options
 from campaigns.models import Campaign, Message
 from campaigns.rendering import required_variables, variables_in
 from campaigns.sending import billing, work
@@ -58,6 +59,7 @@ def check_ready(campaign: Campaign) -> None:
     missing = missing_values(required_variables(campaign.body), campaign.variable_mapping)
     if missing:
         raise SendingError(missing[0], field="variable_mapping")
+    check_link_options(campaign.body, LinkOptions(campaign.track_links, campaign.smart_link_url))
     if is_empty(campaign.audience):
         raise SendingError("Choose at least one group, segment, tag or number.", field="audience")
 

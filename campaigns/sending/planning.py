@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from campaigns.conf import setting
 from campaigns.encoding import PORT_IE_BYTES, SmsEncoding, analyze, to_gsm_lossy
+from campaigns.links import Shortener, campaign_shortener
 from campaigns.matching import match_message
 from campaigns.models import Campaign, TemplateType
 from campaigns.pricing import price_list
@@ -42,6 +43,7 @@ class Draft:
     cost: Decimal
     template_id: int | None
     india_promotional: bool
+    links: tuple[tuple[int, str], ...] = ()  # (position, target) of each short URL placeholder in `body`
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class SendSpec:
     promotional: bool
     variable_limit: int
     port: int | None = None
+    shortener: Shortener | None = None  # smart links: the send's URLs shortened per recipient
     match_cache: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -90,6 +93,7 @@ def build_spec(
     mapping: dict | None = None,
     service: str | None = None,
     port: int | None = None,
+    shortener: Shortener | None = None,
 ) -> SendSpec:
     service = service or sender.service
     if template is not None:
@@ -100,7 +104,7 @@ def build_spec(
         account=account,
         sender=sender,
         service=service,
-        compiled=compile_body(body),
+        compiled=compile_body(shortener.expand(body) if shortener is not None else body),
         template=template,
         message_type=message_type or MessageType.AUTO,
         max_units=max_units,
@@ -110,6 +114,7 @@ def build_spec(
         promotional=promotional,
         variable_limit=variable_max_length(),
         port=port,
+        shortener=shortener,
     )
 
 
@@ -157,6 +162,9 @@ def plan_message(
     if refusal is not None:
         return refusal
     text = compiled.join(filled)
+    links = ()
+    if spec.shortener is not None:
+        text, links = spec.shortener.shorten(text)
     template_id = spec.template.pk if spec.template is not None else None
     promotional = spec.promotional
     if spec.match_required:
@@ -181,6 +189,7 @@ def plan_message(
         cost=price * encoding.parts,
         template_id=template_id,
         india_promotional=promotional and country == "IN",
+        links=links,
     )
 
 
@@ -214,6 +223,7 @@ def campaign_spec(campaign: Campaign) -> SendSpec:
         max_units=campaign.max_units,
         mapping=campaign.variable_mapping,
         port=campaign.destination_port,
+        shortener=campaign_shortener(campaign),
     )
 
 
@@ -229,10 +239,12 @@ def campaign_recipients(campaign: Campaign, spec: SendSpec, chunk_size: int) -> 
     )
 
 
-def plan_campaign(campaign: Campaign, on_drafts: Callable[[list[Draft], int], None] | None = None) -> PreparationCounts:
+def plan_campaign(
+    campaign: Campaign, on_drafts: Callable[[list[Draft], int], None] | None = None, spec: SendSpec | None = None
+) -> PreparationCounts:
     """Walk the audience once: count recipients, opt-outs and rejections; hand each chunk of drafts to
-    `on_drafts(drafts, first_index)` (preparation writes them; a quote only counts)."""
-    spec = campaign_spec(campaign)
+    `on_drafts(drafts, first_index)` (preparation writes them, with `spec`; a quote only counts)."""
+    spec = spec or campaign_spec(campaign)
     counts = PreparationCounts()
     for chunk in campaign_recipients(campaign, spec, setting("SMS_PREPARE_CHUNK_SIZE")):
         drafts = []

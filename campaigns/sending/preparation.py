@@ -17,9 +17,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from campaigns.conf import setting
+from campaigns.links import Shortener, drop_unsent, renamed_body, write_short_links
 from campaigns.models import Campaign, Message
 from campaigns.routing import Router
-from campaigns.sending.planning import Draft, PreparationCounts, plan_campaign
+from campaigns.sending.planning import Draft, PreparationCounts, campaign_spec, plan_campaign
 from campaigns.sending.timing import batch_release_time
 from campaigns.states import CampaignState, MessageState
 from portal.ids import time_ordered_uids
@@ -42,6 +43,7 @@ ROW_COLUMNS = (
     "connector_id",
 )
 _VARIABLES = ROW_COLUMNS.index("variables")
+_BODY = ROW_COLUMNS.index("body")
 COPY_MIN_ROWS = 20  # fewer rows (an API send to a few numbers, a Verify code) are one plain INSERT
 
 
@@ -91,14 +93,14 @@ class MessageDefaults:
         }
 
 
-def message_row(draft: Draft, not_before: datetime, uid: str, connector_id: int | None) -> tuple:
-    """The per-message columns of one Message, in ROW_COLUMNS order."""
+def message_row(draft: Draft, not_before: datetime, uid: str, connector_id: int | None, body: str = "") -> tuple:
+    """The per-message columns of one Message, in ROW_COLUMNS order (`body`: the draft's with its own links)."""
     encoding = draft.encoding
     return (
         uid,
         draft.recipient,
         draft.country,
-        draft.body,
+        body or draft.body,
         encoding.encoding,
         encoding.units,
         encoding.parts,
@@ -112,13 +114,26 @@ def message_row(draft: Draft, not_before: datetime, uid: str, connector_id: int 
     )
 
 
-def draft_rows(drafts: list[Draft], release_at, router: Router) -> list[tuple]:
+def draft_rows(drafts: list[Draft], release_at, router: Router, shortener: Shortener | None = None) -> list[tuple]:
     """Message rows for drafts with time-ordered ids; `release_at(index)` says when the index-th may leave, the
-    router which connector carries each (`campaigns.routing`)."""
+    router which connector carries each (`campaigns.routing`); the `shortener` gives each draft with links its
+    own short URLs (their rows wait in `shortener.take()`)."""
     uids = time_ordered_uids(len(drafts))
     route = router.connector_for
+    if shortener is None:
+        return [
+            message_row(draft, release_at(offset), uids[offset], route(draft.recipient, draft.country))
+            for offset, draft in enumerate(drafts)
+        ]
+    issue = shortener.issue
     return [
-        message_row(draft, release_at(offset), uids[offset], route(draft.recipient, draft.country))
+        message_row(
+            draft,
+            release_at(offset),
+            uids[offset],
+            route(draft.recipient, draft.country),
+            issue(draft.body, draft.links, uids[offset], draft.recipient) if draft.links else "",
+        )
         for offset, draft in enumerate(drafts)
     ]
 
@@ -127,20 +142,34 @@ def row_value(row: tuple, column: str):
     return row[ROW_COLUMNS.index(column)]
 
 
-def write_messages(defaults: MessageDefaults, now: datetime, rows: list[tuple]) -> None:
+def write_messages(defaults: MessageDefaults, now: datetime, rows: list[tuple], short_links: list[tuple] = ()) -> None:
     """Insert message rows, skipping (campaign, recipient) pairs that exist: COPY on PostgreSQL for more than
-    COPY_MIN_ROWS rows, one bulk INSERT … ON CONFLICT DO NOTHING otherwise."""
+    COPY_MIN_ROWS rows, one bulk INSERT … ON CONFLICT DO NOTHING otherwise. `short_links` (smart links of these
+    messages) are written first in the same transaction; a code drawn again changes its message's body."""
     if not rows:
         return
-    shared = defaults.columns(now)
+    if not short_links:
+        _insert_messages(defaults.columns(now), rows)
+        return
+    with transaction.atomic():
+        renamed = write_short_links(short_links)
+        if renamed:
+            rows = [(*row[:_BODY], renamed_body(row[_BODY], renamed), *row[_BODY + 1 :]) for row in rows]
+        inserted = _insert_messages(defaults.columns(now), rows)
+        if defaults.campaign_id is not None and inserted != len(rows):
+            drop_unsent(short_links, renamed)
+
+
+def _insert_messages(shared: dict, rows: list[tuple]) -> int | None:
+    """How many rows were inserted (None when the database does not say)."""
     if connection.vendor == "postgresql" and len(rows) > COPY_MIN_ROWS:
-        _copy_messages(shared, rows)
-    else:
-        messages = [Message(**shared, **dict(zip(ROW_COLUMNS, row, strict=True))) for row in rows]
-        Message.objects.bulk_create(messages, batch_size=500, ignore_conflicts=True)
+        return _copy_messages(shared, rows)
+    messages = [Message(**shared, **dict(zip(ROW_COLUMNS, row, strict=True))) for row in rows]
+    Message.objects.bulk_create(messages, batch_size=500, ignore_conflicts=True)
+    return None
 
 
-def _copy_messages(shared: dict, rows: list[tuple]) -> None:
+def _copy_messages(shared: dict, rows: list[tuple]) -> int:
     """COPY the per-message columns into a session staging table, then one INSERT … SELECT adding the shared
     values, ON CONFLICT DO NOTHING (a re-run adds nothing twice)."""
     row_columns = ", ".join(ROW_COLUMNS)
@@ -165,6 +194,7 @@ def _copy_messages(shared: dict, rows: list[tuple]) -> None:
             f"SELECT {casts}, {row_columns} FROM message_stage ON CONFLICT (campaign_id, recipient) DO NOTHING",
             params,
         )
+        return cursor.rowcount
 
 
 def message_writer() -> ThreadedWriter:
@@ -203,17 +233,20 @@ def prepare_campaign(campaign: Campaign) -> PreparationCounts:
     start = max(campaign.start_at or now, now)
     defaults = campaign_defaults(campaign)
     router = Router(campaign.account_id, campaign.sender.service, pinned=campaign.connector)
+    spec = campaign_spec(campaign)
+    shortener = spec.shortener
 
     def write(drafts: list[Draft], first_index: int) -> None:
         def release_at(offset: int) -> datetime:
             index = first_index + offset
             return batch_release_time(start, index, campaign.batch_size, campaign.batch_interval_minutes)
 
-        writer.submit((defaults, now, draft_rows(drafts, release_at, router)))
+        rows = draft_rows(drafts, release_at, router, shortener)
+        writer.submit((defaults, now, rows, shortener.take() if shortener is not None else ()))
         Campaign.objects.filter(pk=campaign.pk).update(updated_at=timezone.now())
 
     with message_writer() as writer:
-        counts = plan_campaign(campaign, on_drafts=write)
+        counts = plan_campaign(campaign, on_drafts=write, spec=spec)
     created = Message.objects.filter(campaign=campaign).count()
     estimated = Message.objects.filter(campaign=campaign).aggregate(total=Sum("cost"))["total"] or Decimal("0")
     Campaign.objects.filter(pk=campaign.pk, state=CampaignState.PREPARING).update(

@@ -6,6 +6,7 @@ resource has no factory here.
 
 import itertools
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -209,6 +210,15 @@ def inbound_number(actor, route):
     return assign_number(actor.account, f"+44740{next(SEQUENCE):07d}")
 
 
+def smart_link(actor, route):
+    """A send's shortened URL with one recipient's code, made in the database (sends make them)."""
+    link = route.model.objects.create(
+        account=actor.account, group_id=uuid.uuid4(), position=1, target_url="https://shop.example.com/sale"
+    )
+    link.short_links.create(code=letters(8), message_uid=uuid.uuid4(), recipient=number())
+    return link
+
+
 def keyword_route(actor, route):
     body = {"keyword": letters(), "reply_text": "Thanks, we will call you back."}
     return _by_uid(route.model, created(actor, "/numbers/keywords", body))
@@ -237,6 +247,7 @@ FACTORIES = {
     "campaigns.ScheduledSend": scheduled_send,
     "contacts.InboundNumber": inbound_number,
     "contacts.KeywordRoute": keyword_route,
+    "campaigns.SmartLink": smart_link,
 }
 
 
