@@ -11,14 +11,14 @@ from pathlib import Path
 
 from phonenumbers import SUPPORTED_REGIONS
 
-from campaigns.template_rules import ERROR, WARNING, Finding
+from campaigns.template_rules import ERROR, NUMERIC_HEADER, WARNING, Finding
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 INDIA = "IN"
 PROMOTIONAL_SERVICES = frozenset({"MKT"})
 
 _ALPHA_6 = re.compile(r"[A-Z]{6}\Z")
-_DIGITS_6 = re.compile(r"[0-9]{6}\Z")
+_DIGITS_6 = NUMERIC_HEADER
 _ALPHANUMERIC = re.compile(r"[A-Za-z0-9]{3,11}\Z")
 _NUMERIC = re.compile(r"[0-9]{1,15}\Z")
 _ENTITY_ID = re.compile(r"[0-9]{10,30}\Z")

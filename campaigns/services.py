@@ -249,6 +249,7 @@ def lint_template(
         facts=facts,
         name=name,
         sender=sender.name if sender else None,
+        sender_country=sender.country_code if sender else None,
     )
 
 

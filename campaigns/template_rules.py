@@ -19,6 +19,7 @@ from campaigns.variables import ParsedBody, braced, parse_body, variable_names
 
 ERROR, WARNING = "error", "warning"
 TRANSACTIONAL, PROMOTIONAL, SERVICE_IMPLICIT, SERVICE_EXPLICIT = "T", "P", "SI", "SE"
+NUMERIC_HEADER = re.compile(r"[0-9]{6}\Z")  # an Indian promotional header
 TYPES_NEEDING_VARIABLES = frozenset({TRANSACTIONAL, SERVICE_IMPLICIT, SERVICE_EXPLICIT})
 BANK = "bank"
 
@@ -50,6 +51,7 @@ RULES: dict[str, tuple[str, str]] = {
     "url_with_query": (WARNING, "A fixed URL containing ?"),
     "cta_variable": (WARNING, "A variable that carries a URL or call-back number"),
     "legacy_service_explicit": (WARNING, "Service Explicit is a legacy type"),
+    "promotional_alpha_header": (ERROR, "A promotional template under an alphabetic header (India)"),
 }
 
 
@@ -441,6 +443,19 @@ def check_cta(body: str, parsed: ParsedBody, masked: str) -> list[Finding]:
     return findings
 
 
+def promotional_header_problem(name: str, country: str) -> str | None:
+    """India: promotional traffic (P templates, MKT sends) leaves only from numeric 6-digit headers."""
+    if (country or "").upper() == "IN" and not NUMERIC_HEADER.match(name or ""):
+        return f"In India promotional messages are sent only from 6-digit numeric headers; {name} is not one."
+    return None
+
+
+def check_promotional_header(template_type: str, sender: str | None, country: str | None) -> list[Finding]:
+    """India: a promotional template is registered only under a numeric 6-digit header."""
+    problem = promotional_header_problem(sender or "", country or "") if template_type == PROMOTIONAL else None
+    return [finding("promotional_alpha_header", problem, field="sender")] if sender and problem else []
+
+
 def check_legacy_type(template_type: str) -> list[Finding]:
     if template_type == SERVICE_EXPLICIT:
         return [
@@ -465,6 +480,7 @@ def validate_template(
     facts: AccountFacts | None = None,
     name: str | None = None,
     sender: str | None = None,
+    sender_country: str | None = None,
 ) -> list[Finding]:
     """Every error and warning for a template body (and its name when given), errors first, then by position."""
     facts = facts or AccountFacts()
@@ -485,6 +501,7 @@ def validate_template(
         *check_cta(body, parsed, masked),
         *(Finding(*raw) for raw in check_short_link_domain(parsed, masked, facts.links_need_whitelisting)),
         *check_legacy_type(template_type),
+        *check_promotional_header(template_type, sender, sender_country),
     ]
     return sorted(findings, key=lambda f: (f.severity != ERROR, f.field != "body", f.start, f.code))
 

@@ -80,34 +80,40 @@ def recipients(
     chunk_size: int = 5000,
     check_opt_outs: bool = True,
     requested_by_user: bool = False,
+    promotional: bool = False,
 ) -> Iterator[list[Recipient]]:
     """The audience's numbers in chunks, each once (a repeat of a pasted number is yielded marked `repeated`).
-    `requested_by_user` (a Verify code): only `all` and sender opt-outs apply (`contacts.suppression`)."""
+    `requested_by_user` (a Verify code): only `all` and sender opt-outs apply; `promotional`: DND entries too
+    (`contacts.suppression`)."""
     audience = audience or {}
     tags = targeted_tags(account, audience) if check_opt_outs and not requested_by_user else ()
     if requested_by_user:
         product = USER_REQUESTED
     seen: set[str] = set()
     if has_contacts(audience):
-        opted_out = _contact_opt_outs(account, audience, sender, product, tags) if check_opt_outs else {}
+        scope = {"sender": sender, "product": product, "tags": tags, "promotional": promotional}
+        opted_out = _contact_opt_outs(account, audience, scope) if check_opt_outs else {}
         yield from _contact_chunks(account, audience, columns, chunk_size, opted_out, seen)
     numbers = [str(number) for number in audience.get("numbers") or []]
     for start in range(0, len(numbers), chunk_size):
         chunk = [_pasted(raw, account.default_country, seen) for raw in numbers[start : start + chunk_size]]
         if check_opt_outs:
             valid = [item.number for item in chunk if not item.invalid and not item.repeated]
-            reasons = suppression_reasons(account, valid, sender=sender, product=product, tags=tags)
+            reasons = suppression_reasons(
+                account, valid, sender=sender, product=product, tags=tags, promotional=promotional
+            )
             chunk = [item._replace(opt_out=reasons[item.number]) if item.number in reasons else item for item in chunk]
         yield chunk
 
 
-def _contact_opt_outs(account, audience, sender, product, tags) -> dict[str, str]:
+def _contact_opt_outs(account, audience, scope: dict) -> dict[str, str]:
     """Opted-out numbers among the audience's contacts with their reason: one query finds them (a join of the
-    audience with the applicable opt-outs), then their reasons are read for those few numbers only."""
-    applicable = suppressed_receivers_q(account, sender=sender, product=product, tags=tags)
+    audience with the applicable opt-outs), then their reasons are read for those few numbers only. `scope`
+    holds the keyword arguments of `contacts.suppression` (sender, product, tags, promotional)."""
+    applicable = suppressed_receivers_q(account, **scope)
     contacts = audience_contacts(account, audience).order_by().filter(phone__in=applicable)
     numbers = list(contacts.values_list("phone", flat=True).distinct())
-    return suppression_reasons(account, numbers, sender=sender, product=product, tags=tags)
+    return suppression_reasons(account, numbers, **scope)
 
 
 def _contact_chunks(account, audience, columns, chunk_size, opted_out, seen) -> Iterator[list[Recipient]]:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from contacts.keywords import clean_word_list
 from contacts.models.unsubscribers import (
+    VALUELESS_TYPES,
     InboundSettings,
     OptOutScope,
     Unsubscriber,
@@ -84,14 +85,14 @@ def parse_receiver(account: Account, raw, *, field_name: str = "receiver") -> Re
 
 
 def clean_scope(type_: str | None, value: str | None) -> tuple[str, str]:
-    """(type, value) checked: `service` means `product`; value required unless type is `all`, '' for `all`."""
+    """(type, value) checked: `service` means `product`; value required unless type is `all` or `dnd` ('')."""
     kind = (type_ or UnsubscriberType.ALL).strip().lower()
     kind = TYPE_ALIASES.get(kind, kind)
     if kind not in UnsubscriberType.values:
         allowed = ", ".join(UnsubscriberType.values)
         raise ValidationError({"type": [f"Unknown type {type_!r}. Allowed: {allowed} (service = product)."]})
     text = (value or "").strip()
-    if kind == UnsubscriberType.ALL:
+    if kind in VALUELESS_TYPES:
         return kind, ""
     if not text:
         raise ValidationError({"value": [f"A value ({kind} name) is required for type {kind}."]})

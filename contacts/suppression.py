@@ -1,7 +1,8 @@
 """THE opt-out rule. Every send path asks here whether a number may be messaged; nothing else decides.
 
 An unsubscriber of type `all` suppresses every message to its receiver. `sender`, `product` and `tag`
-suppress only messages of that sender name, product (service) code or campaigns targeting that tag. Values
+suppress only messages of that sender name, product (service) code or campaigns targeting that tag; `dnd` (a
+DND/NCPR registry entry) only promotional messages (`promotional=True`: a P or SE template, an MKT send). Values
 are compared case-insensitively. When several opt-outs match, the reason reported is the broadest one
 (all, then sender, product, tag).
 
@@ -42,7 +43,13 @@ class _UserRequested:
 
 
 USER_REQUESTED = _UserRequested()
-REASON_PRIORITY = (UnsubscriberType.ALL, UnsubscriberType.SENDER, UnsubscriberType.PRODUCT, UnsubscriberType.TAG)
+REASON_PRIORITY = (
+    UnsubscriberType.ALL,
+    UnsubscriberType.DND,
+    UnsubscriberType.SENDER,
+    UnsubscriberType.PRODUCT,
+    UnsubscriberType.TAG,
+)
 CHUNK_SIZE = 2000
 _E164 = re.compile(r"^\+[1-9]\d{5,14}$")
 
@@ -71,9 +78,11 @@ def _product_of(sender, product) -> str:
     return _label(service) if service else ""
 
 
-def _scope_q(*, sender=None, product=None, tags: Iterable = ()) -> Q:
+def _scope_q(*, sender=None, product=None, tags: Iterable = (), promotional: bool = False) -> Q:
     """Opt-outs that apply to a message of this sender/product/tags (on a queryset annotated with `value_key`)."""
     scope = Q(type=UnsubscriberType.ALL)
+    if promotional:
+        scope |= Q(type=UnsubscriberType.DND)
     sender_name = _label(sender)
     if sender_name:
         scope |= Q(type=UnsubscriberType.SENDER, value_key=sender_name.lower())
@@ -86,17 +95,19 @@ def _scope_q(*, sender=None, product=None, tags: Iterable = ()) -> Q:
     return scope
 
 
-def _applicable(account, *, sender=None, product=None, tags: Iterable = ()) -> QuerySet:
+def _applicable(account, *, sender=None, product=None, tags: Iterable = (), promotional: bool = False) -> QuerySet:
     return (
         Unsubscriber.objects.filter(account=account)
         .annotate(value_key=Lower("value"))
-        .filter(_scope_q(sender=sender, product=product, tags=tags))
+        .filter(_scope_q(sender=sender, product=product, tags=tags, promotional=promotional))
     )
 
 
-def suppressed_receivers_q(account, *, sender=None, product=None, tags: Iterable = ()) -> QuerySet:
+def suppressed_receivers_q(
+    account, *, sender=None, product=None, tags: Iterable = (), promotional: bool = False
+) -> QuerySet:
     """Receivers (E.164) that must not get this message, as a subquery: `.exclude(phone__in=...)`."""
-    return _applicable(account, sender=sender, product=product, tags=tags).values("receiver")
+    return _applicable(account, sender=sender, product=product, tags=tags, promotional=promotional).values("receiver")
 
 
 def normalize_receiver_or_none(account, msisdn: str) -> str | None:
@@ -112,7 +123,7 @@ def normalize_receiver_or_none(account, msisdn: str) -> str | None:
 
 
 def suppression_reasons(
-    account, msisdns: Iterable[str], *, sender=None, product=None, tags: Iterable = ()
+    account, msisdns: Iterable[str], *, sender=None, product=None, tags: Iterable = (), promotional: bool = False
 ) -> dict[str, str]:
     """For every given number that is suppressed: number (as given) → the broadest matching opt-out type."""
     by_e164: dict[str, list[str]] = {}
@@ -122,7 +133,7 @@ def suppression_reasons(
             by_e164.setdefault(e164, []).append(raw)
     if not by_e164:
         return {}
-    applicable = _applicable(account, sender=sender, product=product, tags=tags)
+    applicable = _applicable(account, sender=sender, product=product, tags=tags, promotional=promotional)
     rank = {reason: index for index, reason in enumerate(REASON_PRIORITY)}
     best: dict[str, str] = {}
     receivers = list(by_e164)
@@ -149,9 +160,12 @@ def broadest_opt_outs(account, msisdns: Iterable[str]) -> dict[str, str]:
     return best
 
 
-def is_suppressed(account, msisdn: str, *, sender=None, product=None, tags: Iterable = ()) -> bool:
-    """True when this number must not receive a message of this sender/product/tags."""
-    return bool(suppression_reasons(account, [msisdn], sender=sender, product=product, tags=tags))
+def is_suppressed(
+    account, msisdn: str, *, sender=None, product=None, tags: Iterable = (), promotional: bool = False
+) -> bool:
+    """True when this number must not receive a message of this sender/product/tags (promotional or not)."""
+    reasons = suppression_reasons(account, [msisdn], sender=sender, product=product, tags=tags, promotional=promotional)
+    return bool(reasons)
 
 
 def annotate_opt_out(queryset: QuerySet, account, *, field: str = "phone") -> QuerySet:

@@ -20,9 +20,10 @@ from campaigns.sending import billing, scheduled, work
 from campaigns.sending.errors import Reason, SendingError
 from campaigns.sending.lifecycle import check_free_text, check_start_time, template_problem
 from campaigns.sending.outbox import INTERNAL_MARKS, OPT_OUT_CONFIRMATION, USER_REQUESTED_MARK
-from campaigns.sending.planning import Draft, Rejection, build_spec, plan_message
+from campaigns.sending.planning import PROMOTIONAL_SERVICES, Draft, Rejection, build_spec, plan_message
 from campaigns.sending.preparation import MessageDefaults, draft_rows, row_value, write_messages
 from campaigns.states import MessageType
+from campaigns.template_rules import promotional_header_problem
 from campaigns.variable_mapping import missing_values
 from contacts.recipients import recipients
 from portal.audit import record
@@ -71,6 +72,10 @@ def check_request(request: SendRequest, now: datetime) -> None:
     check_start_time(request.send_at, now, field=request.time_field)
     if not request.sender.is_approved:
         raise SendingError(f"Sender {request.sender.name} is not approved.", field="sender")
+    if request.service in PROMOTIONAL_SERVICES:
+        header = promotional_header_problem(request.sender.name, request.sender.country_code)
+        if header:
+            raise SendingError(header, field="service")
     check_link_options(request.template.body if request.template is not None else request.text, request.links)
     if request.template is None:
         check_free_text(request.text, field="message")
@@ -109,6 +114,7 @@ def plan_send(account: Account, request: SendRequest) -> tuple[SendOutcome, list
         product=spec.service,
         check_opt_outs=not request.confirms_opt_out,
         requested_by_user=request.requested_by_user,
+        promotional=spec.promotional,
     )
     for chunk in chunks:
         for item in chunk:

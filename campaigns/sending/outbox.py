@@ -131,12 +131,13 @@ def _drop_opted_out(messages: list[Message], campaign: Campaign | None, now: dat
             keep.append(message)  # confirms the opt-out itself
             continue
         product = USER_REQUESTED if meta.get(USER_REQUESTED_MARK) else message.service
-        by_sender.setdefault((message.sender_name, product), []).append(message)
+        by_sender.setdefault((message.sender_name, product, message.india_promotional), []).append(message)
     account = messages[0].account
     tags = targeted_tags(account, campaign.audience) if campaign is not None else ()
-    for (sender_name, product), group in by_sender.items():
+    for (sender_name, product, promotional), group in by_sender.items():
+        numbers = [m.recipient for m in group]
         reasons = suppression_reasons(
-            account, [m.recipient for m in group], sender=sender_name, product=product, tags=tags
+            account, numbers, sender=sender_name, product=product, tags=tags, promotional=promotional
         )
         for message in group:
             if message.recipient in reasons:

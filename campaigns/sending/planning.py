@@ -234,6 +234,7 @@ def campaign_recipients(campaign: Campaign, spec: SendSpec, chunk_size: int) -> 
         campaign.audience,
         sender=campaign.sender,
         product=spec.service,
+        promotional=spec.promotional,
         columns=fields_needed(spec.compiled.variables, spec.mapping),
         chunk_size=chunk_size,
     )

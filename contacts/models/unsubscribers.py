@@ -23,9 +23,13 @@ DEFAULT_CONFIRMATION_TEXT = "You have been unsubscribed and will receive no more
 
 class UnsubscriberType(models.TextChoices):
     ALL = "all", "All messages"
+    DND = "dnd", "DND registry (promotional messages)"
     SENDER = "sender", "Sender"
     PRODUCT = "product", "Product"
     TAG = "tag", "Tag"
+
+
+VALUELESS_TYPES = ("all", "dnd")  # scopes with no sender, product or tag value
 
 
 class UnsubscriberSource(models.TextChoices):
@@ -37,9 +41,10 @@ class UnsubscriberSource(models.TextChoices):
 
 
 class Unsubscriber(AccountScopedModel):
-    """A number that must not receive messages: all of them, or those of one sender, product or tag.
+    """A number that must not receive messages: all of them, those of one sender, product or tag, or (`dnd`, a
+    DND/NCPR preference registry entry) promotional ones.
 
-    `value` is '' for type `all` (so the unique constraint holds) and compared case-insensitively.
+    `value` is '' for types `all` and `dnd` (so the unique constraint holds) and compared case-insensitively.
     """
 
     receiver = models.CharField(max_length=20, help_text="E.164 with +.")
@@ -58,7 +63,10 @@ class Unsubscriber(AccountScopedModel):
                 "account", "receiver", "type", Lower("value"), name="unique_unsubscriber_per_account"
             ),
             models.CheckConstraint(
-                condition=(models.Q(type="all", value="") | (~models.Q(type="all") & ~models.Q(value=""))),
+                condition=(
+                    models.Q(type__in=VALUELESS_TYPES, value="")
+                    | (~models.Q(type__in=VALUELESS_TYPES) & ~models.Q(value=""))
+                ),
                 name="unsubscriber_value_matches_type",
             ),
         ]
@@ -71,6 +79,8 @@ class Unsubscriber(AccountScopedModel):
     def scope_label(self) -> str:
         if self.type == UnsubscriberType.ALL:
             return "all messages"
+        if self.type == UnsubscriberType.DND:
+            return "promotional messages (DND registry)"
         return f"{self.get_type_display().lower()} {self.value}"
 
 

@@ -19,13 +19,20 @@ BANK = AccountFacts(entity_type="bank", brand_names=("Acme",))
 ENTERPRISE = AccountFacts(entity_type="enterprise", brand_names=("Acme",))
 
 
-def codes(body, *, template_type="SI", is_english=True, facts=ENTERPRISE, name=None, sender=None):
+def codes(body, *, template_type="SI", is_english=True, facts=ENTERPRISE, name=None, sender=None, country=None):
     findings = validate_template(
-        body, template_type=template_type, is_english=is_english, facts=facts, name=name, sender=sender
+        body,
+        template_type=template_type,
+        is_english=is_english,
+        facts=facts,
+        name=name,
+        sender=sender,
+        sender_country=country,
     )
     return {f.code for f in findings}
 
 
+PROMO = "Big Acme sale today. To opt-out, send STOP to 567890."
 # (code, body, options, expected): every rule code has at least one positive and one negative case.
 CASES = [
     ("double_space", "Dear  {{name}}, your Acme order is ready.", {}, True),
@@ -135,6 +142,10 @@ CASES = [
     ("cta_variable", GOOD_SI, {}, False),
     ("legacy_service_explicit", GOOD_SI, {"template_type": "SE"}, True),
     ("legacy_service_explicit", GOOD_SI, {"template_type": "SI"}, False),
+    ("promotional_alpha_header", PROMO, {"template_type": "P", "sender": "ACMEBK", "country": "IN"}, True),
+    ("promotional_alpha_header", PROMO, {"template_type": "P", "sender": "567890", "country": "IN"}, False),
+    ("promotional_alpha_header", PROMO, {"template_type": "P", "sender": "ACMEUK", "country": "GB"}, False),
+    ("promotional_alpha_header", GOOD_SI, {"sender": "ACMEBK", "country": "IN"}, False),
 ]
 
 
