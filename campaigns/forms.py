@@ -31,7 +31,8 @@ class TemplateForm(forms.Form):
     body = forms.CharField(
         strip=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
-        help_text="Variables are written {{name}}: a letter, then letters, digits or _.",
+        help_text="Variables are written {{name}}: a letter, then letters, digits or _. Filters follow a |, e.g. "
+        "{{name|default:'there'|capitalize}}, {{mobile|slice:-10}}, {{due|date_format:'d/m/Y'}}.",
     )
     consent_template = forms.ModelChoiceField(
         queryset=Template.objects.none(), to_field_name="uid", required=False, help_text="Required for SE."
