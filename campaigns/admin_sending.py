@@ -77,10 +77,21 @@ class CampaignAdmin(admin.ModelAdmin):
         "recipients_count",
         "suppressed_count",
         "start_at",
+        "smart_state",
     ]
-    list_filter = ["state", "message_type", "flash", "account"]
+    list_filter = ["state", "message_type", "flash", "smart_delivery", "smart_state", "account"]
     search_fields = ["name", "uid", "account__name", "sender__name"]
-    readonly_fields = ["uid", "created_at", "updated_at", "scheduled_at", "started_at", "finished_at"]
+    readonly_fields = [
+        "uid",
+        "created_at",
+        "updated_at",
+        "scheduled_at",
+        "started_at",
+        "finished_at",
+        "smart_state",
+        "smart_checked_at",
+        "smart_result",
+    ]
     raw_id_fields = ["sender", "template", "created_by", "connector", "api_token"]
 
 

@@ -1,6 +1,7 @@
 """Status and error codes of the BICS SMPP gateway (seed "Error Codes" under "SMPP Gateway"), kept as data.
 
 `DLR_CODES`: the three-digit codes a delivery report carries, with the message state each one leads to.
+`DLT_REJECTION_CODES`: those of them that say the DLT registration was refused (template, header, entity).
 `STATE_STATUSES`: the seed's status word for each message state (the `status` of `sms:message:status`).
 `SUBMIT_ERRORS`: the SMPP submit_sm_resp command statuses. Each has a `kind`: "throttle" (ESME_RTHROTTLED,
 ESME_RMSGQFUL: slow the bind and resend), "transient" (retry with backoff) or "permanent" (the message fails,
@@ -128,6 +129,12 @@ DLR_CODES: dict[str, DlrCode] = {
         DlrCode("792", "INV-SCHEDULE", "Invalid Schedule", _R),
     )
 }
+
+# The codes of an operator refusing the message's DLT registration (its template, header or entity), which every
+# message of the campaign will get, not one handset: 452 TEMPLATE-NOT-FOUND, 453 INV-TEMPLATE, 454 INV-SENDER and
+# the DLT range 777, 780-792 (seed "Smart Delivery": DLT-REJECTED, INV-PEID, INV-TMID, INV-ENTITY, INV-TEMPLATE).
+# 778 REJ-MULTIPART is a handset that did not get every part, not a DLT refusal. Smart Delivery counts these.
+DLT_REJECTION_CODES = frozenset({TEMPLATE_NOT_FOUND, "453", INVALID_SENDER, DLT_REJECTED, *map(str, range(780, 793))})
 
 SUBMIT_ERRORS: dict[int, SubmitError] = {
     entry.number: entry

@@ -1,4 +1,5 @@
-"""The campaign wizard's form: audience, sender and content, variable mapping, schedule, batches and throttle.
+"""The campaign wizard's form: audience, sender and content, variable mapping, schedule, batches and throttle,
+Smart Delivery.
 
 When it sends is an explicit choice: "Send now", or "Schedule" with a start time that `lifecycle.check_start_time`
 accepts (in the future, within the maximum ahead). A draft needs no choice, but a start time it keeps is checked too.
@@ -13,14 +14,17 @@ from django.utils import timezone
 from campaigns.conf import setting
 from campaigns.links import RESERVED_VARIABLES, LinkOptions, check_link_options
 from campaigns.models import Campaign, Sender, Template
+from campaigns.models.campaigns import SMART_TEST_SIZE_MAX, SMART_WAIT_MINUTES_MAX
 from campaigns.rendering import required_variables, variables_in
 from campaigns.sending.errors import SendingError
 from campaigns.sending.lifecycle import check_start_time
+from campaigns.sending.smart_delivery import check_options
 from campaigns.states import MessageType
 from campaigns.variable_mapping import default_source, missing_values
 from contacts.models import Group, Segment, Tag
 
 NUMBER_SPLIT = re.compile(r"[\s,;]+")
+LINE_SPLIT = re.compile(r"[\n,;]+")  # test numbers: one a line or comma-separated, spaces inside a number kept
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 SEND_NOW, SCHEDULE = "now", "schedule"
 INTENT_DRAFT, INTENT_PREVIEW = "draft", "preview"
@@ -66,6 +70,36 @@ class CampaignForm(forms.Form):
     batch_size = forms.IntegerField(required=False, min_value=1, label="Batch size")
     batch_interval_minutes = forms.IntegerField(required=False, min_value=1, label="Minutes between batches")
     throttle_per_second = forms.IntegerField(required=False, min_value=1, label="Messages per second at most")
+    smart_delivery = forms.BooleanField(
+        required=False,
+        label="Smart Delivery",
+        help_text="Send to a test batch first; the rest is cancelled automatically when DLT refuses the test batch.",
+    )
+    smart_test_size = forms.IntegerField(
+        required=False, min_value=1, max_value=SMART_TEST_SIZE_MAX, label="Test batch size", initial=10
+    )
+    smart_test_numbers = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Test numbers",
+        help_text="Instead of random recipients: these numbers (one a line) get the test batch and the campaign.",
+    )
+    smart_wait_minutes = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=SMART_WAIT_MINUTES_MAX,
+        label="Minutes to wait",
+        initial=15,
+        help_text="After the test batch has left, before it is judged.",
+    )
+    smart_max_reject_percent = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Cancel above this % of DLT rejections",
+        initial=0,
+        help_text="0: any DLT rejection in the test batch cancels the rest.",
+    )
 
     def __init__(self, *args, account, intent: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -129,7 +163,26 @@ class CampaignForm(forms.Form):
             check_link_options(self.body(), options)
         except SendingError as error:
             self.add_error("smart_link_url", str(error))
+        self._clean_smart_delivery(data)
         return data
+
+    def _clean_smart_delivery(self, data) -> None:
+        """With Smart Delivery on: the test numbers in E.164, or a test batch smaller than the audience."""
+        text = data.get("smart_test_numbers") or ""
+        data["smart_test_numbers"] = []
+        if not data.get("smart_delivery"):
+            return
+        numbers = [item.strip() for item in LINE_SPLIT.split(text) if item.strip()]
+        try:
+            data["smart_test_numbers"] = check_options(
+                self.account,
+                self.audience(),
+                enabled=True,
+                test_size=_or_default(data, "smart_test_size"),
+                test_numbers=numbers,
+            )
+        except SendingError as error:
+            self.add_error(error.field, str(error))
 
     def _clean_when(self, data) -> None:
         """Sending asks for the choice; "Schedule" asks for a time; any time given must be acceptable."""
@@ -161,6 +214,15 @@ class CampaignForm(forms.Form):
             text += "\n" + upload.read().decode("utf-8-sig", errors="replace")
         return [item for item in NUMBER_SPLIT.split(text) if item.strip()]
 
+    def audience(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "groups": list(data.get("groups") or []),
+            "segments": list(data.get("segments") or []),
+            "tags": list(data.get("tags") or []),
+            "numbers": self.numbers_list(),
+        }
+
     def build(self, *, user=None) -> Campaign:
         """An unsaved Campaign from the valid form (preview and creation share it)."""
         data = self.cleaned_data
@@ -172,12 +234,7 @@ class CampaignForm(forms.Form):
             text="" if data.get("template") else data.get("text", ""),
             message_type=data.get("message_type") or MessageType.AUTO,
             max_units=data.get("max_units"),
-            audience={
-                "groups": list(data.get("groups") or []),
-                "segments": list(data.get("segments") or []),
-                "tags": list(data.get("tags") or []),
-                "numbers": self.numbers_list(),
-            },
+            audience=self.audience(),
             variable_mapping=self.mapping(),
             start_at=data.get("start_at"),
             batch_size=data.get("batch_size"),
@@ -185,5 +242,16 @@ class CampaignForm(forms.Form):
             throttle_per_second=data.get("throttle_per_second"),
             track_links=bool(data.get("track_links")),
             smart_link_url=data.get("smart_link_url") or "",
+            smart_delivery=bool(data.get("smart_delivery")),
+            smart_test_size=_or_default(data, "smart_test_size"),
+            smart_test_numbers=data.get("smart_test_numbers") or [],
+            smart_wait_minutes=_or_default(data, "smart_wait_minutes"),
+            smart_max_reject_percent=_or_default(data, "smart_max_reject_percent"),
             created_by=user,
         )
+
+
+def _or_default(data: dict, name: str) -> int:
+    """A Smart Delivery figure left empty takes the model's default."""
+    value = data.get(name)
+    return Campaign._meta.get_field(name).default if value is None else value

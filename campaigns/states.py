@@ -26,6 +26,14 @@ class MessageState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class SmartDeliveryState(models.TextChoices):
+    """A Smart Delivery campaign's test batch: sent and waiting to be judged, then passed or failed ("" before)."""
+
+    PENDING = "pending", "Test batch sent, waiting"
+    PASSED = "passed", "Passed: the rest released"
+    FAILED = "failed", "Failed: the rest cancelled"
+
+
 class MessageType(models.TextChoices):
     NORMAL = "N", "Normal (GSM-7, other characters become ?)"
     UNICODE = "U", "Unicode"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from campaigns import routing
 from campaigns.conf import setting
 from campaigns.replies import send_queued_replies
-from campaigns.sending import lifecycle, outbox, reports
+from campaigns.sending import lifecycle, outbox, reports, smart_delivery
 from campaigns.verify import limits, progress
 
 
@@ -34,7 +34,11 @@ def _release_slot(name: str | None) -> None:
 
 @shared_task(name="campaigns.start_campaign")
 def start_campaign(campaign_id: int) -> bool:
-    return lifecycle.start_campaign(campaign_id)
+    """Prepare a due campaign; a Smart Delivery campaign's test batch is picked at once (else by the sweep)."""
+    started = lifecycle.start_campaign(campaign_id)
+    if started:
+        smart_delivery.start_test_batch(campaign_id)
+    return started
 
 
 @shared_task(name="campaigns.sweep_due_campaigns")
@@ -97,6 +101,12 @@ def reroute_stranded() -> int:
     """Beat: queued messages of an SMPP connector with no bound session for a minute move to their route's next
     connector (when the route has one)."""
     return routing.reroute_stranded()
+
+
+@shared_task(name="campaigns.smart_delivery_sweep")
+def smart_delivery_sweep() -> dict:
+    """Beat: Smart Delivery test batches picked for prepared campaigns; due ones judged (rest released or cancelled)."""
+    return smart_delivery.sweep()
 
 
 @shared_task(name="campaigns.verify_sweep")

@@ -6,6 +6,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "campaigns-outbox": {"task": "campaigns.sweep_outbox", "schedule": 5.0},
     "campaigns-leases": {"task": "campaigns.release_expired_leases", "schedule": 30.0},
     "campaigns-inbound-replies": {"task": "campaigns.send_inbound_replies", "schedule": 5.0},
+    # Smart Delivery: test batches of prepared campaigns picked, judged M minutes after they left
+    "campaigns-smart-delivery": {"task": "campaigns.smart_delivery_sweep", "schedule": 10.0},
     # SMPP: submits whose answer was lost with the connection and that no receipt settled are expired
     "campaigns-unknown-submits": {"task": "campaigns.expire_unknown_submits", "schedule": 600.0},
     # routing: messages of an SMPP connector that has been down for a minute fail over to the next connector

@@ -21,8 +21,9 @@ from campaigns.sending.lifecycle import (
     schedule_campaign,
 )
 from campaigns.sending.planning import quote_campaign
+from campaigns.sending.smart_delivery import check_options
 from campaigns.sending.stats import campaign_stats
-from campaigns.states import CampaignState, MessageType
+from campaigns.states import CampaignState, MessageType, SmartDeliveryState
 from campaigns.variable_mapping import missing_values, with_default_sources
 from contacts.references import check_audience_references
 from portal.api.exceptions import Conflict
@@ -46,6 +47,16 @@ CAMPAIGN_READ_ONLY_FIELDS = [
     "started_at",
     "finished_at",
     "created_at",
+    "smart_state",
+    "smart_checked_at",
+    "smart_result",
+]
+SMART_FIELDS = [
+    "smart_delivery",
+    "smart_test_size",
+    "smart_test_numbers",
+    "smart_wait_minutes",
+    "smart_max_reject_percent",
 ]
 
 
@@ -80,6 +91,23 @@ class ScopedReferenceField(serializers.Field):
         return {"id": str(value.uid), self.alternate: getattr(value, self.alternate)}
 
 
+class SmartResultSerializer(serializers.Serializer):
+    """What Smart Delivery found: the test batch's counts once picked, the verdict once judged."""
+
+    test_messages = serializers.IntegerField(required=False, help_text="Messages in the test batch.")
+    held = serializers.IntegerField(required=False, help_text="Messages held until the test batch is judged.")
+    rejected = serializers.IntegerField(required=False, help_text="Test messages with a DLT rejection code.")
+    rejected_percent = serializers.FloatField(required=False)
+    rejected_by_code = serializers.DictField(child=serializers.IntegerField(), required=False)
+    delivered = serializers.IntegerField(required=False)
+    awaiting_report = serializers.IntegerField(required=False, help_text="Sent, no final report yet (not rejected).")
+    other_failures = serializers.IntegerField(required=False, help_text="Failed for another reason than DLT.")
+    max_reject_percent = serializers.IntegerField(required=False)
+    verdict = serializers.ChoiceField(choices=[SmartDeliveryState.PASSED, SmartDeliveryState.FAILED], required=False)
+    released = serializers.IntegerField(required=False, help_text="Held messages released (passed).")
+    cancelled = serializers.IntegerField(required=False, help_text="Held messages cancelled (failed).")
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uid", read_only=True)
     sender = ScopedReferenceField(Sender, "name")
@@ -87,6 +115,19 @@ class CampaignSerializer(serializers.ModelSerializer):
     audience = AudienceSerializer()
     type = serializers.ChoiceField(source="message_type", choices=MessageType.choices, required=False)
     port = PortField(source="destination_port")
+    smart_test_numbers = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        help_text="Smart Delivery: the test batch is these numbers (they get the campaign too) instead of "
+        "`smart_test_size` random recipients.",
+    )
+    smart_state = serializers.ChoiceField(
+        choices=SmartDeliveryState.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Smart Delivery's test batch: empty until picked, then pending, passed or failed.",
+    )
+    smart_result = SmartResultSerializer(read_only=True)
 
     class Meta:
         model = Campaign
@@ -109,6 +150,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "webhook_id",
             "track_links",
             "smart_link_url",
+            *SMART_FIELDS,
             *CAMPAIGN_READ_ONLY_FIELDS,
         ]
         read_only_fields = CAMPAIGN_READ_ONLY_FIELDS
@@ -140,9 +182,25 @@ class CampaignSerializer(serializers.ModelSerializer):
         if missing:
             raise serializers.ValidationError({"variable_mapping": missing})
         attrs["variable_mapping"] = mapping
+        self._check_smart_delivery(attrs)
         links = [attrs.get(name, getattr(self.instance, name, None)) for name in ("track_links", "smart_link_url")]
         check_link_options(body, LinkOptions(bool(links[0]), links[1] or ""))
         return attrs
+
+    def _check_smart_delivery(self, attrs) -> None:
+        """Smart Delivery options with the draft's current values (a new campaign's defaults) for those not given."""
+        current = self.instance or Campaign()
+        value = lambda name: attrs.get(name, getattr(current, name))  # noqa: E731
+        try:
+            attrs["smart_test_numbers"] = check_options(
+                self.context["account"],
+                value("audience"),
+                enabled=value("smart_delivery"),
+                test_size=value("smart_test_size"),
+                test_numbers=value("smart_test_numbers"),
+            )
+        except SendingError as error:
+            raise serializers.ValidationError({error.field: [str(error)]}) from None
 
 
 class ScheduleSerializer(serializers.Serializer):

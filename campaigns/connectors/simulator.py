@@ -6,6 +6,7 @@ Outcomes by the last four digits of the recipient (so tests and demos can aim at
 | 0000    | accepted                                 | 001 INVALID-SUB (undelivered)|
 | 0013    | accepted                                 | 013 MOB-OFF (undelivered)    |
 | 0021    | accepted                                 | 021 EXPIRED (expired)        |
+| 0452    | accepted                                 | 452 TEMPLATE-NOT-FOUND (rejected, DLT)|
 | 0456    | accepted                                 | 456 OPTOUT-REJ (rejected)    |
 | 9997    | ESME_RSYSERR every time (transient)      | none: the message fails      |
 | 9998    | ESME_RTHROTTLED on the first attempt     | 000 DELIVRD                  |
@@ -41,6 +42,7 @@ _REPORT_BY_SUFFIX = {
     "0000": dlr_codes.INVALID_SUBSCRIBER,
     "0013": "013",
     "0021": dlr_codes.EXPIRED,
+    "0452": dlr_codes.TEMPLATE_NOT_FOUND,
     "0456": dlr_codes.OPT_OUT_REJECTED,
 }
 

@@ -4,11 +4,11 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from campaigns.states import CampaignState, MessageState, MessageType
+from campaigns.states import CampaignState, MessageState, MessageType, SmartDeliveryState
 from portal.secrets_at_rest import EncryptedTextField, decrypt
 from portal.tenancy import AccountQuerySet, AccountScopedModel
 
@@ -23,6 +23,12 @@ __all__ = [
     "Price",
     "SimulatorSubmission",
 ]
+
+
+# Smart Delivery limits (the model's validators, the wizard's fields and the API's schema take them from here)
+SMART_TEST_SIZE_MAX = 10_000
+SMART_WAIT_MINUTES_MAX = 1440
+SMART_TEST_NUMBERS_MAX = 100
 
 
 class ConnectorKind(models.TextChoices):
@@ -136,10 +142,46 @@ class Campaign(AccountScopedModel):
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    smart_delivery = models.BooleanField(
+        default=False,
+        help_text="Send to a test batch first; release the rest only when few of it got DLT rejections.",
+    )
+    smart_test_size = models.PositiveIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(SMART_TEST_SIZE_MAX)],
+        help_text="Recipients of the test batch, picked at random (when no test numbers are given).",
+    )
+    smart_test_numbers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The test batch: these numbers (E.164, recipients of the campaign too) instead of random ones.",
+    )
+    smart_wait_minutes = models.PositiveIntegerField(
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(SMART_WAIT_MINUTES_MAX)],
+        help_text="Minutes after the test batch has left before it is judged.",
+    )
+    smart_max_reject_percent = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text="The rest is cancelled when more than this % of the test batch got DLT rejections.",
+    )
+    smart_state = models.CharField(max_length=8, choices=SmartDeliveryState.choices, blank=True)
+    smart_checked_at = models.DateTimeField(null=True, blank=True, help_text="When the test batch was judged.")
+    smart_result = models.JSONField(default=dict, blank=True, help_text="The test batch's counts and the verdict.")
+    smart_test_ids = models.JSONField(default=list, blank=True, editable=False, help_text="Test batch message ids.")
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "start_at"], name="campaign_state_start")]
+        indexes = [
+            models.Index(fields=["state", "start_at"], name="campaign_state_start"),
+            # the Smart Delivery sweep: campaigns whose test batch is to be picked or judged
+            models.Index(
+                fields=["smart_state"],
+                condition=Q(smart_delivery=True) & Q(smart_state__in=["", SmartDeliveryState.PENDING]),
+                name="campaign_smart_open",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -147,6 +189,15 @@ class Campaign(AccountScopedModel):
     @property
     def body(self) -> str:
         return self.template.body if self.template_id else self.text
+
+    @property
+    def sending_audience(self) -> dict:
+        """The audience preparation walks: a Smart Delivery campaign's test numbers are recipients too."""
+        audience = self.audience or {}
+        if not (self.smart_delivery and self.smart_test_numbers):
+            return audience
+        numbers = list(audience.get("numbers") or [])
+        return {**audience, "numbers": numbers + [n for n in self.smart_test_numbers if n not in numbers]}
 
 
 class MessageQuerySet(AccountQuerySet):

@@ -6,6 +6,7 @@ on PostgreSQL; bulk_create elsewhere. On PostgreSQL `SMS_PREPARE_WRITERS` thread
 are rendered (`portal.writers.ThreadedWriter`).
 """
 
+import copy
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from campaigns.links import Shortener, drop_unsent, renamed_body, write_short_li
 from campaigns.models import Campaign, Message
 from campaigns.routing import Router
 from campaigns.sending.planning import Draft, PreparationCounts, campaign_spec, plan_campaign
-from campaigns.sending.timing import batch_release_time
+from campaigns.sending.timing import batch_release_time, first_release
 from campaigns.states import CampaignState, MessageState
 from portal.ids import time_ordered_uids
 from portal.writers import ThreadedWriter, can_write_on_threads
@@ -228,12 +229,15 @@ def campaign_defaults(campaign: Campaign) -> MessageDefaults:
 
 
 def prepare_campaign(campaign: Campaign) -> PreparationCounts:
-    """Create the campaign's messages (idempotent) and start it; the campaign must be in `preparing`."""
+    """Create the campaign's messages (idempotent) and start it; the campaign must be in `preparing`. A Smart
+    Delivery campaign's messages (its test numbers among them) are written held (`timing.first_release`)."""
     now = timezone.now()
-    start = max(campaign.start_at or now, now)
+    start = first_release(max(campaign.start_at or now, now), campaign.smart_delivery)
     defaults = campaign_defaults(campaign)
     router = Router(campaign.account_id, campaign.sender.service, pinned=campaign.connector)
-    spec = campaign_spec(campaign)
+    planned = copy.copy(campaign)
+    planned.audience = campaign.sending_audience
+    spec = campaign_spec(planned)
     shortener = spec.shortener
 
     def write(drafts: list[Draft], first_index: int) -> None:
@@ -246,7 +250,7 @@ def prepare_campaign(campaign: Campaign) -> PreparationCounts:
         Campaign.objects.filter(pk=campaign.pk).update(updated_at=timezone.now())
 
     with message_writer() as writer:
-        counts = plan_campaign(campaign, on_drafts=write, spec=spec)
+        counts = plan_campaign(planned, on_drafts=write, spec=spec)
     created = Message.objects.filter(campaign=campaign).count()
     estimated = Message.objects.filter(campaign=campaign).aggregate(total=Sum("cost"))["total"] or Decimal("0")
     Campaign.objects.filter(pk=campaign.pk, state=CampaignState.PREPARING).update(

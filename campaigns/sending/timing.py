@@ -1,4 +1,5 @@
-"""When a message may leave: batches of N every M minutes, the India promotional window, retry backoff."""
+"""When a message may leave: batches of N every M minutes, the India promotional window, retry backoff, the hold of
+a Smart Delivery campaign until its test batch is judged."""
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -6,6 +7,8 @@ from zoneinfo import ZoneInfo
 from campaigns.conf import setting
 
 INDIA_TIME = ZoneInfo("Asia/Kolkata")
+# Far beyond any schedule (30 days) or retry backoff: only the Smart Delivery verdict moves a held message earlier.
+SMART_DELIVERY_HOLD = timedelta(days=365)
 
 
 def batch_release_time(start: datetime, index: int, batch_size: int | None, interval_minutes: int | None) -> datetime:
@@ -13,6 +16,13 @@ def batch_release_time(start: datetime, index: int, batch_size: int | None, inte
     if not batch_size or not interval_minutes:
         return start
     return start + timedelta(minutes=(index // batch_size) * interval_minutes)
+
+
+def first_release(start: datetime, smart_delivery: bool) -> datetime:
+    """When a campaign's first batch may leave: at its start, or held (`SMART_DELIVERY_HOLD` later) for a Smart
+    Delivery campaign, whose test batch is then moved to now and the rest once the test batch passed
+    (`campaigns.sending.smart_delivery`)."""
+    return start + SMART_DELIVERY_HOLD if smart_delivery else start
 
 
 def in_india_promotional_hours(moment: datetime) -> bool:
