@@ -12,10 +12,13 @@ Stages, each printed as messages/s:
   record `sent` and emit `sms:message:status` per message. Time-boxed by --dispatch-seconds (default 120;
   0 runs until every message is out);
 - reports: the simulator's delivery reports applied by 2 processes (time-boxed the same way).
-Targets: prepare >= 20,000 messages/s, dispatch >= 2,000 messages/s.
+Targets: prepare >= 20,000 messages/s, dispatch >= 2,000 messages/s. With --track-links the template carries a
+URL and the campaign tracks links: each message gets its own short URL (a ShortLink row written with it).
+BENCH_CAMPAIGN_DB names the database (two runs at once need two names).
 
     .venv/bin/python bench/campaign.py                              # 1M contacts, dispatch for 120 s
     .venv/bin/python bench/campaign.py --contacts 200000 --dispatch-seconds 0
+    .venv/bin/python bench/campaign.py --contacts 200000 --dispatch-seconds 1 --track-links
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-BENCH_DB = "bench_campaign"
+BENCH_DB = os.environ.get("BENCH_CAMPAIGN_DB", "bench_campaign")
 WORKERS = 2
 CONTACT_COLUMNS = ["account_id", "uid", "created_at", "updated_at", "identity", "phone", "country", "number_type"]
 CONTACT_COLUMNS += ["phone_valid", "email", "first_name", "last_name", "gender", "postal_code", "company", "attributes"]
@@ -45,10 +48,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--dispatch-seconds", type=float, default=120, help="Stop each stage after this (0: finish).")
+    parser.add_argument("--track-links", action="store_true", help="A URL in the text, shortened per recipient.")
     parser.add_argument("--child", choices=["main", "dispatch", "reports"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "main":
-        print(json.dumps(run_main(args.contacts, args.dispatch_seconds)), flush=True)
+        print(json.dumps(run_main(args.contacts, args.dispatch_seconds, args.track_links)), flush=True)
         return
     if args.child in ("dispatch", "reports"):
         print(json.dumps(run_worker(args.child, args.dispatch_seconds)), flush=True)
@@ -56,7 +60,7 @@ def main() -> None:
     recreate_database()
     try:
         command = [sys.executable, __file__, "--child", "main", "--contacts", str(args.contacts)]
-        command += ["--dispatch-seconds", str(args.dispatch_seconds)]
+        command += ["--dispatch-seconds", str(args.dispatch_seconds)] + (["--track-links"] if args.track_links else [])
         done = subprocess.run(command, env=child_env(), cwd=ROOT, capture_output=True, text=True, check=False)
     finally:
         drop_database()
@@ -101,7 +105,7 @@ def report(contacts: int, result: dict) -> None:
     print(
         f"   prepare:  {result['messages']:,} messages in {result['prepare_s']:.1f} s = "
         f"{result['messages'] / result['prepare_s']:,.0f} messages/s (target >= 20,000); "
-        f"{result['suppressed']:,} opted out"
+        f"{result['suppressed']:,} opted out; {result['short_links']:,} short links"
     )
     print(
         f"   dispatch: {result['dispatched']:,} messages in {result['dispatch_s']:.1f} s with {WORKERS} workers = "
@@ -117,7 +121,7 @@ def report(contacts: int, result: dict) -> None:
 # --- child processes -------------------------------------------------------------------------------------
 
 
-def run_main(contacts: int, seconds: float) -> dict:
+def run_main(contacts: int, seconds: float, track_links: bool = False) -> dict:
     import django
 
     django.setup()
@@ -125,13 +129,13 @@ def run_main(contacts: int, seconds: float) -> dict:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    account, campaign = create_fixtures()
+    account, campaign = create_fixtures(track_links)
     started = time.perf_counter()
     opt_outs = contacts // 100
     seed(account, contacts, opt_outs)
     seed_s = time.perf_counter() - started
 
-    from campaigns.models import Campaign, Message, SimulatorSubmission
+    from campaigns.models import Campaign, Message, ShortLink, SimulatorSubmission
     from campaigns.sending.lifecycle import schedule_campaign, start_campaign
     from portal.models import Account
 
@@ -140,6 +144,7 @@ def run_main(contacts: int, seconds: float) -> dict:
     start_campaign(campaign.pk)
     prepare_s = time.perf_counter() - started
     campaign.refresh_from_db()
+    short_links = ShortLink.objects.count()
     connection.close()
 
     dispatch_s = run_workers("dispatch", seconds)
@@ -151,6 +156,7 @@ def run_main(contacts: int, seconds: float) -> dict:
         "seed_s": seed_s,
         "opt_outs": opt_outs,
         "messages": campaign.recipients_count,
+        "short_links": short_links,
         "suppressed": campaign.suppressed_count,
         "prepare_s": prepare_s,
         "dispatched": dispatched,
@@ -182,7 +188,7 @@ def run_worker(stage: str, seconds: float) -> dict:
     return {"handled": handled}
 
 
-def create_fixtures():
+def create_fixtures(track_links: bool = False):
     from decimal import Decimal
 
     from campaigns.models import Campaign, Connector, Price, Sender, SenderStatus, Template, TemplateStatus
@@ -201,7 +207,8 @@ def create_fixtures():
         sender=sender,
         name="Order",
         alias="order",
-        body="Dear {{name}}, your Bench order from {{city}} is on its way.",
+        body="Dear {{name}}, your Bench order from {{city}} is on its way."
+        + (" Track it: https://bench.example.com/track" if track_links else ""),
         template_type="SI",
         status=TemplateStatus.APPROVED,
     )
@@ -213,6 +220,7 @@ def create_fixtures():
         template=template,
         audience={"tags": ["everyone"]},
         variable_mapping={"name": {"source": "first_name"}, "city": {"source": "attributes.city", "default": "x"}},
+        track_links=track_links,
     )
     return account, campaign
 

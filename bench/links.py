@@ -5,7 +5,9 @@ webhook subscribed to `smartlink:visit` (its deliveries are queued on Redis when
 embedded broker), then starts `manage.py runserver --noreload` on a free port of 127.0.0.1 and follows short URLs
 with http.client, a new connection per request as a phone makes it: lookup by code, the visit and its event
 recorded, the user agent parsed (several phones' user agents, each parsed once then cached), 302. Printed: p50,
-p95, p99 and max for sequential requests and for `--clients` concurrent clients, and for unknown codes (404).
+p95, p99 and max for sequential requests and for `--clients` concurrent clients, and for unknown codes (404: the
+floor of the server and the client on this machine). Then the WSGI application in-process, without a socket: the
+time to the 302, and to the end of the visit's recording (which runs once the answer is sent).
 Target (issue 18): p99 < 10 ms.
 
     .venv/bin/python bench/links.py                     # 3,000 sequential + 3,000 concurrent visits
@@ -178,6 +180,30 @@ def figures(label: str, times: list[float], statuses: dict[int, int], wall: floa
     )
 
 
+def in_process(paths: list[str], count: int) -> tuple[list[float], list[float], dict[int, int]]:
+    """The WSGI app called directly: seconds to the 302, and to the end of the recording (`close`)."""
+    from django.core.wsgi import get_wsgi_application
+    from django.test import RequestFactory
+
+    handler, factory = get_wsgi_application(), RequestFactory(REMOTE_ADDR="127.0.0.1")
+    chooser = random.Random(11)
+    answered, recorded, statuses = [], [], {}
+
+    def start_response(status, headers, exc_info=None):
+        code = int(status.split()[0])
+        statuses[code] = statuses.get(code, 0) + 1
+
+    for _ in range(count):
+        agent = chooser.choice(USER_AGENTS)
+        environ = factory.get(chooser.choice(paths), HTTP_HOST="127.0.0.1", HTTP_USER_AGENT=agent).environ
+        started = time.perf_counter()
+        result = handler(environ, start_response)
+        answered.append(time.perf_counter() - started)
+        result.close()
+        recorded.append(time.perf_counter() - started)
+    return answered, recorded, statuses
+
+
 def count_visits(expected: int) -> int:
     """Visits recorded (each after its answer was sent): waits up to 30 s for the last ones."""
     from campaigns.models import LinkVisit
@@ -214,6 +240,10 @@ def main() -> None:
         wall = time.perf_counter() - started
         missing, missing_statuses = run(port, ["/l/ZZZZZZZZ"], min(args.requests, 1000), 1)
         visits = count_visits(200 + 2 * args.requests)
+        server.terminate()
+        server.wait(timeout=10)
+        server = None
+        answered, recorded, wsgi_statuses = in_process(paths, args.requests)
     finally:
         if server is not None:
             server.terminate()
@@ -230,8 +260,11 @@ def main() -> None:
     print(figures("sequential (1 client)", sequential, seq_statuses))
     print(figures(f"concurrent ({args.clients} clients)", concurrent, con_statuses, wall))
     print(figures("unknown code (404)", missing, missing_statuses))
+    print(figures("in-process WSGI, to the answer", answered, wsgi_statuses))
+    print(figures("in-process WSGI, answer + visit recorded", recorded, wsgi_statuses))
     print(
-        f"   visits recorded: {visits:,} of {200 + len(sequential) + len(concurrent):,} redirects (target p99 < 10 ms)"
+        f"   visits recorded through runserver: {visits:,} of {200 + len(sequential) + len(concurrent):,} redirects "
+        "(target p99 < 10 ms)"
     )
 
 
