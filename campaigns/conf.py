@@ -42,6 +42,8 @@ DEFAULTS = {
     "SHORT_LINK_BASE_URL": "http://127.0.0.1:8000/l",
     "SHORT_LINK_CODE_LENGTH": 8,
     "SHORT_LINK_GEOIP_DATABASE": "",
+    # A visit is written once its 302 has been sent (the phone does not wait for it); off: before answering.
+    "SHORT_LINK_RECORD_AFTER_ANSWER": True,
     # Verify: wrong checks before a code is dead; checks per API token per minute.
     "VERIFY_MAX_CHECKS": 5,
     "VERIFY_CHECKS_PER_TOKEN_PER_MINUTE": 600,

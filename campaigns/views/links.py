@@ -7,6 +7,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseNotFound, HttpRespon
 from django.shortcuts import get_object_or_404, render
 from django.views import View
 
+from campaigns.conf import setting
 from campaigns.link_visits import find_short_link, record_visit
 from campaigns.links import short_url_length, smart_links_with_counts
 from campaigns.models import Campaign, SmartLink
@@ -35,21 +36,25 @@ class RedirectThenRecord(HttpResponseRedirect):
 
 
 def follow_short_link(request, code: str):
-    """302 to the short URL's target, the visit recorded after the answer (GET); HEAD answers without recording;
-    404 for an unknown code."""
+    """302 to the short URL's target, the visit recorded after the answer (GET; before it without
+    SHORT_LINK_RECORD_AFTER_ANSWER); HEAD answers without recording; 404 for an unknown code."""
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     short = find_short_link(code)
     if short is None:
         return HttpResponseNotFound("No such link.", content_type="text/plain")
-    record = None
+    after_answer = None
     if request.method == "GET":
         user_agent, ip = request.META.get("HTTP_USER_AGENT", ""), request.client_ip
 
         def record():
             record_visit(short, user_agent=user_agent, ip=ip)
 
-    response = RedirectThenRecord(short.destination, record)
+        if setting("SHORT_LINK_RECORD_AFTER_ANSWER"):
+            after_answer = record
+        else:
+            record()
+    response = RedirectThenRecord(short.destination, after_answer)
     response["Cache-Control"] = "no-store"  # every visit reaches the portal and is counted
     response["Referrer-Policy"] = "no-referrer"
     return response

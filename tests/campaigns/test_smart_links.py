@@ -5,6 +5,7 @@ received by a real local webhook receiver, clicks on the campaign page and the A
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from decimal import Decimal
 
@@ -42,6 +43,9 @@ INDIAN_NUMBERS = ["+919876543210", "+919876543211"]
 @pytest.fixture(autouse=True)
 def _setup(settings, account, live_server):
     settings.SHORT_LINK_BASE_URL = f"{live_server.url}/l"
+    # the live server shares the in-memory test database's one connection: a visit written after its answer
+    # would race the test's next query (test_the_visit_is_written_once_the_answer_is_sent covers that path)
+    settings.SHORT_LINK_RECORD_AFTER_ANSWER = False
     settings.SMS_INDIA_PROMOTIONAL_HOLD = False
     settings.SMS_SIMULATOR_DLR_DELAY_SECONDS = 0
     settings.WEBHOOK_ALLOWED_CIDRS = ["127.0.0.0/8"]
@@ -85,6 +89,10 @@ def recorded(count: int) -> list[LinkVisit]:
     visits = list(LinkVisit.objects.order_by("created_at"))
     assert len(visits) == count
     return visits
+
+
+def short_urls_of(text: str) -> list[str]:
+    return re.findall(r"https?://[^/\s]+/l/[0-9A-Za-z]+", text)
 
 
 def short_urls(text: str, live_server) -> list[str]:
@@ -166,6 +174,15 @@ def test_a_visit_is_recorded_with_the_parsed_user_agent_and_the_event_is_receive
     )
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", payload["created_at"])
     assert Event.objects.filter(name="smartlink:visit").count() == 1
+
+
+def test_the_visit_is_written_once_the_answer_is_sent(api, client, settings):
+    settings.SHORT_LINK_RECORD_AFTER_ANSWER = True
+    api_send(api(), message="Acme deals https://shop.example.com/sale", track_links=True)
+    path = urllib.parse.urlsplit(short_urls_of(Message.objects.first().body)[0]).path
+    response = client.get(path, HTTP_USER_AGENT=IPHONE)  # the test client closes the response, as a server does
+    assert (response.status_code, response["Location"]) == (302, "https://shop.example.com/sale")
+    assert response["Cache-Control"] == "no-store" and LinkVisit.objects.get().platform == "iOS"
 
 
 def test_an_unknown_or_malformed_code_is_a_404_and_records_nothing(live_server):
