@@ -43,11 +43,11 @@ def test_a_failing_writer_thread_fails_the_preparation(account, settings, monkey
     written = []
     original = preparation.write_messages
 
-    def fail_on_the_third_chunk(defaults, now, rows):
+    def fail_on_the_third_chunk(defaults, now, rows, short_links=()):
         written.append(len(rows))
         if len(written) == 3:
             raise RuntimeError("disk full")
-        original(defaults, now, rows)
+        original(defaults, now, rows, short_links)
 
     monkeypatch.setattr(preparation, "write_messages", fail_on_the_third_chunk)
     with pytest.raises(RuntimeError, match="disk full"):
