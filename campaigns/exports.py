@@ -7,7 +7,8 @@ text column is left out for `hide_msg` accounts, whatever the account's settings
 from campaigns import dlr_codes
 from campaigns.filtersets_sending import MessageFilterSet
 from campaigns.models import DeliveryReport, Message
-from portal.exports.registry import ExportSource, Field, Table, phone_field, time_text, values_table
+from portal.exports.registry import ExportSource, Table
+from portal.exports.values import Field, phone_field, time_field, uid_field, values_table
 from portal.models import Account, ExportKind
 
 __all__ = ["DELIVERY_REPORT_EXPORT", "MESSAGE_EXPORT"]
@@ -23,10 +24,9 @@ def _description(code_and_detail: tuple[str, str]) -> str:
 
 
 def _message_table(messages, account: Account) -> Table:
-    at = time_text(account)
     fields = [
-        Field("id", "uid", str, plain=True),
-        Field("group_id", "group_id", str, plain=True),
+        uid_field("id", "uid"),
+        uid_field("group_id", "group_id"),
         Field("campaign", "campaign__name"),
         phone_field("mobile", "recipient", account),
         Field("country", "country", plain=True),
@@ -38,9 +38,9 @@ def _message_table(messages, account: Account) -> Table:
         Field("error_code", "error_code"),
         Field("description", ("error_code", "error_detail"), _description),
         Field("custom", "custom_id"),
-        Field("created_at", "created_at", at, plain=True),
-        Field("sent_at", "sent_at", at, plain=True),
-        Field("done_at", "done_at", at, plain=True),
+        time_field("created_at", "created_at", account),
+        time_field("sent_at", "sent_at", account),
+        time_field("done_at", "done_at", account),
     ]
     return values_table(messages, fields)
 
@@ -56,9 +56,9 @@ def _reports_of(messages, account: Account):
 
 def _report_table(reports, account: Account) -> Table:
     fields = [
-        Field("id", "uid", str, plain=True),
-        Field("message_id", "message__uid", str, plain=True),
-        Field("group_id", "message__group_id", str, plain=True),
+        uid_field("id", "uid"),
+        uid_field("message_id", "message__uid"),
+        uid_field("group_id", "message__group_id"),
         phone_field("mobile", "message__recipient", account),
         Field("sender", "message__sender_name"),
         Field("custom", "message__custom_id"),
@@ -67,7 +67,7 @@ def _report_table(reports, account: Account) -> Table:
         Field("state", "state", plain=True),
         Field("applied", "applied", plain=True),
         Field("source", "source"),
-        Field("received_at", "created_at", time_text(account), plain=True),
+        time_field("received_at", "created_at", account),
     ]
     return values_table(reports, fields)
 

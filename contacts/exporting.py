@@ -13,7 +13,8 @@ import json
 from contacts.filtersets import ContactFilterSet
 from contacts.filtersets_unsubscribers import InboundMessageFilterSet
 from contacts.models import Contact, InboundMessage
-from portal.exports.registry import ExportSource, Field, Table, phone_field, time_text, values_table
+from portal.exports.registry import ExportSource, Table
+from portal.exports.values import Field, local_times, phone_field, time_field, uid_field, values_table
 from portal.exports.writers import ExportColumn
 from portal.masking import mask_msisdn
 from portal.models import Account, ExportKind
@@ -25,7 +26,7 @@ CONTACT_CHUNK_ROWS = 2_000  # contacts are read with their tags and groups (two 
 
 def contact_export_columns(account: Account) -> list[ExportColumn]:
     """Columns of a contact export; phone numbers are masked for accounts with `mobile_secure`."""
-    at = time_text(account)
+    local_time = local_times(account)
     return [
         ExportColumn("id", lambda contact: str(contact.uid), plain=True),
         ExportColumn("identity", lambda contact: contact.identity),
@@ -42,7 +43,7 @@ def contact_export_columns(account: Account) -> list[ExportColumn]:
         ExportColumn("tags", lambda contact: ", ".join(sorted(tag.name for tag in contact.tags.all()))),
         ExportColumn("groups", lambda contact: ", ".join(sorted(group.name for group in contact.groups.all()))),
         ExportColumn("attributes", lambda contact: json.dumps(contact.attributes, ensure_ascii=False)),
-        ExportColumn("created_at", lambda contact: at(contact.created_at), plain=True),
+        ExportColumn("created_at", lambda contact: local_time(str(contact.created_at)), plain=True),
     ]
 
 
@@ -61,8 +62,8 @@ def _inbound(account: Account):
 
 def _inbound_table(messages, account: Account) -> Table:
     fields = [
-        Field("id", "uid", str, plain=True),
-        Field("received_at", "received_at", time_text(account), plain=True),
+        uid_field("id", "uid"),
+        time_field("received_at", "received_at", account),
         phone_field("from", "from_number", account),
         Field("to", "to"),
         *([] if account.hide_msg else [Field("text", "text")]),

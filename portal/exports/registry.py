@@ -2,13 +2,11 @@
 
 A source names the FilterSet of the list it exports, so an export is filtered by the very rules of that list (the
 HTML page and the API share them), the account's rows in the list's order, and how to turn the filtered rows into
-columns and rows for the writers. Value sources (`values_table`) read tuples with `values_list`, a chunk at a time:
-at a million rows, building model instances would cost more than writing the file.
+columns and rows for the writers (`portal.exports.values` for sources read with `values_list`).
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -17,29 +15,20 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from portal.accounts import zone_of
 from portal.exports.writers import ExportColumn
-from portal.masking import mask_msisdn
 from portal.models import Account
 from portal.models_exports import ExportKind
 from portal.service_errors import ServiceError
 
 __all__ = [
-    "CHUNK_ROWS",
     "ExportSource",
-    "Field",
     "FilterContext",
     "Table",
     "filtered_rows",
-    "phone_field",
     "register",
     "source_of",
-    "time_text",
     "validate_filters",
-    "values_table",
 ]
-
-CHUNK_ROWS = 5_000
 
 
 class Table(NamedTuple):
@@ -70,18 +59,6 @@ class ExportSource:
     rows: Callable[[Account], QuerySet]
     table: Callable[[QuerySet, Account], Table]
     exported: Callable[[QuerySet, Account], QuerySet] | None = None
-
-
-@dataclass(frozen=True)
-class Field:
-    """A column read from a `values_list` field (or a tuple of them, converted together), optionally converted
-    (masking, time zone, descriptions)."""
-
-    header: str
-    path: str | tuple[str, ...]
-    convert: Callable[[Any], Any] | None = None
-    phone: bool = False
-    plain: bool = False
 
 
 _SOURCES: dict[str, ExportSource] = {}
@@ -140,34 +117,6 @@ def filtered_rows(source: ExportSource, account: Account, filters: dict[str, str
     if not filterset.is_valid():
         raise ServiceError("The export's filters are no longer valid.", field="filter", code=ServiceError.INVALID)
     return filterset.qs if source.exported is None else source.exported(filterset.qs, account)
-
-
-def values_table(queryset: QuerySet, fields: list[Field]) -> Table:
-    """Columns over `values_list` tuples of the fields' paths, read CHUNK_ROWS at a time."""
-    columns, paths = [], []
-    for spec in fields:
-        names = (spec.path,) if isinstance(spec.path, str) else spec.path
-        get = operator.itemgetter(*range(len(paths), len(paths) + len(names)))
-        paths.extend(names)
-        getter = get if spec.convert is None else _composed(get, spec.convert)
-        columns.append(ExportColumn(spec.header, getter, phone=spec.phone, plain=spec.plain))
-    return Table(columns, queryset.values_list(*paths).iterator(chunk_size=CHUNK_ROWS))
-
-
-def phone_field(header: str, path: str, account: Account) -> Field:
-    """A phone-number column, masked for accounts with `mobile_secure` (portal.masking)."""
-    convert = (lambda number: mask_msisdn(number, account)) if account.mobile_secure else None
-    return Field(header, path, convert, phone=True)
-
-
-def time_text(account: Account) -> Callable[[Any], str]:
-    """ISO 8601 with the offset of the account's time zone (what the API answers); empty for no time."""
-    zone = zone_of(account)
-    return lambda value: value.astimezone(zone).isoformat() if value is not None else ""
-
-
-def _composed(get: Callable[[Any], Any], convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    return lambda row: convert(get(row))
 
 
 def _query(filters: dict[str, str]) -> QueryDict:

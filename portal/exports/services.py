@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.audit import record
@@ -31,6 +32,7 @@ from portal.exports.xlsx import XLSX_MAX_ROWS, write_xlsx
 from portal.models import Account
 from portal.models_exports import Export, ExportFormat, ExportKind, ExportState
 from portal.service_errors import ServiceError
+from portal.writers import ThreadedWriter
 
 __all__ = ["RUN_TASK", "create_export", "keep_days", "open_file", "purge_expired", "run_export"]
 
@@ -125,32 +127,39 @@ def _write(export: Export, partial: Path) -> int:
             field="format",
         )
     Export.objects.filter(pk=export.pk).update(rows_total=total, updated_at=timezone.now())
-    table = source.table(rows, account)
-    counted = _Progress(export.pk, total)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    if export.format == ExportFormat.XLSX:
-        write_xlsx(table.columns, counted.rows(table.rows), str(partial), title=source.title)
-    else:
-        with open(partial, "w", newline="", encoding="utf-8") as handle:
-            write_csv(table.columns, counted.rows(table.rows), handle)
-    return counted.written
+    # PostgreSQL streams a cursor inside a transaction; outside one, Django's cursor is WITH HOLD, which makes the
+    # server run the whole query before the first row (3.6 s of a million-row export). The progress, which
+    # pollers must see meanwhile, is then stored from a thread with its own connection.
+    streaming = connection.vendor == "postgresql"
+    progress = _Progress(export.pk, total, threaded=streaming)
+    with progress.writer, transaction.atomic() if streaming else nullcontext():
+        table = source.table(rows, account)
+        if export.format == ExportFormat.XLSX:
+            write_xlsx(table.columns, progress.rows(table.rows), str(partial), title=source.title)
+        else:
+            with open(partial, "w", newline="", encoding="utf-8") as handle:
+                write_csv(table.columns, progress.rows(table.rows), handle)
+    return progress.written
 
 
 class _Progress:
-    """Counts the rows going to the writer and stores the progress every PROGRESS_ROWS rows."""
+    """Counts the rows going to the writer and stores the progress every PROGRESS_ROWS rows (`writer`)."""
 
-    def __init__(self, export_pk: int, total: int) -> None:
+    def __init__(self, export_pk: int, total: int, *, threaded: bool) -> None:
         self.export_pk, self.total, self.written = export_pk, max(total, 1), 0
+        self.writer = ThreadedWriter(self._store, threads=1, backlog=4, threaded=threaded, name="export-progress")
 
     def rows(self, rows: Iterable[Any]) -> Iterator[Any]:
         for row in rows:
             yield row
             self.written += 1
             if self.written % PROGRESS_ROWS == 0:
-                percent = min(99, self.written * 100 // self.total)
-                Export.objects.filter(pk=self.export_pk).update(
-                    rows=self.written, progress=percent, updated_at=timezone.now()
-                )
+                self.writer.submit(self.written)
+
+    def _store(self, written: int) -> None:
+        percent = min(99, written * 100 // self.total)
+        Export.objects.filter(pk=self.export_pk).update(rows=written, progress=percent, updated_at=timezone.now())
 
 
 def _storage_name(export: Export) -> str:
