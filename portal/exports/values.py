@@ -23,7 +23,16 @@ from portal.exports.writers import ExportColumn
 from portal.masking import mask_msisdn
 from portal.models import Account
 
-__all__ = ["CHUNK_ROWS", "Field", "local_times", "phone_field", "time_field", "uid_field", "values_table"]
+__all__ = [
+    "CHUNK_ROWS",
+    "Field",
+    "local_times",
+    "phone_field",
+    "time_field",
+    "uid_field",
+    "value_columns",
+    "values_table",
+]
 
 CHUNK_ROWS = 5_000
 HOUR = timedelta(hours=1)
@@ -43,13 +52,19 @@ class Field:
 
 def values_table(queryset: QuerySet, fields: list[Field]) -> Table:
     """Columns over `values_list` tuples of the fields' paths, read CHUNK_ROWS at a time."""
+    columns, paths = value_columns(fields)
+    return Table(columns, queryset.values_list(*paths).iterator(chunk_size=CHUNK_ROWS))
+
+
+def value_columns(fields: list[Field]) -> tuple[list[ExportColumn], list[str | Expression]]:
+    """The columns reading tuples of the fields' values, and the paths those tuples are read with (in order)."""
     columns, paths = [], []
     for spec in fields:
         names = spec.path if isinstance(spec.path, tuple) else (spec.path,)
         get = operator.itemgetter(*range(len(paths), len(paths) + len(names)))
         paths.extend(names)
         columns.append(ExportColumn(spec.header, get, phone=spec.phone, plain=spec.plain, convert=spec.convert))
-    return Table(columns, queryset.values_list(*paths).iterator(chunk_size=CHUNK_ROWS))
+    return columns, paths
 
 
 def phone_field(header: str, path: str, account: Account) -> Field:
