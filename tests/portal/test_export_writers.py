@@ -6,6 +6,7 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from python_calamine_plus import CalamineWorkbook
 
 from portal.exports.writers import ExportColumn, iter_csv, safe_cell
 from portal.exports.xlsx import write_xlsx
@@ -114,3 +115,16 @@ def test_xlsx_writes_to_a_file_object_and_keeps_dates(tmp_path):
     born, created_cell = next(sheet.iter_rows(min_row=2))
     assert born.value.date() == dt.date(1990, 5, 17)
     assert created_cell.value == "2026-11-23T09:30:00+00:00"
+
+
+def test_xlsx_reads_back_the_same_with_calamine(tmp_path):
+    """The reader imports use (python-calamine-plus, a Rust XLSX parser) reads the streamed workbook too."""
+    target = tmp_path / "out.xlsx"
+    write_xlsx(COLUMNS, iter(ROWS), str(target), title="Contacts")
+    with CalamineWorkbook.from_path(str(target)) as workbook:
+        assert workbook.sheet_names == ["Contacts"]
+        rows = list(workbook.get_sheet_by_index(0).iter_rows())
+    assert rows[0] == ["Phone", "Name", "Note", "Count"]
+    for row, cells in zip(ROWS, rows[1:], strict=True):
+        assert cells[:3] == expected_text(row)[:3]
+        assert cells[3] == ("" if row["count"] is None else row["count"])
