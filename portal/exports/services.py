@@ -1,11 +1,11 @@
 """Exports: create one (validated, audited, queued as the `portal.run_export` task), run it, and purge them.
 
 An export runs in a Celery worker (the one `make run` starts with the embedded broker): it counts the rows its
-filters match, streams them from the database a chunk at a time into a CSV or XLSX file under MEDIA_ROOT
-(VAR_DIR/media/exports/<account>/), and records its progress every `PROGRESS_ROWS` rows, so memory stays flat
-whatever the number of rows. The file is written beside its final name and renamed when complete. Exports and
-their files are deleted `EXPORT_KEEP_DAYS` (7) days after they were asked for (`purge_expired`, a beat task);
-one whose worker stopped (no progress for `STALE_AFTER`) is marked failed by the same sweep.
+filters match, then streams them from the database a chunk at a time into a CSV or XLSX file under MEDIA_ROOT
+(VAR_DIR/media/exports/<account>/), so memory stays flat whatever the number of rows, and stores its progress every
+`PROGRESS_ROWS` rows. The file is written beside its final name and renamed when complete. Exports and their files
+are deleted `EXPORT_KEEP_DAYS` (7) days after they were asked for (`purge_expired`, a beat task); the same sweep
+marks failed an export whose worker stopped (no progress for `STALE_AFTER`) or that no worker took.
 """
 
 from __future__ import annotations
