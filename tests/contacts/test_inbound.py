@@ -228,8 +228,9 @@ def test_demo_data_has_every_type_and_a_lifted_keyword_opt_out(account, admin_us
     types = set(Unsubscriber.objects.filter(account=account).values_list("type", flat=True))
     assert types == {"all", "sender", "product", "tag"}
     actions = list(InboundMessage.objects.filter(account=account).values_list("action", flat=True))
-    assert len(actions) == 5
-    assert {"opted_out", "opted_in", "none"} <= set(actions)
+    assert len(actions) == 7
+    assert {"opted_out", "opted_in", "none", "auto_replied"} <= set(actions)
+    assert InboundMessage.objects.filter(account=account, number__isnull=False).count() == 2
 
 
 @pytest.mark.postgres
