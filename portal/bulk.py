@@ -26,7 +26,8 @@ def insert_rows(
     quote = connection.ops.quote_name
     names = ", ".join(quote(column_of[name]) for name in columns)
     serialised = [position for position, name in enumerate(columns) if name in json_columns]
-    with (
+    with (  # the driver's errors raised as Django's (a duplicate key is an IntegrityError, as with the ORM)
+        connection.wrap_database_errors,
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy,
     ):
