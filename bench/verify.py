@@ -204,7 +204,8 @@ def run(db: str, sends: int, checks: int, workers: int) -> None:
             drop_database(db)
     print(f"Verify on {db}, {workers} worker processes, {sends} requests each kind, in-process API client:")
     print(f"  baseline POST /sms/send/template (one number): {plain:,.0f} req/s")
-    print(f"  POST /verify:                                  {verify:,.0f} sends/s  ({plain / verify:.2f}x the baseline)")
+    ratio = plain / verify
+    print(f"  POST /verify:                                  {verify:,.0f} sends/s  ({ratio:.2f}x the baseline)")
     print(
         f"  GET /verify/{{id}}/{{code}} ({len(timings)} checks): p50 {statistics.median(timings):.1f} ms, "
         f"p99 {percentile(timings, 0.99):.1f} ms"
