@@ -3,7 +3,7 @@
 from django import forms
 
 from contacts.models import InboundNumber, KeywordRoute
-from contacts.services_numbers import check_keyword
+from contacts.services_numbers import check_keyword, check_route_target
 from portal.models import Webhook
 from portal.service_errors import ServiceError
 
@@ -31,8 +31,10 @@ class KeywordRouteForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if bool(cleaned.get("webhook")) == bool((cleaned.get("reply_text") or "").strip()):
-            raise forms.ValidationError("Choose a webhook to forward to, or write a reply text; not both.")
+        try:
+            check_route_target(cleaned.get("webhook"), cleaned.get("reply_text", ""))
+        except ServiceError as error:
+            raise forms.ValidationError(str(error)) from None
         return cleaned
 
     def save(self, commit=True):

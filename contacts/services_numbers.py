@@ -51,3 +51,9 @@ def check_keyword(account, raw: str) -> str:
     if detect_keyword(word, stop_words=settings.stop_words, start_words=settings.start_words) is not None:
         raise ServiceError(f"{word} is an opt-out or opt-in word of this account.", field="keyword")
     return word
+
+
+def check_route_target(webhook, reply_text: str) -> None:
+    """A keyword route forwards to a webhook or answers with a text: exactly one of the two."""
+    if bool(webhook) == bool((reply_text or "").strip()):
+        raise ServiceError("Give a webhook to forward to, or a reply text; not both.", field="webhook")

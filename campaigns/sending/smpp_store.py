@@ -22,7 +22,7 @@ from campaigns.connectors.smpp.receipts import parse_receipt, receipt_outcome
 from campaigns.models import BindState, Connector, ConnectorKind, Message, Sender, SmppBind, SmppInboundPart, Template
 from campaigns.sending import outbox, reports
 from campaigns.sending.lanes import Lane
-from contacts.inbound_routing import number_for
+from contacts.inbound_routing import destination_forms, number_for
 from contacts.services_inbound import receive_inbound
 from portal.models import Account
 
@@ -210,7 +210,7 @@ def inbound_account(connector: Connector, handset: str, destination: str) -> Acc
     if owned is not None:
         return owned.account
     number = international(handset)
-    names = {destination, destination.lstrip("+"), "+" + destination.lstrip("+")}
+    names = destination_forms(destination)
     last = (
         Message.objects.filter(connector=connector, recipient=number, sender_name__in=names)
         .order_by("-created_at")

@@ -84,11 +84,13 @@ def follow_messages(messages: list[Message]) -> None:
     if not ours:
         return
     Message.objects.filter(pk__in=[m.pk for m in ours]).exclude(sealed_body="").update(sealed_body="")
+    attempts = VerifyAttempt.objects.filter(message_id__in=[m.pk for m in ours]).select_related("verification")
+    by_message = {attempt.message_id: attempt for attempt in attempts}
     for message in ours:
-        VerifyAttempt.objects.filter(message_id=message.pk).update(state=message.state)
-        attempt = VerifyAttempt.objects.filter(message_id=message.pk).select_related("verification").first()
+        attempt = by_message.get(message.pk)
         if attempt is None:
             continue
+        VerifyAttempt.objects.filter(pk=attempt.pk).update(state=message.state)
         verification = attempt.verification
         if not verification.is_live or attempt.position != verification.channel_index:
             continue

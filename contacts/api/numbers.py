@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from rest_framework import exceptions, serializers
 
 from contacts.models import InboundNumber, KeywordRoute
-from contacts.services_numbers import assign_number, check_keyword
+from contacts.services_numbers import assign_number, check_keyword, check_route_target
 from portal.api.fields import AccountObjectField
 from portal.api.viewsets import AccountScopedViewSet
 from portal.models import Account, Webhook
@@ -85,8 +85,7 @@ class KeywordRouteSerializer(serializers.ModelSerializer):
             current = {name: getattr(self.instance, name) for name in ("keyword", "webhook", "reply_text")}
         merged = current | attrs
         attrs["keyword"] = check_keyword(self.context["account"], merged.get("keyword", ""))
-        if bool(merged.get("webhook")) == bool((merged.get("reply_text") or "").strip()):
-            raise serializers.ValidationError({"webhook": ["Give a webhook to forward to, or a reply_text; not both."]})
+        check_route_target(merged.get("webhook"), merged.get("reply_text", ""))
         return attrs
 
 
