@@ -3,6 +3,9 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
+
+from portal.forking import forget_inherited_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -18,3 +21,9 @@ def beat_schedule() -> dict:
 
 
 app.conf.beat_schedule = beat_schedule()
+
+
+@worker_process_init.connect
+def _forget_inherited_connections(**kwargs) -> None:
+    """A prefork child starts with its own database connections (portal/forking.py)."""
+    forget_inherited_connections()

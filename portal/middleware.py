@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from portal.accounts import resolve_session_account, zone_of
 from portal.credentials import without_credentials
+from portal.request_context import bind_account_to_log
 
 OVERRIDABLE_METHODS = {"PUT", "PATCH", "DELETE"}
 
@@ -65,6 +66,7 @@ class CurrentAccountMiddleware:
 
     def __call__(self, request):
         request.account, request.role = resolve_session_account(request)
+        bind_account_to_log(request.account)
         try:
             if request.account is not None:
                 timezone.activate(zone_of(request.account))

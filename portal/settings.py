@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from portal.env import database_from_url, env_bool, env_int, env_list, env_str, secret_key_from
+from portal.queues import DEFAULT, task_routes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -40,6 +43,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.request_context.RequestContextMiddleware",
     "portal.middleware.CredentialFreeRedirectMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -126,11 +130,17 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = VAR_DIR / "media"
+# STATIC_MANIFEST (bin/serve): files collected by `collectstatic` under hashed names, which whitenoise serves with a
+# year's cache lifetime; otherwise (make run) served straight from static/.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage."
+        + ("CompressedManifestStaticFilesStorage" if STATIC_MANIFEST else "CompressedStaticFilesStorage")
+    },
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 # Exports (portal/exports): files under MEDIA_ROOT/exports, deleted with their export this many days after.
 EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -151,6 +161,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Checks an operator knowingly silences, e.g. security.W008 when the proxy in front redirects to HTTPS itself.
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 
 # Proxies: client IPs and the HTTPS flag come from headers only when TRUST_PROXY_HEADERS says so.
 TRUST_PROXY_HEADERS = env_bool("TRUST_PROXY_HEADERS", False)
@@ -245,17 +257,35 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues (portal/queues.py): sending, webhooks, imports and default; bin/serve runs a worker per queue.
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT
+CELERY_TASK_ROUTES = task_routes()
+# SIGTERM: a worker stops taking tasks and finishes the ones it runs (warm shutdown); a task cut off by SIGKILL is
+# redelivered (acks late) and its leases expire (campaigns.release_expired_leases).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Celery logs through LOGGING (JSON under bin/serve) rather than its own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# Logs: LOG_FORMAT=json (bin/serve's default) writes one JSON object per line with the request id and account;
+# ACCESS_LOG writes one line per request on `portal.access` (off under runserver, which logs its own).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+ACCESS_LOG = env_bool("ACCESS_LOG", not DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_tokens": {"()": "portal.logging.RedactAccessTokenFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "portal.logging.JsonFormatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_tokens"]},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        "portal.access": {"handlers": ["console"], "level": "INFO" if ACCESS_LOG else "WARNING", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },

@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECURE_COOKIES", "0")
+os.environ.setdefault("ACCESS_LOG", "0")
 
 from portal.settings import *  # noqa: F403
 

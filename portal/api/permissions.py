@@ -6,6 +6,7 @@ from rest_framework import exceptions, permissions
 from portal.accounts import role_in, zone_of
 from portal.api.exceptions import InactiveAccount
 from portal.models import ApiToken
+from portal.request_context import bind_account_to_log
 from portal.roles import READ, WRITE, has_capability
 
 
@@ -19,6 +20,7 @@ def bind_account(request) -> None:
         account = getattr(request._request, "account", None)
         role = getattr(request._request, "role", None)
     request.account, request.role, request.token = account, role, token
+    bind_account_to_log(account)
     if account is not None:
         timezone.activate(zone_of(account))
 

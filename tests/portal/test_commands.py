@@ -64,6 +64,9 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         ALLOWED_HOSTS="portal.example.com",
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         VAR_DIR=str(tmp_path),
+        DATABASE_URL="postgres://portal@db.example.com:5432/portal",
+        CELERY_BROKER_URL="redis://redis.example.com:6379/0",
+        CACHE_URL="redis://redis.example.com:6379/1",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

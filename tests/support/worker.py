@@ -9,6 +9,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from portal.queues import ALL_QUEUES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,8 +63,7 @@ class WorkerProcess:
             "-n",
             f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
         ]
-        if self.queues:
-            command += ["-Q", self.queues]
+        command += ["-Q", self.queues or ",".join(ALL_QUEUES)]
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
