@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench install clean-var
+.PHONY: run serve test lint format bench install clean-var
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed" if sys.version_info < (3, 11) else 0)'
@@ -19,6 +19,10 @@ install: $(VENV)/.installed
 # bin/run-all migrates, loads the demo data and starts the servers, all with the same DEBUG (1 unless set).
 run: install
 	HOST=$(HOST) PORT=$(PORT) PYTHON=$(PY) bin/run-all
+
+# The production process set on PostgreSQL + Redis (README: Production); refuses development settings.
+serve: install
+	PYTHON=$(PY) bin/serve all
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && exit 1 || exit $$status
