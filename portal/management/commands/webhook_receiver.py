@@ -24,6 +24,20 @@ def verification(secret: str | None, body: bytes, headers: dict[str, str]) -> st
     return "signature ok"
 
 
+def challenge_answer(body: bytes, validation_key: str | None) -> tuple[int, bytes] | None:
+    """The seed's verification handshake: a `{validation_key, challenge}` body is answered `{"challenge": …}` (403
+    when --validation-key is given and differs); None for an ordinary delivery."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict) or not {"validation_key", "challenge"} <= payload.keys():
+        return None
+    if validation_key is not None and payload["validation_key"] != validation_key:
+        return 403, b'{"error": "unknown validation key"}'
+    return 200, json.dumps({"challenge": payload["challenge"]}).encode()
+
+
 def render_body(body: bytes) -> str:
     try:
         return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
@@ -40,6 +54,9 @@ class Command(BaseCommand):
         parser.add_argument("--secret", help="whsec_… secret to verify signatures with")
         parser.add_argument("--webhook", help="id of a webhook in this database whose secrets verify signatures")
         parser.add_argument("--status", type=int, default=200, help="HTTP status to answer with (default 200)")
+        parser.add_argument(
+            "--validation-key", help="answer the verification handshake only for this key (default: any key)"
+        )
 
     def handle(self, *args, **options):
         secrets_in_use = self.secrets(options)
@@ -54,9 +71,13 @@ class Command(BaseCommand):
                 body = self.rfile.read(length) if length else b""
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 command.report(self.command, self.path, headers, body, secrets_in_use)
-                self.send_response(options["status"])
-                self.send_header("Content-Length", "0")
+                status, answer = challenge_answer(body, options["validation_key"]) or (options["status"], b"")
+                self.send_response(status)
+                if answer:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
             do_GET = do_POST = do_PUT = handle_one
 
