@@ -179,3 +179,28 @@ def test_a_forked_child_forgets_the_connections_it_inherited():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     assert connection.connection is not inherited
+
+
+def test_static_files_are_collected_under_hashed_names(tmp_path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "VAR_DIR": str(tmp_path), "STATIC_MANIFEST": "1"}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
+    manifest = json.loads((tmp_path / "staticfiles" / "staticfiles.json").read_text())["paths"]
+    hashed = manifest["css/app.css"]
+    assert hashed != "css/app.css" and (tmp_path / "staticfiles" / (hashed + ".gz")).exists()
+    url = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.templatetags.static import static; print(static('css/app.css'))",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert url[-1] == f"/static/{hashed}"
