@@ -1,12 +1,14 @@
 """Which accounts a user may act in, and with which role."""
 
+import uuid
 import zoneinfo
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from portal.models import Account, Membership
+from portal.audit import record
+from portal.models import Account, AccountStatus, AuditEvent, Membership
 from portal.roles import Role
 
 SESSION_KEY = "current_account"
@@ -77,6 +79,49 @@ def create_account(name: str, *, slug: str | None = None, **fields) -> Account:
     account.full_clean()
     account.save()
     return account
+
+
+def account_by_reference(reference: str) -> Account | None:
+    """The account named by its slug or its public id (uid), as operators and platform staff name it."""
+    account = Account.objects.filter(slug=reference).first()
+    if account is not None:
+        return account
+    try:
+        return Account.objects.filter(uid=uuid.UUID(reference)).first()
+    except ValueError:
+        return None
+
+
+SUSPENDED_VERB = "account.suspended"
+RESUMED_VERB = "account.resumed"
+
+
+def suspend_account(account: Account, *, actor=None, reason: str = "", details: dict | None = None) -> bool:
+    """Make the account inactive (its API answers "Inactive account"); audited with `reason` and `details` (what
+    else the suspension did). False when it was already inactive (nothing written)."""
+    return _move_status(account, AccountStatus.INACTIVE, SUSPENDED_VERB, actor, {"reason": reason, **(details or {})})
+
+
+def resume_account(account: Account, *, actor=None, reason: str = "", details: dict | None = None) -> bool:
+    """Make a suspended account active again; audited. False when it was already active (nothing written)."""
+    return _move_status(account, AccountStatus.ACTIVE, RESUMED_VERB, actor, {"reason": reason, **(details or {})})
+
+
+@transaction.atomic
+def _move_status(account: Account, status: str, verb: str, actor, extra: dict) -> bool:
+    """Set the status when it differs (a conditional UPDATE: of two concurrent calls one moves it) and audit it."""
+    before = AccountStatus.ACTIVE if status == AccountStatus.INACTIVE else AccountStatus.INACTIVE
+    if not Account.objects.filter(pk=account.pk, status=before).update(status=status):
+        account.refresh_from_db(fields=["status"])
+        return False
+    account.status = status
+    record(account, actor, verb, account, before={"status": before}, after={"status": status, **extra})
+    return True
+
+
+def last_suspension(account: Account) -> AuditEvent | None:
+    """The audit event of the account's latest suspension (its `after` says what the suspension did)."""
+    return AuditEvent.objects.for_account(account).filter(verb=SUSPENDED_VERB).order_by("-at", "-id").first()
 
 
 def add_member(account: Account, user, role: str) -> Membership:
