@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from campaigns.connectors import own_process_kinds
 from campaigns.models import Campaign, Connector, Message
 from campaigns.states import CampaignState, MessageState
+from portal.models import AccountStatus
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,15 @@ class Lane:
         return queryset.exclude(connector_id__in=held) if held else queryset
 
     def sources(self, now: datetime) -> list[tuple[int, int | None]]:
-        """(account id, campaign id or None for API sends) that may have messages of this lane to release."""
+        """(account id, campaign id or None for API sends) that may have messages of this lane to release; a
+        suspended account's messages wait (they leave when it is resumed)."""
         due = self.messages(Message.objects.filter(state=MessageState.QUEUED, not_before__lte=now)).order_by()
-        api = due.filter(campaign__isnull=True).values_list("account_id", flat=True).distinct()
-        campaigns = Campaign.objects.filter(state=CampaignState.RUNNING).filter(
+        api = (
+            due.filter(campaign__isnull=True, account__status=AccountStatus.ACTIVE)
+            .values_list("account_id", flat=True)
+            .distinct()
+        )
+        campaigns = Campaign.objects.filter(state=CampaignState.RUNNING, account__status=AccountStatus.ACTIVE).filter(
             Q(throttle_until__isnull=True) | Q(throttle_until__lte=now)
         )
         if self.connector_id is not None:

@@ -14,6 +14,7 @@ from campaigns.sending.lifecycle import schedule_campaign
 from campaigns.sending.planning import Draft, Rejection, build_spec, plan_message
 from campaigns.states import CampaignState, MessageState
 from contacts.models import Contact, Tag, Unsubscriber
+from portal.models import AccountStatus
 from tests.campaigns.sending_support import approved_sender, approved_template, campaign_for, prices, run_sweeps
 
 pytestmark = pytest.mark.django_db
@@ -458,3 +459,21 @@ def test_preparation_refuses_empty_and_too_long_variable_values_per_recipient(ac
         "Hi Asha, DemoMart sale today"
     ]
     assert campaign.rejected_by_reason == {Reason.VARIABLE_EMPTY: 1, Reason.VARIABLE_TOO_LONG: 1}
+
+
+def test_a_suspended_accounts_queued_messages_wait_until_it_is_resumed(account, sender, admin_user):
+    account.balance = Decimal("10")
+    account.save()
+    numbers = [f"+9198765433{i:02d}" for i in range(3)]
+    campaign = _running_campaign(account, sender, numbers, admin_user)
+    account.status = AccountStatus.INACTIVE
+    account.save(update_fields=["status"])
+    run_sweeps(rounds=2)
+    assert not SimulatorSubmission.objects.exists()
+    assert outbox.outbox_sources() == []
+    account.status = AccountStatus.ACTIVE
+    account.save(update_fields=["status"])
+    run_sweeps()
+    assert set(SimulatorSubmission.objects.values_list("recipient", flat=True)) == set(numbers)
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.COMPLETED
