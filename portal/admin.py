@@ -99,6 +99,7 @@ class NotificationAdmin(admin.ModelAdmin):
 from portal import (  # noqa: E402, F401
     admin_cleanup,  # CleanupBatch, CleanupRow
     admin_exports,  # Export
+    admin_ops,  # Heartbeat
     admin_security,  # LoginLockout
     admin_webhooks,  # Webhook, Subscription, WebhookDelivery
 )

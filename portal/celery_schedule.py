@@ -24,4 +24,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "exports-purge": {"task": "portal.purge_exports", "schedule": 3600.0},
     # contacts: imports whose worker stopped mid-file are marked failed
     "imports-stale": {"task": "contacts.fail_stale_imports", "schedule": 300.0},
+    # operations: the heartbeat /readyz checks (beat -> a `default` worker -> a row); a beat nobody took in time
+    # is dropped rather than piling up while the workers are down
+    "ops-heartbeat": {"task": "portal.ops.heartbeat", "schedule": 15.0, "options": {"expire_seconds": 15}},
 }

@@ -282,5 +282,6 @@ class Notification(models.Model):
 
 from portal.models_cleanup import *  # noqa: E402, F403  (CleanupBatch, CleanupRow)
 from portal.models_exports import *  # noqa: E402, F403  (Export)
+from portal.models_ops import *  # noqa: E402, F403  (Heartbeat)
 from portal.models_security import *  # noqa: E402, F403  (LoginLockout)
 from portal.models_webhooks import *  # noqa: E402, F403  (Webhook, Subscription, WebhookDelivery)

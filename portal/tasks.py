@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from portal.cleanup import purge_expired
+from portal.ops.tasks import heartbeat  # noqa: F401  (autodiscovery)
 from portal.webhooks.tasks import (  # noqa: F401  (autodiscovery)
     deliver_webhook,
     prune_webhook_deliveries,

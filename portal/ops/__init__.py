@@ -1,0 +1,1 @@
+"""Operations: liveness (/healthz), readiness (/readyz), Prometheus metrics (/metrics) and the beat heartbeat."""
