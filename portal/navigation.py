@@ -27,6 +27,7 @@ NAV_ITEMS = [
     NavItem("Developers", "API docs", "portal-api:docs", order=90),
     NavItem("Settings", "Account", "portal:account_settings", order=10),
     NavItem("Settings", "Members", "portal:member_list", order=20),
+    NavItem("Settings", "Two-factor login", "portal:two_factor", order=30),
     NavItem("Settings", "Exports", "portal:export_list", order=40),
     NavItem("Settings", "Audit log", "portal:audit_list", order=50),
 ]
