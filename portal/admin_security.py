@@ -1,12 +1,10 @@
-"""Django admin for login lock-outs (imported by portal/admin.py); the admin login form is guarded too."""
+"""Django admin for login lock-outs (imported by portal/admin.py); the admin site's own login is the portal's
+(portal/two_factor/admin_site.py)."""
 
 from django.contrib import admin, messages
 
 from portal import brute_force
-from portal.forms_auth import GuardedAdminLoginForm
 from portal.models import LoginLockout
-
-admin.site.login_form = GuardedAdminLoginForm
 
 
 class LockedNowFilter(admin.SimpleListFilter):

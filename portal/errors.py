@@ -42,7 +42,8 @@ def server_error(request):
 
 
 def forbidden(request, exception=None):
-    return _respond(request, 403, "errors/error.html")
+    """The reason a view refused (the role that may not, a suspended account) is written for the user: shown."""
+    return _respond(request, 403, "errors/error.html", str(exception or "") or None)
 
 
 def bad_request(request, exception=None):

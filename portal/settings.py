@@ -22,7 +22,7 @@ FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.two_factor.apps.PortalAdminConfig",  # django.contrib.admin with the portal's admin site (two-factor)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal",
     "contacts",
     "campaigns",
@@ -44,18 +47,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.request_context.RequestContextMiddleware",
+    "portal.ops.metrics.RequestMetricsMiddleware",  # request latency for /metrics: near the top, times the rest
     "portal.middleware.CredentialFreeRedirectMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.csp.ContentSecurityPolicyMiddleware",
     "portal.middleware.ClientIpMiddleware",
     "portal.middleware.MethodOverrideMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "portal.session_expiry.SessionExpiryMiddleware",
+    "portal.two_factor.middleware.StaffTwoFactorMiddleware",
     "portal.middleware.CurrentAccountMiddleware",
 ]
 
@@ -108,7 +116,10 @@ CACHES = {
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 10)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -124,6 +135,19 @@ BRUTE_FORCE_ADDRESS_WINDOW_MINUTES = env_int("BRUTE_FORCE_ADDRESS_WINDOW_MINUTES
 BRUTE_FORCE_USER_FAILURES = env_int("BRUTE_FORCE_USER_FAILURES", 10)
 BRUTE_FORCE_USER_WINDOW_MINUTES = env_int("BRUTE_FORCE_USER_WINDOW_MINUTES", 15)
 BRUTE_FORCE_LOCKOUT_MINUTES = env_int("BRUTE_FORCE_LOCKOUT_MINUTES", 15)
+
+# Two-factor (portal/two_factor/): optional TOTP apps with backup codes; the code step counts wrong codes like wrong
+# passwords. OTP_REQUIRED_FOR_STAFF: staff must enrol before any page, and /admin/ needs a verified session.
+OTP_REQUIRED_FOR_STAFF = env_bool("OTP_REQUIRED_FOR_STAFF", False)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "CPaaS Portal")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Sessions (portal/session_expiry.py): logged out SESSION_IDLE_SECONDS after the last activity (HTMX polling does
+# not count) or SESSION_AGE_SECONDS after login; 0 turns either off.
+SESSION_AGE_SECONDS = env_int("SESSION_AGE_SECONDS", 8 * 3600)
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_COOKIE_AGE = SESSION_AGE_SECONDS or 14 * 24 * 3600
+# Content-Security-Policy (portal/csp.py); CSP_REPORT_ONLY=1 reports violations without enforcing the policy.
+CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -148,6 +172,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
+# SMTP (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend): password resets, member invitations, alarms.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 
 # Security: strict when DEBUG is off (`manage.py check --deploy` is clean).
 SESSION_COOKIE_HTTPONLY = True
@@ -160,7 +192,7 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]  # load balancers and Prometheus probe over plain HTTP
 # Checks an operator knowingly silences, e.g. security.W008 when the proxy in front redirects to HTTPS itself.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 
@@ -263,8 +295,22 @@ CELERY_TASK_ROUTES = task_routes()
 # SIGTERM: a worker stops taking tasks and finishes the ones it runs (warm shutdown); a task cut off by SIGKILL is
 # redelivered (acks late) and its leases expire (campaigns.release_expired_leases).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+
 # Celery logs through LOGGING (JSON under bin/serve) rather than its own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Operations (portal/ops): /readyz fails when the beat heartbeat (beat -> a `default` worker) is older than this,
+# or more outbox messages / webhook deliveries than these wait; READY_CHECKS_SKIP leaves checks out by name.
+READY_BEAT_MAX_AGE_SECONDS = env_int("READY_BEAT_MAX_AGE_SECONDS", 120)
+READY_OUTBOX_BACKLOG_MAX = env_int("READY_OUTBOX_BACKLOG_MAX", 100000)
+READY_WEBHOOK_BACKLOG_MAX = env_int("READY_WEBHOOK_BACKLOG_MAX", 50000)
+READY_CHECKS_SKIP = env_list("READY_CHECKS_SKIP", [])
+# /metrics answers `Authorization: Bearer METRICS_TOKEN` or a client in METRICS_ALLOWED_IPS (CIDRs); with neither
+# set, loopback only; anyone else gets a 404. LOW_BALANCE_ALARM: portal_accounts_low_balance counts the active
+# accounts whose balance is at or below it (in their currency).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+LOW_BALANCE_ALARM = env_int("LOW_BALANCE_ALARM", 0)
 
 # Logs: LOG_FORMAT=json (bin/serve's default) writes one JSON object per line with the request id and account;
 # ACCESS_LOG writes one line per request on `portal.access` (off under runserver, which logs its own).

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from portal import errors, views, views_auth
+from portal import csp, errors, views, views_auth
+from portal.two_factor.views import TwoFactorView
 from portal.urls_exports import urlpatterns as export_urlpatterns
 from portal.urls_webhooks import urlpatterns as webhook_urlpatterns
 
@@ -17,6 +18,7 @@ app_patterns = (
         path("settings/members/<int:pk>/", views.MemberUpdateView.as_view(), name="member_update"),
         path("settings/members/<int:pk>/unlock/", views_auth.MemberUnlockView.as_view(), name="member_unlock"),
         path("settings/audit/", views.AuditListView.as_view(), name="audit_list"),
+        path("settings/two-factor/", TwoFactorView.as_view(), name="two_factor"),
         path("notifications/<int:pk>/read/", views.NotificationReadView.as_view(), name="notification_read"),
         *webhook_urlpatterns,
         *export_urlpatterns,
@@ -26,6 +28,7 @@ app_patterns = (
 
 auth_patterns = [
     path("login/", views_auth.LoginView.as_view(), name="login"),
+    path("login/code/", views_auth.LoginCodeView.as_view(), name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
@@ -38,8 +41,9 @@ auth_patterns = [
 ]
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    path("", include("portal.urls_ops")),
     path("admin/", admin.site.urls),
+    path("csp-report/", csp.report, name="csp_report"),
     path("accounts/", include(auth_patterns)),
     path("api/v2/", include(("portal.api.urls", "portal-api"))),
     path("api/v2/", include(("contacts.api.urls", "contacts-api"))),

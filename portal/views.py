@@ -1,12 +1,11 @@
-"""Portal pages: dashboard, account switcher, API tokens, account settings, audit log, health."""
+"""Portal pages: dashboard, account switcher, API tokens, account settings, audit log."""
 
 from importlib import import_module
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,6 +24,10 @@ from portal.tokens import issue_token, revoke_token
 DASHBOARD_APPS = ["contacts", "campaigns"]
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+SUSPENDED = "This account is suspended: its pages can be read, but nothing can be changed or sent. Contact support."
+
+
 class AccountViewMixin(LoginRequiredMixin):
     """Login required, `self.account`/`self.role` set, and `required_capability` enforced (403 otherwise)."""
 
@@ -38,6 +41,8 @@ class AccountViewMixin(LoginRequiredMixin):
             raise PermissionDenied("You are not a member of any account yet. Ask an administrator to invite you.")
         if not has_capability(self.role, self.capability_for(request)):
             raise PermissionDenied(f"Your role ({self.role}) may not do this.")
+        if not self.account.is_active and request.method not in SAFE_METHODS:
+            raise PermissionDenied(SUSPENDED)
         return super().dispatch(request, *args, **kwargs)
 
     def capability_for(self, request) -> str:
@@ -238,35 +243,3 @@ class NotificationReadView(AccountViewMixin, View):
         notification = get_object_or_404(Notification, pk=pk, user=request.user, account=self.account)
         Notification.objects.filter(pk=notification.pk).update(read_at=timezone.now())
         return redirect(notification.link or "portal:dashboard")
-
-
-def healthz(request):
-    """Database and broker reachability as JSON; 503 when either is down."""
-    checks = {"database": _check_database(), "broker": _check_broker()}
-    healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "degraded", "checks": checks}, status=200 if healthy else 503)
-
-
-def _check_database() -> dict:
-    """One short query; the connection goes back (to the pool, or closed) at once rather than being kept."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return {"ok": True, "vendor": connection.vendor}
-    except Exception as exc:
-        return {"ok": False, "error": str(exc)[:200]}
-    finally:
-        if not connection.in_atomic_block:
-            connection.close()
-
-
-def _check_broker() -> dict:
-    from portal.celery import app
-
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-            transport = conn.transport_cls
-        return {"ok": True, "transport": str(transport)}
-    except Exception as exc:
-        return {"ok": False, "error": str(exc)[:200]}

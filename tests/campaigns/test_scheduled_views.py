@@ -51,7 +51,7 @@ def test_the_page_lists_scheduled_sends_with_masked_numbers_the_cutoff_and_cance
     assert "+91987654XXXX" in html and "+919876543210" not in html
     assert "until 5 minutes before its time" in html
     deadline = timezone.localtime(send.send_at - timedelta(minutes=5), zoneinfo.ZoneInfo(account.time_zone))
-    assert html.count('data-testid="cancel-scheduled"') == 1 and "confirm(" in html
+    assert html.count('data-testid="cancel-scheduled"') == 1 and 'data-confirm="' in html
     assert deadline.strftime("%Y-%m-%d %H:%M IST") in html  # cancel until, in the account's time zone
     assert 'href="/campaigns/scheduled/"' in html  # in the Campaigns menu
 
