@@ -30,9 +30,10 @@ import requests
 from cryptography.fernet import Fernet
 
 from portal.queues import ALL_QUEUES
-from tests.scale.hosts import Host, TestNetwork
+from tests.scale.hosts import Host, HostNetwork
 from tests.support.worker import database_url_for_tests
 
+INHERITED_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")  # the rest is what production sets
 READY_SECONDS = 120
 WORKER_READY_MARK = " ready."
 BEAT_READY_MARK = "beat: Starting"
@@ -44,7 +45,7 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
 
 
-def _through(network: TestNetwork, url: str) -> str:
+def _through(network: HostNetwork, url: str) -> str:
     """`url` (a service on 127.0.0.1) as the hosts reach it."""
     parts = urlparse(url)
     host, port = network.service_url(parts.hostname or "127.0.0.1", parts.port)
@@ -54,7 +55,7 @@ def _through(network: TestNetwork, url: str) -> str:
 
 @dataclass
 class Cluster:
-    network: TestNetwork
+    network: HostNetwork
     work_dir: Path
     broker_url: str
     cache_url: str
@@ -67,12 +68,17 @@ class Cluster:
     field_encryption_keys: str = field(default_factory=lambda: Fernet.generate_key().decode())
 
     @property
+    def worker_concurrency(self) -> int:
+        """Prefork children of each host's worker."""
+        return env_int("SCALE_WORKER_CONCURRENCY", 3)
+
+    @property
     def web_url(self) -> str:
         return f"http://{self.network.addresses[0]}:{self.web_port}"
 
     def base_env(self) -> dict:
         database_url = _through(self.network, database_url_for_tests())
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "DJANGO"))}
+        env = {key: os.environ[key] for key in INHERITED_ENVIRONMENT if key in os.environ}
         env.update(
             DATABASE_URL=database_url,
             CELERY_BROKER_URL=_through(self.network, self.broker_url),
@@ -94,12 +100,10 @@ class Cluster:
             WEB_CONCURRENCY=str(env_int("SCALE_WEB_PROCESSES", 2)),
             WEB_THREADS="4",
             DB_POOL="4",
-            WORKER_CONCURRENCY=str(env_int("SCALE_WORKER_CONCURRENCY", 3)),
+            WORKER_CONCURRENCY=str(self.worker_concurrency),
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
         )
-        for name in ("DEBUG", "CELERY_TASK_ALWAYS_EAGER", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "ACCESS_LOG"):
-            env.pop(name, None)
         return env
 
     def _host_env(self, name: str, index: int) -> dict:

@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from tests.scale.cluster import Cluster
-from tests.scale.hosts import TestNetwork
+from tests.scale.hosts import HostNetwork
 from tests.scale.world import Sizes, World, make_world
 from tests.support.http_receiver import HttpReceiver
 
@@ -60,7 +60,7 @@ def _service_targets() -> list[str]:
 @pytest.fixture
 def scale_network(sizes):
     """The test hosts' network (namespaces, or loopback where they cannot be made), removed afterwards."""
-    network = TestNetwork.create(sizes.hosts, _service_targets())
+    network = HostNetwork.create(sizes.hosts, _service_targets())
     try:
         yield network
     finally:

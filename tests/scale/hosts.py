@@ -1,7 +1,7 @@
 """Test hosts for the scale-out test: network namespaces joined to this machine by veth pairs, or, where they
 cannot be made, plain processes on loopback.
 
-`TestNetwork.create(count)` makes `count` namespaces (names unique per run: the pid) with a veth pair each, in a
+`HostNetwork.create(count)` makes `count` namespaces (names unique per run: the pid) with a veth pair each, in a
 private /24 that no interface here uses yet: host i is 10.231.N.(4i+2), its host side 10.231.N.(4i+1) (a /30 per
 pair). Loopback is up inside each, and the default route leads to the host side. PostgreSQL and Redis listen on
 127.0.0.1 only, so a forwarder (tests/scale/forwarder.py, a subprocess) listens on host A's host-side address
@@ -78,7 +78,7 @@ def _remove_stale_namespaces() -> None:
 
 
 @dataclass
-class TestNetwork:
+class HostNetwork:
     """The hosts' network: `mode` is "netns" or "loopback"; `addresses[i]` is host i's address; processes reach
     PostgreSQL and Redis at `service_url(...)`; `service_address` is where the test's own servers listen."""
 
@@ -92,7 +92,7 @@ class TestNetwork:
     why_loopback: str = ""
 
     @classmethod
-    def create(cls, count: int, targets: list[str]) -> "TestNetwork":
+    def create(cls, count: int, targets: list[str]) -> "HostNetwork":
         """Namespaces when they can be made here, else loopback (`why_loopback` says why)."""
         reason = cls._netns_unavailable()
         if reason:
