@@ -11,7 +11,8 @@ What differs from a production environment, and why:
 - TRUST_PROXY_HEADERS=1: the test's client sends `X-Forwarded-Proto: https` as the TLS proxy in front would;
 - WEBHOOK_ALLOWED_CIDRS/PORTS let webhooks reach the test's receiver, a non-public address; `manage.py check`
   refuses that list without DEBUG (portal.E100), so that one check is silenced here;
-- shorter leases (outbox, webhooks) so a killed host's work is taken over within the test's time.
+- shorter leases (outbox, webhooks) so a killed host's work is taken over within the test's time, and shorter
+  webhook retry delays (an attempt that times out on this busy machine is retried within seconds, not minutes).
 Each host has its own VAR_DIR, but `VAR_DIR/media` of every host is one shared folder: an import stores its
 upload under MEDIA_ROOT and whichever worker runs it reads it from there (production: NFS or object storage).
 """
@@ -33,7 +34,7 @@ from portal.queues import ALL_QUEUES
 from tests.scale.hosts import Host, HostNetwork
 from tests.support.worker import database_url_for_tests
 
-INHERITED_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")  # the rest is what production sets
+INHERITED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TMPDIR")  # the rest is what production sets
 READY_SECONDS = 120
 WORKER_READY_MARK = " ready."
 BEAT_READY_MARK = "beat: Starting"
@@ -93,6 +94,7 @@ class Cluster:
             WEBHOOK_ALLOWED_CIDRS=f"{self.receiver[0]}/32",
             WEBHOOK_ALLOWED_PORTS=str(self.receiver[1]),
             WEBHOOK_LEASE_SECONDS="40",
+            WEBHOOK_RETRY_SCHEDULE="5,10,20,40,80",
             SMS_OUTBOX_LEASE_SECONDS="10",
             SMS_SIMULATOR_DLR_DELAY_SECONDS="1",
             API_WRITE_RATE_PER_SECOND="100000",
@@ -115,7 +117,8 @@ class Cluster:
         if not media.exists():
             media.symlink_to(shared_media, target_is_directory=True)
         env = self.base_env()
-        env.update(VAR_DIR=str(var_dir), HOST=self.network.addresses[index], PORT=str(self.web_port))
+        # a home of its own, as a machine has (gunicorn puts its control socket under $HOME/.gunicorn)
+        env.update(VAR_DIR=str(var_dir), HOME=str(var_dir), HOST=self.network.addresses[index], PORT=str(self.web_port))
         return env
 
     def add_host(self, name: str, index: int, commands: dict[str, list[str]]) -> Host:

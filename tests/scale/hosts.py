@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FORWARDER = Path(__file__).with_name("forwarder.py")
 SUBNET_PREFIX = "10.231"
 NETNS, LOOPBACK = "netns", "loopback"
+# a UTS namespace per host, so each has a hostname of its own (Celery names its workers after it)
+OWN_HOSTNAME = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"']
 
 
 def _run(*command: str) -> subprocess.CompletedProcess:
@@ -55,6 +57,13 @@ def group_members(pgid: int) -> list[int]:
         if fields and fields[0] != "Z" and int(fields[2]) == pgid:
             members.append(int(stat.parent.name))
     return members
+
+
+def _own_hostnames_work() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run([*OWN_HOSTNAME, "probe.scale.test", "true"], capture_output=True, timeout=30, check=False)
+    return probe.returncode == 0
 
 
 def _free_third_octet() -> int:
@@ -90,6 +99,7 @@ class HostNetwork:
     forwarder: subprocess.Popen | None = None
     forwarded: dict[str, int] = field(default_factory=dict)
     why_loopback: str = ""
+    own_hostnames: bool = False
 
     @classmethod
     def create(cls, count: int, targets: list[str]) -> "HostNetwork":
@@ -101,6 +111,7 @@ class HostNetwork:
         try:
             network._make_namespaces(count)
             network._start_forwarder(targets)
+            network.own_hostnames = _own_hostnames_work()
         except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
             network.close()
             detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else str(exc)
@@ -165,8 +176,8 @@ class HostNetwork:
             return []
         name = self.namespaces[index]
         command = ["ip", "netns", "exec", name]
-        if shutil.which("unshare"):
-            command += ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', f"{name}.scale.test"]
+        if self.own_hostnames:
+            command += [*OWN_HOSTNAME, f"{name}.scale.test"]
         return command
 
     def describe(self) -> str:
