@@ -35,6 +35,8 @@ if os.environ.get("LOG_FORMAT") == "json":
     }
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "cpaas-web"
+# gunicorn 27's control socket lives in $HOME/.gunicorn, shared by every gunicorn of the user: not used here
+control_socket_disable = True
 
 METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
