@@ -9,6 +9,7 @@ become claimable again when the lease expires; the `debited` flag keeps a messag
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -199,9 +200,12 @@ def _connector_of(message: Message, cache: dict):
     return cache[key]
 
 
-def send_claimed(claim: Claim, chunk_size: int = 100) -> list[tuple[Message, ConnectorResult]]:
+def send_claimed(
+    claim: Claim, chunk_size: int = 100, record: Callable[[Claim, list], None] | None = None
+) -> list[tuple[Message, ConnectorResult]]:
     """Hand the claimed messages to their connectors in chunks; stops early when the campaign is paused or
-    cancelled (the rest of the claim is released)."""
+    cancelled (the rest of the claim is released). With `record`, each chunk's answers are stored before the next
+    chunk leaves, so a worker killed mid-claim leaves at most one chunk to be handed over again."""
     results, connectors = [], {}
     for start in range(0, len(claim.messages), chunk_size):
         if claim.campaign is not None and start and _campaign_stopped(claim.campaign.pk):
@@ -217,7 +221,10 @@ def send_claimed(claim: Claim, chunk_size: int = 100) -> list[tuple[Message, Con
             except Exception as exc:  # a connector bug or outage must not lose messages: retry them later
                 logger.exception("connector failed for %s messages", len(group))
                 answers = [ConnectorResult.retry(f"connector error: {exc}")] * len(group)
-            results.extend(zip(group, answers, strict=True))
+            chunk_results = list(zip(group, answers, strict=True))
+            if record is not None:
+                record(claim, chunk_results)
+            results.extend(chunk_results)
     return results
 
 
@@ -319,9 +326,7 @@ def dispatch_once(account_id: int, campaign_id: int | None) -> int:
     claim = claim_batch(account_id, campaign_id)
     if claim is None:
         return 0
-    results = send_claimed(claim)
-    record_results(claim, results)
-    return len(results)
+    return len(send_claimed(claim, record=record_results))
 
 
 def run_outbox(seconds: float | None = None) -> int:

@@ -477,3 +477,34 @@ def test_a_suspended_accounts_queued_messages_wait_until_it_is_resumed(account, 
     assert set(SimulatorSubmission.objects.values_list("recipient", flat=True)) == set(numbers)
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.COMPLETED
+
+
+class WorkerKilled(Exception):
+    pass
+
+
+def test_a_worker_killed_mid_claim_leaves_only_its_last_chunk_to_be_handed_over_again(account, sender, admin_user):
+    account.balance = Decimal("10")
+    account.save()
+    numbers = [f"+9198765434{i:02d}" for i in range(25)]
+    campaign = _running_campaign(account, sender, numbers, admin_user)
+    from campaigns.sending.lifecycle import start_campaign
+
+    start_campaign(campaign.pk)
+    claim = outbox.claim_batch(account.pk, campaign.pk)
+    recorded = []
+
+    def record_then_die(claim, results):
+        if len(recorded) == 2:
+            raise WorkerKilled
+        outbox.record_results(claim, results)
+        recorded.append(len(results))
+
+    with pytest.raises(WorkerKilled):
+        outbox.send_claimed(claim, chunk_size=10, record=record_then_die)
+    assert recorded == [10, 10]
+    assert Message.objects.filter(campaign=campaign, state=MessageState.SENT).count() == 20
+    Message.objects.filter(state=MessageState.QUEUED).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    run_sweeps()
+    assert Message.objects.filter(campaign=campaign, state=MessageState.DELIVERED).count() == 25
+    assert sum(SimulatorSubmission.objects.values_list("duplicates", flat=True)) == 5
