@@ -8,15 +8,21 @@ from django.utils import timezone
 from portal.secrets_at_rest import EncryptedTextField
 from portal.tenancy import AccountQuerySet, AccountScopedModel
 
-__all__ = ["Subscription", "Webhook", "WebhookDelivery"]
+__all__ = ["Subscription", "Webhook", "WebhookDelivery", "awaiting_handshake"]
 
 MAX_ATTEMPT_LOG = 20
+
+
+def awaiting_handshake(via: str = "") -> models.Q:
+    """Webhooks with a validation key whose challenge handshake has not succeeded yet: their deliveries are held.
+    `via` reaches them from a related model (`"webhook__"` from a delivery)."""
+    return models.Q(**{f"{via}verification_required": True, f"{via}verified_at__isnull": True})
 
 
 class WebhookQuerySet(AccountQuerySet):
     def sending(self):
         """Webhooks whose deliveries may leave: active, and verified when they have a validation key."""
-        return self.filter(status=Webhook.Status.ACTIVE).exclude(verification_required=True, verified_at__isnull=True)
+        return self.filter(status=Webhook.Status.ACTIVE).exclude(awaiting_handshake())
 
 
 class Webhook(AccountScopedModel):

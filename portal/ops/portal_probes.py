@@ -4,14 +4,14 @@ deliveries by state, accounts at a low balance and the beat heartbeat's age for 
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count
 
-from portal.models import Account, AccountStatus, WebhookDelivery
+from portal.models import Account, AccountStatus, WebhookDelivery, awaiting_handshake
 from portal.ops import broker, heartbeats
 from portal.ops.probes import Backlog, Gauge, counts_by
 
 PENDING = WebhookDelivery.State.PENDING
-HELD_FOR_HANDSHAKE = Q(webhook__verification_required=True, webhook__verified_at__isnull=True)
+HELD_FOR_HANDSHAKE = awaiting_handshake("webhook__")
 
 
 def webhook_backlog(limit: int, now: datetime) -> int:

@@ -9,7 +9,7 @@ from campaigns.models import Connector, Message
 from campaigns.ops import queue_conditions
 from campaigns.states import FINAL_MESSAGE_STATES, MessageState
 from portal.accounts import account_by_reference
-from portal.models import Account, Webhook, WebhookDelivery
+from portal.models import Account, Webhook, WebhookDelivery, awaiting_handshake
 
 QUEUED, SENT, UNKNOWN = MessageState.QUEUED, MessageState.SENT, MessageState.UNKNOWN
 FINAL_STATES = [state for state in MessageState.values if state in FINAL_MESSAGE_STATES]  # in their listed order
@@ -74,7 +74,7 @@ def connector_figures(messages, now: datetime) -> list[dict]:
 def webhook_figures(account: Account | None, now: datetime, hours: int) -> dict:
     deliveries = WebhookDelivery.objects.for_account(account) if account else WebhookDelivery.objects.all()
     webhooks = Webhook.objects.for_account(account) if account else Webhook.objects.all()
-    held = Q(webhook__verification_required=True, webhook__verified_at__isnull=True)
+    held = awaiting_handshake("webhook__")
     pending = deliveries.filter(state=PENDING).aggregate(
         due=Count("id", filter=Q(next_attempt_at__lte=now) & ~held),
         retry_later=Count("id", filter=Q(next_attempt_at__gt=now) & ~held),
