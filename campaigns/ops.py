@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 
 from campaigns.connectors.settings import smpp_settings
-from campaigns.connectors.status import HEARTBEAT_SECONDS, STALE_BEATS, _bind_row
+from campaigns.connectors.status import HEARTBEAT_SECONDS, STALE_BEATS, bind_row
 from campaigns.models import BindState, Campaign, Message, SmppBind
 from campaigns.sending.smpp_store import smpp_connectors
 from campaigns.states import CampaignState, MessageState
@@ -63,7 +63,7 @@ def smpp_binds_gauge(now: datetime) -> Gauge:
         states = dict.fromkeys(BIND_STATES, 0)
         rows = list(SmppBind.objects.filter(connector=connector, slot__lt=slots))
         for bind in rows:
-            states[_bind_row(bind, stale_before)["state"]] += 1
+            states[bind_row(bind, stale_before)["state"]] += 1
         states[BindState.UNBOUND] += slots - len(rows)
         values.update({(connector.name, state): n for state, n in states.items()})
     return Gauge(

@@ -4,16 +4,15 @@ platform staff (POST /account/credits). Prices come from the one price rule, `ca
 
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 
 from campaigns.filtersets_sending import PriceFilterSet
-from campaigns.lookups import is_uuid
 from campaigns.models import Price
 from campaigns.pricing import effective_prices
 from campaigns.sending.billing import add_credits
+from portal.accounts import account_by_reference
 from portal.api.filters import BracketFilterBackend
 from portal.api.pagination import EnvelopePagination
 from portal.api.responses import envelope
@@ -91,8 +90,7 @@ class CreditsView(AccountAPIView):
         reference = data.get("account") or data.get("username")
         target = request.account
         if reference:
-            lookup = Q(slug=reference) | (Q(uid=reference) if is_uuid(reference) else Q())
-            target = Account.objects.filter(lookup).first()
+            target = account_by_reference(reference)
             if target is None:
                 raise exceptions.NotFound("No such account.")
         note = data.get("note") or (f"Credits for {data['service']}" if data.get("service") else "")

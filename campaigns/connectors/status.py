@@ -14,7 +14,8 @@ STALE_BEATS = 3
 HEARTBEAT_SECONDS = 5
 
 
-def _bind_row(bind: SmppBind, stale_before) -> dict:
+def bind_row(bind: SmppBind, stale_before) -> dict:
+    """One bind slot as the status page and /metrics show it; `stale` when its worker stopped beating."""
     stale = bool(bind.worker) and (bind.heartbeat_at is None or bind.heartbeat_at < stale_before)
     return {
         "slot": bind.slot,
@@ -39,7 +40,7 @@ def connector_status(connector: Connector) -> dict:
         settings = smpp_settings(connector)
         stale_before = timezone.now() - timedelta(seconds=STALE_BEATS * HEARTBEAT_SECONDS)
         rows = SmppBind.objects.filter(connector=connector, slot__lt=settings.binds).order_by("slot")
-        binds = [_bind_row(bind, stale_before) for bind in rows]
+        binds = [bind_row(bind, stale_before) for bind in rows]
     open_states = [MessageState.QUEUED, MessageState.SENT, MessageState.UNKNOWN]
     counts = dict(
         Message.objects.filter(connector=connector, state__in=open_states)

@@ -166,6 +166,12 @@ def test_only_platform_staff_add_credits_and_it_is_audited(api, account, staff_u
     assert account.balance == Decimal("7.34")
     assert AuditEvent.objects.filter(verb="account.credited", actor=staff_user).exists()
     assert staff.post("/api/v2/account/credits", {"credits": "-1"}, format="json").status_code == 422
+    by_uid = staff.post("/api/v2/account/credits", {"credits": "1", "account": str(account.uid)}, format="json")
+    assert by_uid.status_code == 200, by_uid.json()
+    unknown = staff.post("/api/v2/account/credits", {"credits": "1", "account": "no-such-account"}, format="json")
+    assert unknown.status_code == 404
+    account.refresh_from_db()
+    assert account.balance == Decimal("8.34")
 
 
 def test_campaign_crud_schedule_and_the_cancel_window(api, account, template, other_account):
