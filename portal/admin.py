@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from portal.accounts import resume_account, suspend_account
 from portal.caps import caps_of, record_change
 from portal.models import SPENDING_CAP_FIELDS, Account, ApiToken, AuditEvent, Event, Membership, Notification
 
@@ -36,8 +37,19 @@ class AccountAdmin(CapsAuditMixin, admin.ModelAdmin):
     list_filter = ["status", "entity_type", "default_country", "mobile_secure", "hide_msg"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["uid", "balance", "created_at"]
+    readonly_fields = ["uid", "status", "balance", "created_at"]
     inlines = [MembershipInline]
+    actions = ["suspend_selected", "resume_selected"]
+
+    @admin.action(description="Suspend the selected accounts (audited; their queued messages wait)")
+    def suspend_selected(self, request, queryset):
+        moved = sum(suspend_account(account, actor=request.user, reason="Django admin") for account in queryset)
+        self.message_user(request, f"{moved} account(s) suspended.")
+
+    @admin.action(description="Resume the selected accounts (audited)")
+    def resume_selected(self, request, queryset):
+        moved = sum(resume_account(account, actor=request.user, reason="Django admin") for account in queryset)
+        self.message_user(request, f"{moved} account(s) resumed.")
 
 
 @admin.register(Membership)

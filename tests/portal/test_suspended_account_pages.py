@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal.models import AccountStatus, ApiToken
+from portal.models import AccountStatus, ApiToken, AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +37,18 @@ def test_a_role_refusal_explains_itself(client_for, marketer):
     response = client_for(marketer).post("/settings/account/", {"name": "Renamed"})
     assert response.status_code == 403
     assert "Your role (marketer) may not do this." in response.content.decode()
+
+
+def test_platform_staff_suspend_and_resume_from_the_django_admin(client, staff_user, account):
+    staff_user.is_superuser = True
+    staff_user.save(update_fields=["is_superuser"])
+    client.force_login(staff_user)
+    changelist = "/admin/portal/account/"
+    response = client.post(changelist, {"action": "suspend_selected", "_selected_action": [account.pk]}, follow=True)
+    assert "1 account(s) suspended." in response.content.decode()
+    account.refresh_from_db()
+    assert account.status == AccountStatus.INACTIVE
+    assert AuditEvent.objects.for_account(account).filter(verb="account.suspended", actor=staff_user).exists()
+    client.post(changelist, {"action": "resume_selected", "_selected_action": [account.pk]})
+    account.refresh_from_db()
+    assert account.status == AccountStatus.ACTIVE
