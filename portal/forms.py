@@ -3,9 +3,9 @@ import zoneinfo
 from django import forms
 from django.core.exceptions import ValidationError
 
+from portal.ip_lists import clean_allowed_ips
 from portal.models import Account
 from portal.roles import Role
-from portal.tokens import clean_allowed_ips
 
 
 class TokenForm(forms.Form):

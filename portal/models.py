@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import uuid
 from decimal import Decimal
@@ -13,6 +12,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from portal.ip_lists import ip_allowed
 from portal.roles import Role
 from portal.tenancy import AccountQuerySet
 
@@ -199,17 +199,7 @@ class ApiToken(SpendingCaps):
         return hmac.compare_digest(self.token_hash, hash_token_secret(raw_token))
 
     def allows_ip(self, ip: str | None) -> bool:
-        if not self.allowed_ips:
-            return True
-        if not ip:
-            return False
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        if address.version == 6 and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        return any(address in ipaddress.ip_network(entry, strict=False) for entry in self.allowed_ips)
+        return ip_allowed(self.allowed_ips, ip)
 
     @staticmethod
     def new_raw_token() -> tuple[str, str]:

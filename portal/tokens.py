@@ -1,6 +1,5 @@
 """Issuing, checking and revoking API tokens."""
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +9,7 @@ from django.utils import timezone
 
 from portal.audit import record
 from portal.caps import caps_of, clean_caps
+from portal.ip_lists import clean_allowed_ips
 from portal.models import Account, ApiToken, hash_token_secret
 
 
@@ -17,22 +17,6 @@ from portal.models import Account, ApiToken, hash_token_secret
 class IssuedToken:
     token: ApiToken
     raw: str
-
-
-def clean_allowed_ips(entries) -> list[str]:
-    """Validate IPs and CIDRs; raises ValidationError naming the bad entry."""
-    if isinstance(entries, str):
-        entries = entries.replace("\n", ",").split(",")
-    cleaned = []
-    for entry in entries or []:
-        entry = str(entry).strip()
-        if not entry:
-            continue
-        try:
-            cleaned.append(str(ipaddress.ip_network(entry, strict=False)))
-        except ValueError:
-            raise ValidationError(f"{entry!r} is not an IP address or CIDR range.") from None
-    return cleaned
 
 
 @transaction.atomic

@@ -5,5 +5,6 @@ from .links import *  # noqa: F403
 from .routing import *  # noqa: F403
 from .scheduled import *  # noqa: F403
 from .senders import *  # noqa: F403
+from .smpp_gateway import *  # noqa: F403
 from .templates import *  # noqa: F403
 from .verify import *  # noqa: F403

@@ -8,9 +8,10 @@ from rest_framework import exceptions, serializers
 from portal.api.responses import envelope
 from portal.api.viewsets import AccountAPIView, AccountScopedViewSet
 from portal.caps import set_caps
+from portal.ip_lists import clean_allowed_ips
 from portal.models import SPENDING_CAP_FIELDS, ApiToken
 from portal.roles import CAPABILITIES, MANAGE, Role
-from portal.tokens import clean_allowed_ips, issue_token, revoke_token
+from portal.tokens import issue_token, revoke_token
 
 
 class MeView(AccountAPIView):
