@@ -17,6 +17,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "verify-conversion": {"task": "campaigns.verify_conversion_alarms", "schedule": 300.0},
     # webhooks: start the delivery queues whose oldest pending delivery is due (retries, expired leases)
     "webhooks-sweep": {"task": "portal.webhooks.sweep", "schedule": 5.0},
+    # webhooks: events whose emitter was killed between their commit and their fan-out get their deliveries
+    "webhooks-fan-out-missed": {"task": "portal.webhooks.fan_out_missed", "schedule": 60.0},
     "webhooks-prune": {"task": "portal.webhooks.prune", "schedule": 3600.0},
     # clean-ups ("delete all" of opt-outs, blocked templates): batches past their 30 days are purged
     "cleanup-purge": {"task": "portal.purge_cleanup_batches", "schedule": 3600.0},

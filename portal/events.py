@@ -5,6 +5,10 @@ matching active subscription (identity `all` or the event's sender/number) and p
 and the webhooks' queues are started. Events emitted in one transaction are fanned out together after its
 commit (a few queries per transaction, not per event). `emit_many` records a batch of events of one name
 with one bulk insert. The known events live in `portal.webhooks.registry`.
+
+The fan-out marks each event (`fanned_out_at`) in the transaction that creates its deliveries, so a process
+killed between the event's commit and its fan-out loses nothing: the beat sweep
+(`portal.webhooks.fan_out.fan_out_missed_events`) fans out what is still unmarked a minute later.
 """
 
 from collections.abc import Iterable
@@ -15,9 +19,10 @@ from django.db import transaction
 from portal.bulk import insert_rows
 from portal.models import Account, Event
 from portal.webhooks import registry
+from portal.webhooks.fan_out import dispatch_events
 
 PENDING_ATTRIBUTE = "_pending_webhook_events"
-EVENT_COLUMNS = ("uid", "account_id", "name", "identity", "payload", "created_at")
+EVENT_COLUMNS = ("uid", "account_id", "name", "identity", "payload", "created_at", "webhook_uid")
 
 
 class EventItem(NamedTuple):
@@ -42,15 +47,23 @@ def emit_many(account: Account, event: str, items: Iterable[EventItem | tuple]) 
     batch = [EventItem(*item) for item in items]
     if not batch:
         return []
-    records = [Event(account=account, name=event, identity=item.identity or "", payload=item.payload) for item in batch]
+    records = [
+        Event(
+            account=account,
+            name=event,
+            identity=item.identity or "",
+            payload=item.payload,
+            webhook_uid=str(item.webhook_id) if item.webhook_id else "",
+        )
+        for item in batch
+    ]
     connection = transaction.get_connection()
     _insert(records)
     pending = getattr(connection, PENDING_ATTRIBUTE, None)
     if pending is None:
-        pending = {}
+        pending = []
         setattr(connection, PENDING_ATTRIBUTE, pending)
-    for record, item in zip(records, batch, strict=True):
-        pending[record.uid] = str(item.webhook_id) if item.webhook_id else None
+    pending.extend(record.uid for record in records)
     transaction.on_commit(lambda: _flush(connection), robust=True)
     return records
 
@@ -69,9 +82,7 @@ def _flush(connection) -> None:
     """Fan out every event this connection emitted and committed so far (later callbacks find nothing left).
 
     Events rolled back with their transaction may linger here; their (never reused) uids match nothing."""
-    from portal.webhooks.delivery import dispatch_events
-
     pending = getattr(connection, PENDING_ATTRIBUTE, None)
     if pending:
-        setattr(connection, PENDING_ATTRIBUTE, {})
+        setattr(connection, PENDING_ATTRIBUTE, [])
         dispatch_events(pending)

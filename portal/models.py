@@ -240,11 +240,18 @@ class Event(models.Model):
     identity = models.CharField(max_length=64, blank=True, help_text="Sender or number the event is about.")
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    webhook_uid = models.CharField(max_length=64, blank=True, help_text="A webhook named explicitly by the emitter.")
+    fanned_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its webhook deliveries were created (empty: not yet)."
+    )
 
     objects = AccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(fanned_out_at__isnull=True), name="event_unfanned")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.uid}"

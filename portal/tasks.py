@@ -4,6 +4,7 @@ from portal.cleanup import purge_expired
 from portal.ops.tasks import heartbeat  # noqa: F401  (autodiscovery)
 from portal.webhooks.tasks import (  # noqa: F401  (autodiscovery)
     deliver_webhook,
+    fan_out_missed_events,
     prune_webhook_deliveries,
     sweep_webhook_deliveries,
 )

@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.audit import record
-from portal.models import Event, Subscription, Webhook, WebhookDelivery
+from portal.models import Event, Webhook, WebhookDelivery
 from portal.models_webhooks import MAX_ATTEMPT_LOG
 from portal.webhooks import alerts, conf, custom, registry, signing, transport
 
@@ -66,82 +66,6 @@ def envelope(event: Event) -> dict:
 
 def body_bytes(payload: dict) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-# Fan-out -------------------------------------------------------------------------------------------------
-
-
-def _explicit_uid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        logger.warning("an event names an unknown webhook_id %r", value)
-        return None
-
-
-def match_webhooks(events: list[Event], explicit: dict[int, str | None]) -> dict[int, list[int]]:
-    """Event pk → active webhooks subscribed to it (identity `all` or the event's), plus the one named explicitly.
-
-    Two queries whatever the number of events."""
-    subscriptions: dict[tuple[int, str], list[tuple[str, int]]] = {}
-    rows = Subscription.objects.filter(
-        account_id__in={event.account_id for event in events},
-        event__in={event.name for event in events},
-        webhook__status=ACTIVE,
-    ).values_list("account_id", "event", "identity", "webhook_id")
-    for account_id, name, identity, webhook_id in rows:
-        subscriptions.setdefault((account_id, name), []).append((identity, webhook_id))
-    uids = {uid for uid in (_explicit_uid(explicit.get(event.pk)) for event in events) if uid}
-    named = {
-        (uid, account_id): webhook_id
-        for uid, account_id, webhook_id in Webhook.objects.filter(uid__in=uids, status=ACTIVE).values_list(
-            "uid", "account_id", "id"
-        )
-    }
-    matches = {}
-    for event in events:
-        identities = {Subscription.ALL, event.identity}
-        ids = {wid for identity, wid in subscriptions.get((event.account_id, event.name), []) if identity in identities}
-        named_id = named.get((_explicit_uid(explicit.get(event.pk)), event.account_id))
-        if named_id:
-            ids.add(named_id)
-        matches[event.pk] = sorted(ids)
-    return matches
-
-
-def matching_webhook_ids(event: Event, webhook_uid: str | None = None) -> list[int]:
-    """Active webhooks subscribed to the event (identity `all` or the event's), plus the one named explicitly."""
-    return match_webhooks([event], {event.pk: webhook_uid})[event.pk]
-
-
-def fan_out(events: list[Event], explicit: dict[int, str | None], *, now: datetime | None = None) -> list[int]:
-    """Create one pending delivery per (event, matching webhook), in event order; returns the webhook ids."""
-    now = now or timezone.now()
-    matches = match_webhooks(events, explicit)
-    deliveries = [
-        WebhookDelivery(
-            account_id=event.account_id,
-            webhook_id=webhook_id,
-            event_uid=event.uid,
-            event_name=event.name,
-            identity=event.identity,
-            payload=envelope(event),
-            next_attempt_at=now,
-        )
-        for event in sorted(events, key=lambda event: event.pk)
-        for webhook_id in matches[event.pk]
-    ]
-    with transaction.atomic():
-        WebhookDelivery.objects.bulk_create(deliveries, batch_size=500)
-    return sorted({delivery.webhook_id for delivery in deliveries})
-
-
-def dispatch_events(explicit: dict[uuid.UUID, str | None]) -> list[int]:
-    """After commit: create the deliveries of these events (uid → explicit webhook id) and start idle queues."""
-    events = list(Event.objects.filter(uid__in=list(explicit)))
-    webhook_ids = fan_out(events, {event.pk: explicit[event.uid] for event in events})
-    kick(webhook_ids)
-    return webhook_ids
 
 
 # Queue ownership -----------------------------------------------------------------------------------------

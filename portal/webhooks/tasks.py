@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from portal.models import Webhook
-from portal.webhooks import delivery, verification
+from portal.webhooks import delivery, fan_out, verification
 
 
 @shared_task(name="portal.webhooks.deliver", ignore_result=True)
@@ -16,6 +16,12 @@ def deliver_webhook(webhook_id: int, lease_token: str) -> int:
 def sweep_webhook_deliveries() -> int:
     """Beat: start the queues whose oldest pending delivery is due (retries, expired leases)."""
     return len(delivery.sweep())
+
+
+@shared_task(name="portal.webhooks.fan_out_missed", ignore_result=True)
+def fan_out_missed_events() -> int:
+    """Beat: fan out events whose emitter was stopped between their commit and their fan-out."""
+    return fan_out.fan_out_missed_events()
 
 
 @shared_task(name="portal.webhooks.prune", ignore_result=True)

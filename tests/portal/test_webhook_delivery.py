@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from portal.events import emit
 from portal.models import Subscription, Webhook, WebhookDelivery
-from portal.webhooks import conf, delivery, signing
+from portal.webhooks import conf, delivery, fan_out, signing
 from portal.webhooks.checks import allow_list_only_in_debug
 from tests.support.http_receiver import Reply
 
@@ -86,11 +86,14 @@ def test_fan_out_matches_identity_all_or_exact_and_explicit_webhook_once(account
     explicit = make_webhook(account, "http://127.0.0.1:9/f", events=())
     foreign = make_webhook(other_account, "http://127.0.0.1:9/g")
     event = emit(account, "sms:message:status", {}, identity="ACMEIN", webhook_id=explicit.uid)
-    assert delivery.matching_webhook_ids(event, str(explicit.uid)) == sorted([everything.pk, only_acme.pk, explicit.pk])
-    assert delivery.matching_webhook_ids(event, str(everything.uid)) == sorted([everything.pk, only_acme.pk])
-    assert delivery.matching_webhook_ids(event, str(foreign.uid)) == sorted([everything.pk, only_acme.pk])
-    assert only_other_sender.pk not in delivery.matching_webhook_ids(event)
-    assert {other_event.pk, inactive.pk}.isdisjoint(delivery.matching_webhook_ids(event))
+    assert event.webhook_uid == str(explicit.uid)
+    assert fan_out.matching_webhook_ids(event) == sorted([everything.pk, only_acme.pk, explicit.pk])
+    for named, expected in ((everything, [everything.pk, only_acme.pk]), (foreign, [everything.pk, only_acme.pk])):
+        event.webhook_uid = str(named.uid)
+        assert fan_out.matching_webhook_ids(event) == sorted(expected)
+    event.webhook_uid = ""
+    assert only_other_sender.pk not in fan_out.matching_webhook_ids(event)
+    assert {other_event.pk, inactive.pk}.isdisjoint(fan_out.matching_webhook_ids(event))
 
 
 def test_no_delivery_when_the_emitting_transaction_rolls_back(account, live_http_receiver, on_commit):
