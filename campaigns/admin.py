@@ -5,6 +5,7 @@ from campaigns import (  # noqa: F401
     admin_routing,
     admin_scheduled,
     admin_sending,
+    admin_smpp,
     admin_templates,
     admin_verify,
 )

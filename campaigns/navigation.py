@@ -13,5 +13,6 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Compliance", "Blocked templates", "campaigns:blockedtemplate_list", order=30),
     NavItem("Settings", "Balance", "campaigns:balance", order=30),
     NavItem("Settings", "Pricing", "campaigns:pricing", order=35),
+    NavItem("Developers", "SMPP", "campaigns:smpp", order=30),
     NavItem("Platform", "Connectors", "campaigns:connector_list", staff_only=True, order=10),
 ]

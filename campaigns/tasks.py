@@ -13,6 +13,7 @@ from campaigns import routing
 from campaigns.conf import setting
 from campaigns.replies import send_queued_replies
 from campaigns.sending import lifecycle, outbox, reports, smart_delivery
+from campaigns.smpp_gateway import tasks as smpp_gateway_tasks  # noqa: F401  (its beat tasks, registered here)
 from campaigns.verify import limits, progress
 
 

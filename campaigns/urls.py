@@ -3,6 +3,7 @@
 from django.urls import path
 
 from campaigns.urls_sending import urlpatterns as sending_urls
+from campaigns.urls_smpp import urlpatterns as smpp_urls
 from campaigns.urls_templates import urlpatterns as template_urls
 from campaigns.views import links, scheduled, verify
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("<uuid:uid>/links/", links.CampaignLinksView.as_view(), name="campaign_links"),  # before the actions
     *template_urls,
     *sending_urls,
+    *smpp_urls,
     path("scheduled/", scheduled.ScheduledSendListView.as_view(), name="scheduled_list"),
     path("scheduled/<uuid:uid>/cancel/", scheduled.ScheduledSendCancelView.as_view(), name="scheduled_cancel"),
     path("verify/", verify.VerifyView.as_view(), name="verify"),

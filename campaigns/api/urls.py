@@ -8,6 +8,7 @@ from campaigns.api.connectors import ConnectorViewSet
 from campaigns.api.routes import RouteViewSet
 from campaigns.api.scheduled import ScheduledSendViewSet
 from campaigns.api.senders import SenderViewSet
+from campaigns.api.smpp import SmppBindFailureListView, SmppCredentialViewSet
 from campaigns.api.templates import TemplateViewSet, blocked_urlpatterns
 from campaigns.api.verify import VerifyViewSet
 from portal.api.routers import Router
@@ -22,6 +23,7 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("sms/connectors", ConnectorViewSet, basename="connector")
 router.register("sms/routes", RouteViewSet, basename="route")
 router.register("verify", VerifyViewSet, basename="verify")
+router.register("smpp/accounts", SmppCredentialViewSet, basename="smpp-account")
 
 urlpatterns = [
     path("sms/send", sending.SendView.as_view(), name="send"),
@@ -33,6 +35,7 @@ urlpatterns = [
     path("account/balance", billing.BalanceView.as_view(), name="balance"),
     path("account/credits", billing.CreditsView.as_view(), name="credits"),
     path("account/caps", caps.AccountCapsView.as_view(), name="caps"),
+    path("smpp/bind-failures", SmppBindFailureListView.as_view(), name="smpp_bind_failures"),
     *blocked_urlpatterns,
     *router.urls,
 ]

@@ -19,7 +19,13 @@ from campaigns.routing import Router
 from campaigns.sending import billing, scheduled, work
 from campaigns.sending.errors import Reason, SendingError
 from campaigns.sending.lifecycle import check_free_text, check_start_time, template_problem
-from campaigns.sending.outbox import INTERNAL_MARKS, OPT_OUT_CONFIRMATION, USER_REQUESTED_MARK
+from campaigns.sending.outbox import (
+    INTERNAL_MARKS,
+    OPT_OUT_CONFIRMATION,
+    SMPP_CREDENTIAL_MARK,
+    SMPP_RECEIPT_MARK,
+    USER_REQUESTED_MARK,
+)
 from campaigns.sending.planning import PROMOTIONAL_SERVICES, Draft, Rejection, build_spec, plan_message
 from campaigns.sending.preparation import MessageDefaults, draft_rows, row_value, write_messages
 from campaigns.states import MessageType
@@ -65,6 +71,8 @@ class SendRequest:
     # A message the user asked for (a Verify code) is not marketing: only `all` and sender opt-outs stop it.
     requested_by_user: bool = False
     links: LinkOptions = field(default_factory=LinkOptions)  # track links / the URL of {{smart_link}}
+    # A submit over the SMPP gateway: (credential pk, registered_delivery & 3), the receipt it is owed.
+    smpp_receipt: tuple[int, int] | None = None
 
 
 def check_request(request: SendRequest, now: datetime) -> None:
@@ -218,4 +226,6 @@ def _message_meta(request: SendRequest) -> dict:
         meta[OPT_OUT_CONFIRMATION] = True
     if request.requested_by_user:
         meta[USER_REQUESTED_MARK] = True
+    if request.smpp_receipt is not None:
+        meta[SMPP_CREDENTIAL_MARK], meta[SMPP_RECEIPT_MARK] = request.smpp_receipt
     return meta

@@ -37,7 +37,10 @@ logger = logging.getLogger("campaigns.sending.outbox")
 
 OPT_OUT_CONFIRMATION = "_opt_out_confirmation"  # Message.meta mark of a reply confirming an opt-out
 USER_REQUESTED_MARK = "_user_requested"  # Message.meta mark of a message the user asked for (a Verify code)
-INTERNAL_MARKS = (OPT_OUT_CONFIRMATION, USER_REQUESTED_MARK)  # set by the sending core, never by a client
+SMPP_CREDENTIAL_MARK = "smpp_credential"  # Message.meta: pk of the SMPP credential a message was submitted with
+SMPP_RECEIPT_MARK = "smpp_receipt"  # Message.meta: that submit's registered_delivery & 3 (the receipt it asked for)
+# Set by the sending core (and the SMPP gateway through `SendRequest.smpp_receipt`), never by a client.
+INTERNAL_MARKS = (OPT_OUT_CONFIRMATION, USER_REQUESTED_MARK, SMPP_CREDENTIAL_MARK, SMPP_RECEIPT_MARK)
 
 
 def _unclaimed(now: datetime) -> Q:

@@ -224,6 +224,11 @@ def keyword_route(actor, route):
     return _by_uid(route.model, created(actor, "/numbers/keywords", body))
 
 
+def smpp_credential(actor, route):
+    body = {"label": f"ESME {next(SEQUENCE)}", "allowed_ips": ["127.0.0.1"]}
+    return _by_uid(route.model, created(actor, "/smpp/accounts", body))
+
+
 FACTORIES = {
     "contacts.Contact": contact,
     "contacts.Identifier": identifier,
@@ -248,6 +253,7 @@ FACTORIES = {
     "contacts.InboundNumber": inbound_number,
     "contacts.KeywordRoute": keyword_route,
     "campaigns.SmartLink": smart_link,
+    "campaigns.SmppCredential": smpp_credential,
 }
 
 

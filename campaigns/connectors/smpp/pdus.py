@@ -78,6 +78,46 @@ def response_to(pdu, status: int = 0, **params):
     return response
 
 
+def with_status(frame: bytes, number: int) -> bytes:
+    """An encoded response with its command_status set to `number`: the codec names only SMPP 3.4's own
+    statuses, so an SMSC vendor-specific one (0x400-0x4FF) is written into the header after encoding."""
+    return frame[:8] + struct.pack(">L", number) + frame[12:]
+
+
+# The mandatory body of the requests whose optional part `vendor_tlvs` reads: C-Octet Strings ("c"), one octet
+# ("1"), and the length-prefixed short_message ("m").
+_MANDATORY_LAYOUT = {
+    0x00000004: "c11c11c111cc1111m",  # submit_sm
+    0x00000103: "c11c11c111",  # data_sm
+}
+
+
+def vendor_tlvs(frame: bytes) -> dict[int, bytes]:
+    """The SMSC vendor-specific TLVs (tags 0x1400-0x3FFF) of a submit_sm or data_sm frame, which the codec skips:
+    tag → value (a C-Octet String value without its NUL). Empty for other commands or a malformed body."""
+    layout = _MANDATORY_LAYOUT.get(header_of(frame)[1])
+    if layout is None:
+        return {}
+    offset, found = 16, {}
+    try:
+        for kind in layout:
+            if kind == "c":
+                offset = frame.index(b"\x00", offset) + 1
+            elif kind == "1":
+                offset += 1
+            else:
+                offset += 1 + frame[offset]
+        while offset + 4 <= len(frame):
+            tag, length = struct.unpack(">HH", frame[offset : offset + 4])
+            value = frame[offset + 4 : offset + 4 + length]
+            if 0x1400 <= tag <= 0x3FFF:
+                found[tag] = value.rstrip(b"\x00")
+            offset += 4 + length
+    except (ValueError, IndexError):
+        return {}
+    return found
+
+
 def bind_request(mode: str, sequence: int, settings):
     return BIND_REQUESTS[mode](
         seqNum=sequence,

@@ -1,0 +1,23 @@
+"""The gateway's database threads share SQLite's in-memory test database with the test thread; in its shared-cache
+mode a reader's table lock makes a concurrent writer fail at once ("database table is locked", no busy wait).
+Reads without table locks (`read_uncommitted`) let the threads interleave as they do on PostgreSQL."""
+
+import pytest
+from django.db import connection
+from django.db.backends.signals import connection_created
+
+
+def _unlocked_reads(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = 1")
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_shared_cache_reads(django_db_blocker):
+    connection_created.connect(_unlocked_reads, dispatch_uid="tests.smpp_gateway.unlocked_reads")
+    with django_db_blocker.unblock():
+        if connection.vendor == "sqlite" and connection.connection is not None:
+            _unlocked_reads(None, connection)
+    yield
+    connection_created.disconnect(dispatch_uid="tests.smpp_gateway.unlocked_reads")
