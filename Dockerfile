@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The portal's one image for every process of bin/serve: `web` (the default), `worker QUEUES`, `beat`, `smpp`,
-# `migrate`, `check`. Configured by the environment alone (deploy/env.example); compose.yaml runs it.
+# `gateway`, `migrate`, `check`. Configured by the environment alone (deploy/env.example); compose.yaml runs it.
 #
 #   docker build -t cpaas-portal:0.1.0 .
 #
@@ -56,7 +56,8 @@ USER cpaas:cpaas
 # uploads (imports) and exports: shared by the web processes and the `imports` worker; the static files stay in
 # the image (a volume over them would keep an older release's files)
 VOLUME ["/var/lib/cpaas/media"]
-EXPOSE 8000
+# the web port, and the SMPP gateway's plain port (SMPP_PORT)
+EXPOSE 8000 2775
 # liveness only (/readyz is for the load balancer); the Host header is one ALLOWED_HOSTS accepts
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as r; h = os.environ.get('ALLOWED_HOSTS', '').split(',')[0].strip().lstrip('.'); r.urlopen(r.Request('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), headers={'Host': h if h not in ('', '*') else 'localhost'}), timeout=4)"]

@@ -1,5 +1,5 @@
 """Operational probes of the campaigns app (collected by portal.ops.probes): the outbox backlog /readyz bounds,
-and the outbox and SMPP bind gauges of /metrics."""
+and the outbox, SMPP bind and SMPP gateway gauges of /metrics."""
 
 from datetime import datetime, timedelta
 
@@ -7,8 +7,9 @@ from django.db.models import Count, Q
 
 from campaigns.connectors.settings import smpp_settings
 from campaigns.connectors.status import HEARTBEAT_SECONDS, STALE_BEATS, bind_row
-from campaigns.models import BindState, Campaign, Message, SmppBind
+from campaigns.models import BindState, Campaign, Message, SmppBind, SmppReceipt, SmppSession
 from campaigns.sending.smpp_store import smpp_connectors
+from campaigns.smpp_gateway.sweeps import live_sessions
 from campaigns.states import CampaignState, MessageState
 from portal.ops.probes import Backlog, Gauge
 
@@ -74,5 +75,30 @@ def smpp_binds_gauge(now: datetime) -> Gauge:
     )
 
 
+def smpp_gateway_sessions_gauge(now: datetime) -> Gauge:
+    """Customers' sessions bound to the SMPP gateway now, on every server, by bind type."""
+    counts = dict(
+        live_sessions(now).order_by().values("bind_type").annotate(n=Count("pk")).values_list("bind_type", "n")
+    )
+    return Gauge(
+        "portal_smpp_gateway_sessions",
+        "Customers' sessions bound to the SMPP gateway now (all servers), by bind type.",
+        ("bind_type",),
+        {(bind_type,): counts.get(bind_type, 0) for bind_type in SmppSession.BindType.values},
+    )
+
+
+def smpp_gateway_receipts_gauge(now: datetime) -> Gauge:
+    """Receipts and MO waiting for a bound session of their system_id (no session bound: they pile up)."""
+    pending = SmppReceipt.objects.filter(state=SmppReceipt.State.PENDING).order_by()
+    counts = dict(pending.values("kind").annotate(n=Count("pk")).values_list("kind", "n"))
+    return Gauge(
+        "portal_smpp_gateway_pending",
+        "Receipts and inbound messages waiting to go out as deliver_sm on the SMPP gateway, by kind.",
+        ("kind",),
+        {(kind,): counts.get(kind, 0) for kind in SmppReceipt.Kind.values},
+    )
+
+
 BACKLOGS = [Backlog("outbox_backlog", "READY_OUTBOX_BACKLOG_MAX", outbox_backlog)]
-GAUGES = [outbox_gauge, smpp_binds_gauge]
+GAUGES = [outbox_gauge, smpp_binds_gauge, smpp_gateway_sessions_gauge, smpp_gateway_receipts_gauge]

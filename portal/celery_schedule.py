@@ -20,6 +20,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
     # webhooks: events whose emitter was killed between their commit and their fan-out get their deliveries
     "webhooks-fan-out-missed": {"task": "portal.webhooks.fan_out_missed", "schedule": 60.0},
     "webhooks-prune": {"task": "portal.webhooks.prune", "schedule": 3600.0},
+    # SMPP gateway: receipts nobody collected within SMPP_RECEIPT_TTL_SECONDS expire; sessions of killed servers
+    # (untouched for SMPP_SESSION_STALE_SECONDS) are removed; old receipts and refused binds are deleted
+    "smpp-expire-receipts": {"task": "campaigns.smpp_expire_receipts", "schedule": 60.0},
+    "smpp-drop-stale-sessions": {"task": "campaigns.smpp_drop_stale_sessions", "schedule": 60.0},
+    "smpp-prune": {"task": "campaigns.smpp_prune", "schedule": 3600.0},
     # clean-ups ("delete all" of opt-outs, blocked templates): batches past their 30 days are purged
     "cleanup-purge": {"task": "portal.purge_cleanup_batches", "schedule": 3600.0},
     # exports: files past EXPORT_KEEP_DAYS are deleted; exports whose worker stopped are marked failed

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import close_old_connections, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from campaigns.models import SmppBindFailure, SmppCredential, SmppSession
@@ -49,6 +50,7 @@ class Bound:
     session_uid: str
     throughput: int
     window: int
+    sessions_bound: int  # live sessions of the credential on every server, this one included
 
 
 def failure_delay(ip: str) -> float:
@@ -123,20 +125,23 @@ def _register(request: BindRequest, credential: SmppCredential, server: str) -> 
         session_uid=str(session.uid),
         throughput=credential.throughput,
         window=credential.window,
+        sessions_bound=live + 1,
     )
 
 
 @dataclass(frozen=True)
 class SessionFigures:
     uid: str
+    credential_id: int
     submitted: int
     refused: int
     delivered: int
     rate: float
 
 
-def touch_sessions(figures: list[SessionFigures]) -> None:
-    """The server's heartbeat: its sessions are alive, with their counters and submit rate."""
+def touch_sessions(figures: list[SessionFigures]) -> dict[int, int]:
+    """The server's heartbeat: its sessions are alive, with their counters and submit rate. Answers the live
+    sessions of each of their credentials on every server (for the server's share of the throughput)."""
     close_old_connections()
     now = timezone.now()
     for item in figures:
@@ -148,6 +153,9 @@ def touch_sessions(figures: list[SessionFigures]) -> None:
             rate=round(item.rate, 2),
             updated_at=now,
         )
+    credential_ids = {item.credential_id for item in figures}
+    counted = live_sessions(now).filter(credential_id__in=credential_ids).values("credential_id")
+    return dict(counted.annotate(bound=Count("pk")).values_list("credential_id", "bound"))
 
 
 def end_session(uid: str) -> None:

@@ -128,6 +128,7 @@ class Connection:
             self.state = "closed"
             return
         self.bind_type, self.state = bind_type, "bound"
+        self.server.share_throughput({self.bound.credential_id: self.bound.sessions_bound})
         self._send(pdus.encode(answer))
         logger.info("SMPP %s bound as %s from %s", request.system_id, bind_type, self.address)
         if bind_type != "transmitter":
@@ -156,7 +157,7 @@ class Connection:
             return Answer(statuses.INVALID_BIND_STATUS)
         if self.outstanding >= self.bound.window:
             return Answer(statuses.QUEUE_FULL)
-        if not self.server.pipeline.throttle(self.bound.credential_id, self.bound.throughput).allow():
+        if not self.server.pipeline.throttle(self.bound.credential_id).allow():
             return Answer(statuses.THROTTLED)
         return None
 
@@ -231,7 +232,10 @@ class Connection:
 
     def figures(self, seconds: float, previous: int) -> binds.SessionFigures:
         rate = (self.submitted - previous) / seconds if seconds > 0 else 0.0
-        return binds.SessionFigures(self.bound.session_uid, self.submitted, self.refused, self.delivered, rate)
+        bound = self.bound
+        return binds.SessionFigures(
+            bound.session_uid, bound.credential_id, self.submitted, self.refused, self.delivered, rate
+        )
 
     async def unbind(self, reason: str) -> None:
         """Stop taking submits, answer those taken, send unbind and wait briefly for its answer, then close."""

@@ -100,11 +100,16 @@ class SubmitPipeline:
     def start(self) -> None:
         self.flusher = asyncio.create_task(self._flush_forever())
 
-    def throttle(self, credential_id: int, rate: int) -> Throttle:
+    def share_throughput(self, credential_id: int, throughput: int, local: int, total: int) -> None:
+        """This process holds `local` of the credential's `total` live sessions: it allows that share of the
+        credential's throughput, so the servers behind a load balancer together allow the credential's rate."""
+        rate = max(1, round(throughput * local / max(total, local, 1)))
         throttle = self.throttles.get(credential_id)
-        if throttle is None or throttle.rate != max(1, rate):
-            throttle = self.throttles[credential_id] = Throttle(rate)
-        return throttle
+        if throttle is None or throttle.rate != rate:
+            self.throttles[credential_id] = Throttle(rate)
+
+    def throttle(self, credential_id: int) -> Throttle:
+        return self.throttles[credential_id]
 
     async def answer(self, credential_id: int, submission: Submission) -> Answer:
         """The answer to one submit (a part of a concatenated message waits for the others)."""

@@ -15,6 +15,7 @@ import signal
 import socket
 import ssl
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connections
@@ -50,6 +51,8 @@ class GatewayServer:
         self.stopped = asyncio.Event()
         self._heartbeat: asyncio.Task | None = None
         self._handlers: set[asyncio.Task] = set()
+        self._beat_at = time.monotonic()
+        self._submitted_at_beat: dict[Connection, int] = {}
 
     @property
     def ports(self) -> list[int]:
@@ -88,26 +91,38 @@ class GatewayServer:
         finally:
             self._handlers.discard(task)
 
+    def share_throughput(self, sessions_bound: dict[int, int]) -> None:
+        """Each credential's throughput split by where its sessions are: `sessions_bound` is its live sessions on
+        every server (the registry), against those bound here."""
+        local = Counter(c.bound.credential_id for c in self.connections if c.bound is not None and c.state == "bound")
+        throughputs = {c.bound.credential_id: c.bound.throughput for c in self.connections if c.bound is not None}
+        for credential_id, total in sessions_bound.items():
+            if credential_id in throughputs:
+                self.pipeline.share_throughput(credential_id, throughputs[credential_id], local[credential_id], total)
+
     def forget(self, connection: Connection) -> None:
         self.connections.discard(connection)
 
     async def _beat_forever(self) -> None:
-        previous: dict[Connection, int] = {}
-        at = time.monotonic()
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            now = time.monotonic()
-            bound = [c for c in self.connections if c.bound is not None and c.state == "bound"]
-            figures = [c.figures(now - at, previous.get(c, 0)) for c in bound]
-            previous, at = {c: c.submitted for c in bound}, now
-            with contextlib.suppress(Exception):
-                await self.database(binds.touch_sessions, figures)
-            idle = setting("SMPP_IDLE_SECONDS")
-            for connection in list(self.connections):
-                if now - connection.last_heard > idle:
-                    task = asyncio.create_task(connection.unbind(f"idle for more than {idle} s"))
-                    self._handlers.add(task)
-                    task.add_done_callback(self._handlers.discard)
+            await self.beat()
+
+    async def beat(self) -> None:
+        """The heartbeat: touch the session rows with their figures, re-split the throughputs, unbind idle
+        sessions."""
+        now = time.monotonic()
+        bound = [c for c in self.connections if c.bound is not None and c.state == "bound"]
+        figures = [c.figures(now - self._beat_at, self._submitted_at_beat.get(c, 0)) for c in bound]
+        self._submitted_at_beat, self._beat_at = {c: c.submitted for c in bound}, now
+        with contextlib.suppress(Exception):
+            self.share_throughput(await self.database(binds.touch_sessions, figures))
+        idle = setting("SMPP_IDLE_SECONDS")
+        for connection in list(self.connections):
+            if now - connection.last_heard > idle:
+                task = asyncio.create_task(connection.unbind(f"idle for more than {idle} s"))
+                self._handlers.add(task)
+                task.add_done_callback(self._handlers.discard)
 
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """Stop listening, unbind every session after answering the submits it took, give back the deliver_sm

@@ -15,7 +15,7 @@ from django.views import View
 
 from campaigns.forms_smpp import NewSmppCredentialForm, SmppCredentialForm
 from campaigns.models import SmppBindFailure, SmppCredential
-from campaigns.smpp_gateway import credentials
+from campaigns.smpp_gateway import credentials, statuses
 from campaigns.smpp_gateway.conf import setting
 from campaigns.smpp_gateway.sweeps import live_sessions, stale_cutoff
 from campaigns.views.common import apply_errors
@@ -38,6 +38,7 @@ def connection_details(request) -> dict:
         "tls_port": setting("SMPP_TLS_PORT") or None,
         "system_type": SYSTEM_TYPE,
         "interface_version": INTERFACE_VERSION,
+        "idle_seconds": setting("SMPP_IDLE_SECONDS"),
     }
 
 
@@ -61,6 +62,7 @@ class SmppAccessMixin(AccountViewMixin):
             "connection": connection_details(self.request),
             "can_manage": self.can(MANAGE),
             "form": NewSmppCredentialForm(),
+            "statuses": statuses.TABLE,
         }
         return context | extra
 

@@ -227,6 +227,10 @@ class ComposeLint:
             node = f"{self.commands[name][1].split(',')[0]}@$HOSTNAME"
             if "inspect ping" not in test or node not in test:
                 self.fail(f"healthcheck: {name} does not ping its own worker node {node}")
+        for name in self.role("gateway"):
+            test = " ".join(argv((self.services[name].get("healthcheck") or {}).get("test")))
+            if "create_connection" not in test:
+                self.fail(f"healthcheck: {name} does not connect to its SMPP port")
         for name in self.role("beat") + self.role("smpp") + self.role("migrate"):
             check = self.services[name].get("healthcheck") or {}
             if not check.get("disable") and not check.get("test"):

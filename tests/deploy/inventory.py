@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from campaigns.conf import DEFAULTS as SENDING_DEFAULTS
+from campaigns.smpp_gateway.conf import DEFAULTS as SMPP_GATEWAY_DEFAULTS
 from portal.queues import ALL_QUEUES
 from portal.webhooks.conf import DEFAULTS as WEBHOOK_DEFAULTS
 
@@ -142,6 +143,7 @@ def project_facts() -> ProjectFacts:
         | _environ_reads(_app_sources())
         | set(SENDING_DEFAULTS)
         | set(WEBHOOK_DEFAULTS)
+        | set(SMPP_GATEWAY_DEFAULTS)
     )
     return ProjectFacts(
         subcommands=serve_subcommands(serve),

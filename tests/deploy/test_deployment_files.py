@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from campaigns.smpp_gateway.conf import DEFAULTS as SMPP_GATEWAY_DEFAULTS
 from tests.deploy.compose_lint import interpolate, lint_compose
 from tests.deploy.dockerfile_lint import apt_packages, lint_dockerfile, parse
 from tests.deploy.env_lint import lint_env_example
@@ -44,7 +45,9 @@ def test_the_image_is_the_production_process_set(dockerfile_text, facts):
     assert f"{env['VAR_DIR']}/staticfiles" in copied and env["PYTHON"].startswith(tuple(copied))
     volumes = " ".join(volume.args for volume in final.all("VOLUME"))
     assert f"{env['VAR_DIR']}/media" in volumes and f"{env['VAR_DIR']}/staticfiles" not in volumes
-    assert [expose.args for expose in final.all("EXPOSE")] == [env["PORT"]]
+    assert [expose.args.split() for expose in final.all("EXPOSE")] == [
+        [env["PORT"], str(SMPP_GATEWAY_DEFAULTS["SMPP_PORT"])]
+    ]
     assert [signal.args for signal in final.all("STOPSIGNAL")] == ["SIGTERM"]
     assert final.all("ENTRYPOINT")[-1].exec_form()[-1].endswith("bin/serve")
     assert final.all("CMD")[-1].exec_form()[0] in facts.subcommands
@@ -371,3 +374,10 @@ def test_the_web_probe_port_is_the_exposed_and_published_one(compose, image, doc
     final = parse(dockerfile_text)[1][-1]
     assert "os.environ.get('PORT', '8000')" in image.healthcheck[-1] and final.env()["PORT"] == "8000"
     assert compose["services"]["web"]["ports"] == ["8000:8000"]
+
+
+def test_the_gateway_listens_on_the_published_port_for_every_address(compose):
+    gateway = compose["services"]["smpp-gateway"]
+    port = str(SMPP_GATEWAY_DEFAULTS["SMPP_PORT"])
+    assert gateway["command"] == ["gateway"] and gateway["environment"]["SMPP_HOST"] == "0.0.0.0"
+    assert gateway["ports"] == [f"{port}:{port}"] and port in " ".join(gateway["healthcheck"]["test"])

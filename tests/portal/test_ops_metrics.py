@@ -14,7 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from campaigns.models import Campaign, Connector, SmppBind
+from campaigns.models import Campaign, Connector, SmppBind, SmppReceipt
+from campaigns.smpp_gateway.credentials import issue_credential
 from campaigns.states import CampaignState
 from contacts.models import Import
 from portal.celery import app
@@ -24,6 +25,7 @@ from portal.queues import ALL_QUEUES
 from tests.campaigns.sending_support import approved_sender
 from tests.portal.exports_support import message
 from tests.portal.test_ops_health import closed_port, delivery, queued, webhook
+from tests.smpp_gateway.gateway_rows import bound_session
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTSIDE = "203.0.113.7"
@@ -164,6 +166,26 @@ def test_smpp_binds_are_counted_per_connector_and_state(client, db):
     }
     assert binds == {"bound": 1, "stale": 1, "unbound": 1, "binding": 0}
     assert "Switched off" not in str(by_label(scrape(client), "portal_smpp_binds", "connector"))
+
+
+def test_smpp_gateway_sessions_and_pending_receipts_are_counted(client, account):
+    credential = issue_credential(account, system_id="acme").credential
+    bound_session(credential)
+    bound_session(credential, bind_type="receiver", address="127.0.0.1:40002")
+    bound_session(credential, seen_seconds_ago=3600, address="127.0.0.1:40003")  # its server died: not counted
+    SmppReceipt.objects.create(
+        account=account,
+        credential=credential,
+        kind="inbound",
+        source_addr="919876543210",
+        destination_addr="ACMERT",
+        short_message="Hi",
+        expire_at=timezone.now() + timedelta(hours=1),
+    )
+    scraped = scrape(client)
+    sessions = by_label(scraped, "portal_smpp_gateway_sessions", "bind_type")
+    assert sessions == {"transceiver": 1, "receiver": 1, "transmitter": 0}
+    assert by_label(scraped, "portal_smpp_gateway_pending", "kind") == {"receipt": 0, "inbound": 1}
 
 
 def test_accounts_at_a_low_balance_are_counted_by_currency(client, account, settings):

@@ -1,6 +1,7 @@
 """The gateway's database threads share SQLite's in-memory test database with the test thread; in its shared-cache
 mode a reader's table lock makes a concurrent writer fail at once ("database table is locked", no busy wait).
-Reads without table locks (`read_uncommitted`) let the threads interleave as they do on PostgreSQL."""
+Reads without table locks (`read_uncommitted`) let the threads interleave as they do on PostgreSQL, and one database
+thread per gateway keeps its own writers from meeting (a file database waits for its lock instead: `timeout`)."""
 
 import pytest
 from django.db import connection
@@ -14,7 +15,9 @@ def _unlocked_reads(sender, connection, **kwargs) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _sqlite_shared_cache_reads(django_db_blocker):
+def _sqlite_shared_cache_reads(django_db_blocker, settings):
+    if connection.vendor == "sqlite":
+        settings.SMPP_DB_THREADS = 1
     connection_created.connect(_unlocked_reads, dispatch_uid="tests.smpp_gateway.unlocked_reads")
     with django_db_blocker.unblock():
         if connection.vendor == "sqlite" and connection.connection is not None:

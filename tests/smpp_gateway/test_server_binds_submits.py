@@ -168,3 +168,23 @@ def test_data_coding_the_gateway_cannot_read_is_refused(gateway, issued):
     status, _ = client.submit("ACMERT", "919876543210", "Hello", data_coding=smpplib.consts.SMPP_ENCODING_BINARY)
     client.close()
     assert status == statuses.INVALID_DATA_CODING.number
+
+
+def throttled_after(client, count: int) -> list[int]:
+    sequences = [client.send("ACMERT", f"91987655{n:04d}", "Hello")[0] for n in range(count)]
+    client.wait_answers(sequences)
+    return [client.answers[sequence][0] for sequence in sequences]
+
+
+def test_two_servers_split_a_credentials_throughput_by_where_its_sessions_are(gateway, issued):
+    update_credential(issued.credential, {"throughput": 4, "window": 50, "bind_limit": 2})
+    with running_gateway() as second:
+        first_client = esme(gateway.port, "acme", issued.password)
+        second_client = esme(second.port, "acme", issued.password)  # the second of 2 sessions: half of 4/s
+        assert throttled_after(second_client, 6).count(0) == 2
+        first_client.close()
+        gateway.wait_closed()
+        second.call(second.server.beat())  # its heartbeat: now it holds every session of the credential
+        time.sleep(1.1)  # the bucket refills
+        assert throttled_after(second_client, 8).count(0) == 4
+        second_client.close()

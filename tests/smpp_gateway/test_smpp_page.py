@@ -1,9 +1,12 @@
 """Developers → SMPP through the Django test client: create (password shown once), edit, rotate, deactivate,
 delete; where to connect; the sessions bound now and the refused binds; admins change, others read."""
 
+from pathlib import Path
+
 import pytest
 
 from campaigns.models import SmppCredential
+from campaigns.smpp_gateway import statuses
 from campaigns.smpp_gateway.credentials import issue_credential
 from tests.smpp_gateway.gateway_rows import bind_failure, bound_session
 
@@ -135,3 +138,13 @@ def test_another_accounts_credential_is_a_404(web, other_account):
 def test_the_menu_lists_smpp_under_developers(web):
     page = text(web.get("/"))
     assert f'href="{PAGE}"' in page
+
+
+def test_the_page_and_the_readme_list_every_command_status(web, settings):
+    settings.SMPP_IDLE_SECONDS = 240
+    page = text(web.get(PAGE))
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "silent for 240 s is unbound" in page
+    for status in statuses.TABLE:
+        assert f"<td><code>{status.hex}</code></td><td><code>{status.name}</code></td>" in page
+        assert f"| `{status.hex}` | `{status.name}` | {status.when} |" in readme, status.name
