@@ -90,7 +90,26 @@ class PortField(serializers.Field):
         return value
 
 
-class SendOptionsSerializer(serializers.Serializer):
+class LinkOptionsSerializer(serializers.Serializer):
+    """Smart links of a send, the same in a send and its quote (the short URLs change the length and price)."""
+
+    track_links = serializers.BooleanField(
+        required=False, default=False, help_text="Shorten each http(s):// or www. URL of the text per recipient."
+    )
+    smart_link_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        default="",
+        help_text="Where {{smart_link}} in the text leads (an http:// or https:// URL), shortened per recipient.",
+    )
+
+
+def link_options(data: dict) -> LinkOptions:
+    return LinkOptions(bool(data.get("track_links")), data.get("smart_link_url") or "")
+
+
+class SendOptionsSerializer(LinkOptionsSerializer):
     time = serializers.CharField(required=False, allow_blank=True)
     schedule_time = serializers.CharField(
         required=False, allow_blank=True, help_text="TextBoost's name of `time`: Y-m-d H:i in the account's time zone."
@@ -108,16 +127,6 @@ class SendOptionsSerializer(serializers.Serializer):
     max_units = serializers.IntegerField(min_value=2, max_value=3, required=False, allow_null=True)
     webhook_id = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
     meta = serializers.DictField(required=False, default=dict, help_text="Your key-value data, kept on each message.")
-    track_links = serializers.BooleanField(
-        required=False, default=False, help_text="Shorten each http(s):// or www. URL of the text per recipient."
-    )
-    smart_link_url = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=2000,
-        default="",
-        help_text="Where {{smart_link}} in the text leads (an http:// or https:// URL), shortened per recipient.",
-    )
 
     def validate(self, attrs):
         if attrs.get("time") and attrs.get("schedule_time"):
@@ -189,7 +198,7 @@ def _options(data: dict, account: Account) -> dict:
         "meta": _meta(data),
         "send_at": parse_send_time(data.get(time_field), account, field=time_field),
         "time_field": time_field,
-        "links": LinkOptions(bool(data.get("track_links")), data.get("smart_link_url") or ""),
+        "links": link_options(data),
     }
 
 
@@ -249,7 +258,7 @@ class SendTemplateView(AccountAPIView):
         return send_response(send_messages(request.account, send, actor=request.user))
 
 
-class QuoteSerializer(serializers.Serializer):
+class QuoteSerializer(LinkOptionsSerializer):
     sender = serializers.CharField(max_length=15)
     to = RecipientsField()
     message = serializers.CharField(required=False, allow_blank=True)
@@ -288,6 +297,7 @@ class QuoteView(AccountAPIView):
             message_type=data.get("type") or MessageType.AUTO,
             destination_port=data.get("port"),
             max_units=int(data["max_units"]) if data.get("max_units") else None,
+            links=link_options(data),
         )
         outcome = send_messages(request.account, send, dry_run=True)
         balance = current_balance(request.account.pk)

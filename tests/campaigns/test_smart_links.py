@@ -135,6 +135,20 @@ def test_the_short_url_counts_in_the_parts_like_the_final_text(api, live_server)
     assert long_url not in message.body and message.parts == 1 and message.units == len(message.body) < 160
 
 
+def test_the_quote_prices_the_short_urls_like_the_send(api):
+    long_url = "https://shop.example.com/" + "x" * 200
+    body = {"sender": "ACMEUK", "to": NUMBERS, "message": f"Acme deals {long_url}"}
+    client = api()
+    plain = client.post("/api/v2/sms/pricing/quote", body, format="json").json()["data"]
+    tracked = client.post("/api/v2/sms/pricing/quote", body | {"track_links": True}, format="json").json()["data"]
+    assert plain["parts"] == 2 * len(NUMBERS) and tracked["parts"] == len(NUMBERS)
+    assert not ShortLink.objects.exists() and not SmartLink.objects.exists()  # a quote writes nothing
+    sent = api_send(client, message=body["message"], track_links=True)
+    assert tracked["cost"] == sent["cost"]
+    missing_url = client.post("/api/v2/sms/pricing/quote", body | {"message": "Acme {{smart_link}}"}, format="json")
+    assert missing_url.status_code == 422 and "smart_link_url" in missing_url.json()["errors"]
+
+
 def test_without_track_links_the_text_is_sent_as_written(api):
     api_send(api(), message="Acme deals https://shop.example.com/sale")
     assert Message.objects.first().body == "Acme deals https://shop.example.com/sale"
