@@ -7,6 +7,9 @@ import pytest
 from django.db import connection
 from django.db.backends.signals import connection_created
 
+from campaigns.smpp_gateway.credentials import issue_credential
+from tests.support.smpp_gateway import running_gateway
+
 
 def _unlocked_reads(sender, connection, **kwargs) -> None:
     if connection.vendor == "sqlite":
@@ -24,3 +27,15 @@ def _sqlite_shared_cache_reads(django_db_blocker, settings):
             _unlocked_reads(None, connection)
     yield
     connection_created.disconnect(dispatch_uid="tests.smpp_gateway.unlocked_reads")
+
+
+@pytest.fixture
+def issued(account):
+    """The account's credential `acme`, with its password."""
+    return issue_credential(account, system_id="acme", label="ERP")
+
+
+@pytest.fixture
+def gateway():
+    with running_gateway() as running:
+        yield running

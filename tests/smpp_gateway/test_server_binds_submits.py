@@ -9,34 +9,18 @@ import smpplib.consts
 
 from campaigns.models import Message, SmppBindFailure, SmppSession
 from campaigns.smpp_gateway import statuses
-from campaigns.smpp_gateway.credentials import issue_credential, update_credential
+from campaigns.smpp_gateway.credentials import update_credential
 from contacts.models import Unsubscriber
 from portal.accounts import suspend_account
-from tests.campaigns.sending_support import approved_sender, approved_template, prices
-from tests.support.smpp_gateway import bind_status, esme, running_gateway
+from tests.campaigns.sending_support import approved_sender, approved_template
+from tests.support.smpp_gateway import bind_status, esme, ready_to_send, running_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
 def _setup(settings, account):
-    settings.SMS_INDIA_PROMOTIONAL_HOLD = False
-    settings.SMS_TEMPLATE_MATCH_COUNTRIES = ()
-    prices(IN="0.01", GB="0.04")
-    account.balance = Decimal("5")
-    account.save()
-    approved_sender(account)
-
-
-@pytest.fixture
-def issued(account):
-    return issue_credential(account, system_id="acme", label="ERP")
-
-
-@pytest.fixture
-def gateway():
-    with running_gateway() as running:
-        yield running
+    ready_to_send(settings, account, GB="0.04")
 
 
 def test_bind_then_submit_is_an_api_send_answered_with_the_message_id(gateway, issued, account):

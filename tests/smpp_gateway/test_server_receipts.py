@@ -10,8 +10,8 @@ import pytest
 from campaigns.models import Message, SmppReceipt
 from campaigns.smpp_gateway.credentials import issue_credential
 from contacts.services_inbound import receive_inbound
-from tests.campaigns.sending_support import approved_sender, prices, run_sweeps
-from tests.support.smpp_gateway import esme, running_gateway
+from tests.campaigns.sending_support import approved_sender, run_sweeps
+from tests.support.smpp_gateway import esme, ready_to_send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,24 +23,8 @@ RECEIPT = re.compile(
 
 @pytest.fixture(autouse=True)
 def _setup(settings, account):
-    settings.SMS_INDIA_PROMOTIONAL_HOLD = False
-    settings.SMS_TEMPLATE_MATCH_COUNTRIES = ()
+    ready_to_send(settings, account, GB="0.04")
     settings.SMS_SIMULATOR_DLR_DELAY_SECONDS = 0
-    prices(IN="0.01", GB="0.04")
-    account.balance = Decimal("5")
-    account.save()
-    approved_sender(account)
-
-
-@pytest.fixture
-def issued(account):
-    return issue_credential(account, system_id="acme")
-
-
-@pytest.fixture
-def gateway():
-    with running_gateway() as running:
-        yield running
 
 
 def _short_message(pdu) -> str:

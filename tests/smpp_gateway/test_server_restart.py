@@ -4,15 +4,13 @@ answered ESME_ROK names one stored message, every other one is submitted again a
 import contextlib
 import threading
 import time
-from decimal import Decimal
 
 import pytest
 import smpplib.exceptions
 
 from campaigns.models import Message
 from campaigns.smpp_gateway.credentials import issue_credential
-from tests.campaigns.sending_support import approved_sender, prices
-from tests.support.smpp_gateway import esme, running_gateway
+from tests.support.smpp_gateway import esme, ready_to_send, running_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,12 +19,7 @@ NUMBERS = [f"9198765{n:05d}" for n in range(300)]
 
 @pytest.fixture(autouse=True)
 def _setup(settings, account):
-    settings.SMS_INDIA_PROMOTIONAL_HOLD = False
-    settings.SMS_TEMPLATE_MATCH_COUNTRIES = ()
-    prices(IN="0.01")
-    account.balance = Decimal("50")
-    account.save()
-    approved_sender(account)
+    ready_to_send(settings, account, balance="50")
 
 
 def _bind(port: int, password: str, deadline: float):

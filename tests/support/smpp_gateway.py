@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import smpplib.client
 import smpplib.consts
@@ -19,6 +20,7 @@ import smpplib.exceptions
 import smpplib.gsm
 
 from campaigns.smpp_gateway.server import GatewayServer
+from tests.campaigns.sending_support import approved_sender, prices
 
 
 class RunningGateway:
@@ -172,3 +174,13 @@ def bind_status(port: int, system_id: str, password: str, *, mode: str = "transc
 def _id(pdu) -> str:
     value = getattr(pdu, "message_id", None) or b""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def ready_to_send(settings, account, *, balance: str = "5", **prices_by_country) -> None:
+    """The account can send to India (and the given countries) from an approved sender, ACMERT by default."""
+    settings.SMS_INDIA_PROMOTIONAL_HOLD = False
+    settings.SMS_TEMPLATE_MATCH_COUNTRIES = ()
+    prices(**({"IN": "0.01"} | prices_by_country))
+    account.balance = Decimal(balance)
+    account.save()
+    approved_sender(account)
