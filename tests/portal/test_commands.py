@@ -135,8 +135,9 @@ def test_make_run_gives_every_step_debug_so_a_local_webhook_allow_list_passes_th
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert [step for step, _ in steps[:2]] == ["manage.py migrate", "manage.py load_demo"]
-    # the SMPP worker is only asked which connectors it would serve (none here), so it is not started
-    started = ["-m celery -A", "-m celery -A", "manage.py runserver", "manage.py smpp_worker"]
+    # the SMPP gateway always starts; the SMPP worker is only asked which connectors it would serve (none
+    # here), so it is not started
+    started = ["-m celery -A", "-m celery -A", "manage.py runserver", "manage.py smpp_server", "manage.py smpp_worker"]
     assert sorted(step for step, _ in steps[2:]) == started
     assert {step_env["DEBUG"] for _, step_env in steps} == {"1"}
     assert {step_env["WEBHOOK_ALLOWED_CIDRS"] for _, step_env in steps} == {"127.0.0.0/8"}

@@ -58,6 +58,7 @@ def test_bind_refusals_have_their_command_status_and_are_recorded(gateway, issue
     first = esme(gateway.port, "acme", issued.password)
     assert bind_status(gateway.port, "acme", issued.password) == statuses.BIND_FAILED.number
     first.close()
+    gateway.wait_closed()  # the session row is gone before the test writes
     suspend_account(account, reason="test")
     assert bind_status(gateway.port, "acme", issued.password) == statuses.BIND_FAILED.number
     reasons = list(SmppBindFailure.objects.order_by("id").values_list("reason", flat=True))
