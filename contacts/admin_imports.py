@@ -11,6 +11,7 @@ class ImportAdmin(admin.ModelAdmin):
         "file_name",
         "kind",
         "state",
+        "attempts",
         "mode",
         "rows_read",
         "created",

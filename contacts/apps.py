@@ -7,6 +7,7 @@ class ContactsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import pre_delete
 
+        from contacts import tasks  # noqa: F401  (registers the Celery tasks the import services name)
         from contacts.exporting import CONTACT_EXPORT, INBOUND_EXPORT
         from contacts.inbound_events import inbound_event_type
         from contacts.links import lock_account_rows

@@ -1,19 +1,20 @@
 """Writes on imports: create from an upload, start (inline or as a Celery task), cancel, delete.
 
 Small uploads (under `IMPORT_INLINE_MAX_BYTES`, default 256 KB) run inline in the request, larger ones run in
-the `contacts.run_import` Celery task once the transaction that created the Import commits.
+the `contacts.run_import` Celery task once the transaction that created the Import commits. Either way the run
+first claims the import (`contacts.importing.recovery`, which also resumes imports whose worker was killed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
 
+from contacts.importing.engine import run_import
+from contacts.importing.recovery import claim_import, enqueue_import, rerun_changes
 from contacts.importing.safety import check_size, limits_for, too_large_error
 from contacts.models import Group, Import, ImportKind, ImportMode, ImportRowError, ImportState
 from portal.audit import record
@@ -25,15 +26,12 @@ __all__ = [
     "check_request_size",
     "create_import",
     "delete_import",
-    "fail_stale_imports",
     "start_import",
 ]
 
 INLINE_MAX_BYTES = 256 * 1024
 AWAITING_MAPPING = "awaiting_mapping"
-STALE_MINUTES = 30
 MULTIPART_OVERHEAD = 64 * 1024
-RUNNING_STATES = (ImportState.READING, ImportState.VALIDATING, ImportState.WRITING)
 
 
 def check_request_size(content_length: str | int | None, kind: str = ImportKind.CONTACTS) -> None:
@@ -90,23 +88,7 @@ def can_start(job: Import) -> bool:
 
 def start_import(job: Import, *, dry_run: bool | None = None, mapping: dict | None = None) -> Import:
     """Queue an import (again: a dry run can be started for real); inline when the file is small."""
-    from contacts.tasks import run_import_task
-
-    changes = {
-        "state": ImportState.QUEUED,
-        "cancel_requested": False,
-        "error_code": "",
-        "error_message": "",
-        "rows_read": 0,
-        "created": 0,
-        "updated": 0,
-        "skipped": 0,
-        "failed": 0,
-        "duplicates": 0,
-        "opted_out": 0,
-        "finished_at": None,
-        "report": {},
-    }
+    changes = {**rerun_changes(), "attempts": 1}
     if dry_run is not None:
         changes["dry_run"] = dry_run
     if mapping is not None:
@@ -116,11 +98,10 @@ def start_import(job: Import, *, dry_run: bool | None = None, mapping: dict | No
     for name, value in changes.items():
         setattr(job, name, value)
     if job.file_size <= getattr(settings, "IMPORT_INLINE_MAX_BYTES", INLINE_MAX_BYTES):
-        from contacts.importing.engine import run_import
-
-        run_import(job)
+        if claim_import(job.pk):
+            run_import(job)
     else:
-        transaction.on_commit(lambda: run_import_task.delay(job.pk))
+        enqueue_import(job.pk)
     job.refresh_from_db()
     return job
 
@@ -146,21 +127,3 @@ def delete_import(job: Import, user) -> None:
     job.delete()
     if name:
         transaction.on_commit(lambda: storage.delete(name))
-
-
-def fail_stale_imports() -> int:
-    """Imports that stopped reporting progress (their worker was killed or restarted) are marked failed.
-
-    A running import updates its row at least every batch; none for `IMPORT_STALE_MINUTES` (30) means it is
-    gone. Its committed batches stay; starting it again (API `POST …/start`) re-runs it (upserts are idempotent).
-    """
-    minutes = getattr(settings, "IMPORT_STALE_MINUTES", STALE_MINUTES)
-    cutoff = timezone.now() - timedelta(minutes=minutes)
-    return Import.objects.filter(state__in=RUNNING_STATES, updated_at__lt=cutoff).update(
-        state=ImportState.FAILED,
-        error_code="stalled",
-        error_message=f"The import stopped reporting progress for {minutes} minutes (its worker was stopped); "
-        "the batches written before stay. Start it again to finish it.",
-        finished_at=timezone.now(),
-        updated_at=timezone.now(),
-    )

@@ -29,8 +29,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "cleanup-purge": {"task": "portal.purge_cleanup_batches", "schedule": 3600.0},
     # exports: files past EXPORT_KEEP_DAYS are deleted; exports whose worker stopped are marked failed
     "exports-purge": {"task": "portal.purge_exports", "schedule": 3600.0},
-    # contacts: imports whose worker stopped mid-file are marked failed
-    "imports-stale": {"task": "contacts.fail_stale_imports", "schedule": 300.0},
+    # contacts: imports whose worker died (row untouched for IMPORT_STALL_SECONDS) are queued again, and failed
+    # after IMPORT_MAX_ATTEMPTS runs (the entry keeps its name so the scheduler's stored row is updated in place)
+    "imports-stale": {"task": "contacts.requeue_stalled_imports", "schedule": 60.0},
     # operations: the heartbeat /readyz checks (beat -> a `default` worker -> a row); a beat nobody took in time
     # is dropped rather than piling up while the workers are down
     "ops-heartbeat": {"task": "portal.ops.heartbeat", "schedule": 15.0, "options": {"expire_seconds": 15}},

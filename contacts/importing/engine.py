@@ -20,9 +20,12 @@ Register a target with `register_target(kind, factory)` in its module and name t
 `contacts.importing.targets.ContactTarget`; unsubscribers: `contacts.unsubscriber_import.UnsubscriberTarget`.
 
 Batches commit one by one: a cancel (checked between batches) or a failure leaves every committed batch
-whole and nothing of the others. A bad row never stops the file (a row over the column cap, `columns.py`, is
-one); only a file-level `ImportFileError` (unreadable, unsafe, too large, a header over the column cap, no data)
-fails the import, with its message.
+whole and nothing of the others. A run touches its Import row every batch and, on a heartbeat thread, during
+long stages; one whose worker died is resumed by `contacts.importing.recovery`. Every save names the run's
+attempt: a run whose import was handed to a new attempt stops at its next save and writes nothing more.
+A bad row never stops the file (a row over the column cap, `columns.py`, is one); only a file-level
+`ImportFileError` (unreadable, unsafe, too large, a header over the column cap, no data) fails the import, with
+its message.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from contacts.importing.errors import ImportFileError
 from contacts.importing.frames import FRAME_HEADER
 from contacts.importing.mapping import IGNORE, FieldSpec, MappedRow, SheetMapping, column_letter, describe, plan_sheet
 from contacts.importing.readers import Row, detect_kind
+from contacts.importing.recovery import heartbeat
 from contacts.importing.safety import PROJECT_ROOT, read_rows
 from contacts.models.imports import Import, ImportRowError, ImportState
 from contacts.phones import PhoneResult, normalize_many
@@ -354,6 +358,7 @@ class Runner:
 
     def __init__(self, record: Import):
         self.record = record
+        self.attempt = record.attempts
         self.target = target_for(record.kind)
         self.job = ImportJob(
             record=record,
@@ -381,10 +386,12 @@ class Runner:
 
     # -- state -----------------------------------------------------------------------------------------
     def _save(self, **fields) -> None:
+        """Save on the import's row; `_Superseded` when the row is no longer this run's attempt (or is gone)."""
         fields["updated_at"] = timezone.now()
         for name, value in fields.items():
             setattr(self.record, name, value)
-        Import.objects.filter(pk=self.record.pk).update(**fields)
+        if not Import.objects.filter(pk=self.record.pk, attempts=self.attempt).update(**fields):
+            raise _Superseded
 
     def _progress(self, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -394,7 +401,10 @@ class Runner:
             self._save(**self.counts, timings={k: round(v, 3) for k, v in self.timings.items()})
 
     def _cancelled(self) -> bool:
-        return Import.objects.filter(pk=self.record.pk, cancel_requested=True).exists()
+        current = Import.objects.filter(pk=self.record.pk).values_list("cancel_requested", "attempts").first()
+        if current is None or current[1] != self.attempt:
+            raise _Superseded
+        return current[0]
 
     # -- problems ----------------------------------------------------------------------------------------
     def _problem(self, sheet: str, row: int, column: str, value: Any, code: str, reason: str) -> None:
@@ -577,6 +587,23 @@ class Runner:
             raise ImportFileError("no_data", "The file has no data rows (only empty rows or a header).")
         self._flush_errors()
 
+    def finish(self, final: dict) -> None:
+        """The last save: counts, the final state (none when `final` is empty: an interrupted run) and the report."""
+        self._flush_errors()
+        try:
+            self._save(
+                **self.counts,
+                **final,
+                rows_estimate=self.counts["rows_read"]
+                if final.get("state") == ImportState.DONE
+                else self.record.rows_estimate,
+                timings={k: round(v, 3) for k, v in self.timings.items()},
+                report={**(self.record.report or {}), **self.report()},
+                finished_at=timezone.now(),
+            )
+        except _Superseded:
+            logger.warning("Import %s: attempt %s was superseded before its last save", self.record.uid, self.attempt)
+
     def report(self) -> dict:
         return {
             "sheets": [
@@ -590,6 +617,10 @@ class Runner:
 
 class _Cancelled(Exception):
     pass
+
+
+class _Superseded(Exception):
+    """The import was deleted, or handed to a new attempt by the stall sweep while this run was slow."""
 
 
 def _batch_writer(target: Target, job: ImportJob) -> ThreadedWriter:
@@ -663,12 +694,16 @@ def run_import(record: Import) -> Import:
         record.refresh_from_db()
         return record
     final: dict = {}
+    superseded = False
     try:
-        with cyclic_gc_paused():
+        with cyclic_gc_paused(), heartbeat(record.pk, runner.attempt):
             runner.run()
         final = {"state": ImportState.DONE}
     except _Cancelled:
         final = {"state": ImportState.CANCELLED}
+    except _Superseded:
+        superseded = True
+        logger.warning("Import %s: attempt %s was superseded or deleted; it stops", record.uid, runner.attempt)
     except ImportFileError as exc:
         final = {"state": ImportState.FAILED, "error_code": exc.code, "error_message": exc.message}
     except Exception as exc:
@@ -680,17 +715,8 @@ def run_import(record: Import) -> Import:
             "batches were kept.",
         }
     finally:
-        runner._flush_errors()
-        runner._save(
-            **runner.counts,
-            **final,
-            rows_estimate=runner.counts["rows_read"]
-            if final.get("state") == ImportState.DONE
-            else record.rows_estimate,
-            timings={k: round(v, 3) for k, v in runner.timings.items()},
-            report={**(record.report or {}), **runner.report()},
-            finished_at=timezone.now(),
-        )
+        if not superseded:
+            runner.finish(final)
     return record
 
 

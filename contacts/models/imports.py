@@ -54,6 +54,9 @@ class Import(AccountScopedModel):
     dry_run = models.BooleanField(default=False)
     state = models.CharField(max_length=12, choices=ImportState.choices, default=ImportState.QUEUED, db_index=True)
     cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(
+        default=1, help_text="Runs of this start: one more each time a stalled run is put back in the queue."
+    )
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     rows_estimate = models.PositiveIntegerField(default=0)

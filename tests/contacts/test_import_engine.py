@@ -248,24 +248,6 @@ def test_batches_written_on_writer_threads_all_arrive(transactional_db, account,
     assert job.timings["write"] > 0
 
 
-def test_imports_that_stopped_reporting_are_failed_by_the_sweep(account, marketer, tmp_path):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from contacts.services_imports import fail_stale_imports
-
-    job = create_import(account, marketer, upload(csv_file(tmp_path, "phone\n+447400123456\n")))
-    long_ago = timezone.now() - timedelta(hours=1)
-    Import.objects.filter(pk=job.pk).update(state=ImportState.WRITING, updated_at=long_ago)
-    fresh = create_import(account, marketer, upload(csv_file(tmp_path, "phone\n+447400123457\n", "b.csv")))
-    Import.objects.filter(pk=fresh.pk).update(state=ImportState.WRITING)
-    assert fail_stale_imports() == 1
-    job.refresh_from_db()
-    assert (job.state, job.error_code) == (ImportState.FAILED, "stalled")
-    assert Import.objects.get(pk=fresh.pk).state == ImportState.WRITING
-
-
 def test_numbers_repeated_across_chunks_survive_the_bounded_phone_cache(account, marketer, tmp_path, monkeypatch):
     from contacts.importing import engine
 
