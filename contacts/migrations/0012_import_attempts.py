@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0011_dnd_opt_outs'),
+        ("contacts", "0011_dnd_opt_outs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='import',
-            name='attempts',
-            field=models.PositiveSmallIntegerField(default=1, help_text='Runs of this start: one more each time a stalled run is put back in the queue.'),
+            model_name="import",
+            name="attempts",
+            field=models.PositiveSmallIntegerField(
+                default=1, help_text="Runs of this start: one more each time a stalled run is put back in the queue."
+            ),
         ),
     ]

@@ -198,6 +198,8 @@ def test_an_import_whose_worker_was_killed_is_finished_by_another_worker(
 ):
     monkeypatch.setitem(app.conf, "task_always_eager", False)
     settings.IMPORT_INLINE_MAX_BYTES = 0
+    with app.connection_for_write() as broker:  # no message of an earlier run may claim this test's import
+        broker.default_channel.queue_purge(IMPORTS)
     worker = WorkerProcess(redis_broker, concurrency=1, queues=IMPORTS).start()
     try:
         job = start_import(create_import(account, marketer, csv_upload(file_with_bad_rows())))
