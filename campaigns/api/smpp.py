@@ -5,14 +5,13 @@ Every rule lives in `campaigns.smpp_gateway.credentials`; its field errors answe
 twice only: the create's and the rotation's, never again. Everyone in the account reads; only admins change.
 """
 
-from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.decorators import action
 
 from campaigns.models import SmppBindFailure, SmppCredential, SmppSession
 from campaigns.smpp_gateway import credentials
-from campaigns.smpp_gateway.sweeps import live_sessions, stale_cutoff
+from campaigns.smpp_gateway.sweeps import live_sessions, with_sessions_bound
 from portal.api.input_guard import RejectNulMixin
 from portal.api.responses import EnvelopeMixin, envelope
 from portal.api.viewsets import AccountScopedViewSet
@@ -73,7 +72,7 @@ class SmppCredentialSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_sessions_bound(self, credential) -> int:
-        annotated = getattr(credential, "sessions_bound", None)
+        annotated = getattr(credential, "sessions_bound", None)  # every queryset of the view annotates it
         return annotated if annotated is not None else live_sessions().filter(credential=credential).count()
 
 
@@ -150,8 +149,7 @@ class SmppCredentialViewSet(PublicIdLookupMixin, AccountScopedViewSet):
     }
 
     def get_queryset(self):
-        bound_now = Q(sessions__last_seen_at__gte=stale_cutoff())
-        return super().get_queryset().annotate(sessions_bound=Count("sessions", filter=bound_now))
+        return with_sessions_bound(super().get_queryset())
 
     def create(self, request, *args, **kwargs):
         serializer = SmppCredentialCreateSerializer(data=request.data)

@@ -47,7 +47,7 @@ def accept_submissions(credential_id: int, submissions: list[Submission]) -> lis
 
 def _groups(submissions: list[Submission]) -> list[list[int]]:
     """Indexes of submissions that can go as one send: the same sender, text and options, each number once."""
-    groups: dict[tuple, list[list[int]]] = defaultdict(list)
+    groups: dict[tuple, list[tuple[list[int], set[str]]]] = defaultdict(list)
     for index, submission in enumerate(submissions):
         key = (
             submission.sender.lower(),
@@ -58,13 +58,14 @@ def _groups(submissions: list[Submission]) -> list[list[int]]:
             submission.india,
             submission.send_at,
         )
-        for group in groups[key]:
-            if all(submissions[other].recipient != submission.recipient for other in group):
-                group.append(index)
+        for indexes, numbers in groups[key]:
+            if submission.recipient not in numbers:
+                indexes.append(index)
+                numbers.add(submission.recipient)
                 break
         else:
-            groups[key].append([index])
-    return [group for key_groups in groups.values() for group in key_groups]
+            groups[key].append(([index], {submission.recipient}))
+    return [indexes for key_groups in groups.values() for indexes, _ in key_groups]
 
 
 def _send_group(credential: SmppCredential, group: list[Submission]) -> list[Answer]:

@@ -4,7 +4,7 @@ moving) are removed so they no longer count against the bind limit or show on th
 
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from campaigns.models import SmppBindFailure, SmppReceipt, SmppSession
@@ -21,6 +21,12 @@ def stale_cutoff(now: datetime | None = None) -> datetime:
 def live_sessions(now: datetime | None = None):
     """Sessions bound now: their server touched them within `SMPP_SESSION_STALE_SECONDS`."""
     return SmppSession.objects.filter(last_seen_at__gte=stale_cutoff(now))
+
+
+def with_sessions_bound(credentials):
+    """Credentials annotated with `sessions_bound`: their live sessions on every server (the page, the API)."""
+    bound_now = Q(sessions__last_seen_at__gte=stale_cutoff())
+    return credentials.annotate(sessions_bound=Count("sessions", filter=bound_now))
 
 
 def expire_receipts(now: datetime | None = None) -> int:

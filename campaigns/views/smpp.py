@@ -7,7 +7,6 @@ shown once, in the answer of the create or rotation that made it; it is never st
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
 from django.http import Http404
 from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, redirect
@@ -17,7 +16,7 @@ from campaigns.forms_smpp import NewSmppCredentialForm, SmppCredentialForm
 from campaigns.models import SmppBindFailure, SmppCredential
 from campaigns.smpp_gateway import credentials, statuses
 from campaigns.smpp_gateway.conf import setting
-from campaigns.smpp_gateway.sweeps import live_sessions, stale_cutoff
+from campaigns.smpp_gateway.sweeps import live_sessions, with_sessions_bound
 from campaigns.views.common import apply_errors
 from portal import htmx
 from portal.roles import MANAGE, READ
@@ -52,11 +51,8 @@ class SmppAccessMixin(AccountViewMixin):
         return get_object_or_404(SmppCredential.objects.for_account(self.account), uid=uid)
 
     def page_context(self, **extra) -> dict:
-        bound_now = Q(sessions__last_seen_at__gte=stale_cutoff())
         context = {
-            "credentials": SmppCredential.objects.for_account(self.account)
-            .select_related("created_by")
-            .annotate(sessions_bound=Count("sessions", filter=bound_now)),
+            "credentials": with_sessions_bound(SmppCredential.objects.for_account(self.account)),
             "sessions": live_sessions().filter(account=self.account).select_related("credential"),
             "failures": SmppBindFailure.objects.filter(account=self.account)[:RECENT_FAILURES],
             "connection": connection_details(self.request),

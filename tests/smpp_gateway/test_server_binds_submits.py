@@ -12,8 +12,7 @@ from campaigns.smpp_gateway import statuses
 from campaigns.smpp_gateway.credentials import update_credential
 from contacts.models import Unsubscriber
 from portal.accounts import suspend_account
-from tests.campaigns.sending_support import approved_sender, approved_template
-from tests.support.smpp_gateway import bind_status, esme, ready_to_send, running_gateway
+from tests.support.smpp_gateway import bind_status, dlt_sender_and_template, esme, ready_to_send, running_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,12 +104,7 @@ def test_submit_refusals_answer_the_documented_command_status(gateway, issued, a
 
 def test_india_text_matching_no_template_is_452_and_the_dlt_tlvs_are_checked(gateway, issued, account, settings):
     settings.SMS_TEMPLATE_MATCH_COUNTRIES = ("IN",)
-    sender = approved_sender(account, "ACMEIN")
-    sender.entity_id = "1101000000000001"
-    sender.save()
-    template = approved_template(account, sender, "Your code is {{code}}", template_type="SI")
-    template.dlt_template_id = "1107000000000042"
-    template.save()
+    _, template = dlt_sender_and_template(account)
     client = esme(gateway.port, "acme", issued.password)
     unmatched = client.submit("ACMEIN", "919876543210", "Free text")[0]
     matched, message_id = client.submit("ACMEIN", "919876543211", "Your code is 4321")

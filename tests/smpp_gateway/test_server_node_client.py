@@ -12,9 +12,9 @@ from campaigns.models import Message
 from campaigns.smpp_gateway import statuses
 from campaigns.smpp_gateway.credentials import issue_credential
 from campaigns.smpp_gateway.server import tls_context
-from tests.campaigns.sending_support import approved_sender, approved_template, prices, run_sweeps
+from tests.campaigns.sending_support import prices, run_sweeps
 from tests.support.services import in_ci, missing
-from tests.support.smpp_gateway import running_gateway
+from tests.support.smpp_gateway import dlt_sender_and_template, running_gateway
 from tests.support.smpp_peer import PEER_DIR, peer_available
 from tests.support.tls import self_signed_certificate
 
@@ -35,12 +35,7 @@ def _setup(settings, account):
     prices(IN="0.01")
     account.balance = Decimal("5")
     account.save()
-    sender = approved_sender(account, "ACMEIN")
-    sender.entity_id = "1101000000000001"
-    sender.save()
-    template = approved_template(account, sender, "Your code is {{code}}", template_type="SI")
-    template.dlt_template_id = "1107000000000042"
-    template.save()
+    dlt_sender_and_template(account)
 
 
 def node_esme(job: dict, timeout: float = 30) -> dict:

@@ -20,7 +20,7 @@ import smpplib.exceptions
 import smpplib.gsm
 
 from campaigns.smpp_gateway.server import GatewayServer
-from tests.campaigns.sending_support import approved_sender, prices
+from tests.campaigns.sending_support import approved_sender, approved_template, prices
 
 
 class RunningGateway:
@@ -184,3 +184,14 @@ def ready_to_send(settings, account, *, balance: str = "5", **prices_by_country)
     account.balance = Decimal(balance)
     account.save()
     approved_sender(account)
+
+
+def dlt_sender_and_template(account):
+    """ACMEIN with its DLT entity id, and its approved template "Your code is {{code}}" with a DLT template id."""
+    sender = approved_sender(account, "ACMEIN")
+    sender.entity_id = "1101000000000001"
+    sender.save()
+    template = approved_template(account, sender, "Your code is {{code}}", template_type="SI")
+    template.dlt_template_id = "1107000000000042"
+    template.save()
+    return sender, template
